@@ -1,0 +1,145 @@
+"""Typed settings: settings file (TOML) → environment ``COUNTER_TUI_*`` → command-line flags.
+
+The file is ``settings.toml`` in the platformdirs user config dir (e.g.
+``~/.config/counter-tui/settings.toml`` on Linux), or the path in ``COUNTER_TUI_CONFIG``.
+Each key below may appear in it; the environment variable is ``COUNTER_TUI_`` + the key in
+upper case (e.g. ``COUNTER_TUI_DB``). Secrets never live here: the central database password and
+the certificate signing key are fetched from the system keyring (service ``counter-tui``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "counter-tui"
+
+
+def default_data_dir() -> Path:
+    """Where the archive database, certificates and page files live by default."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_path() -> Path:
+    """The settings file path (``COUNTER_TUI_CONFIG`` overrides the platformdirs location)."""
+    env = os.environ.get("COUNTER_TUI_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "settings.toml"
+
+
+def default_viewer_command() -> list[str]:
+    """The platform's "open with the default program" command: xdg-open, open or start."""
+    if sys.platform == "darwin":
+        return ["open"]
+    if sys.platform.startswith("win"):
+        return ["cmd", "/c", "start", ""]
+    return ["xdg-open"]
+
+
+class SettingsError(ValueError):
+    """A settings file or environment value that cannot be used; the message names it."""
+
+
+@dataclass
+class Settings:
+    """Everything the app needs to start. Paths are absolute after :func:`load`."""
+
+    db: str = ""
+    """SQLAlchemy URL of the archive database; default: sqlite file ``archive.db`` in data_dir."""
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Folder for the database, issued certificates and logs."""
+    archive_root: Path | None = None
+    """Folder holding page images (paths in the page table are relative to it);
+    default: ``data_dir/archive``."""
+    lang: str = "zh_CN"
+    """UI language: ``zh_CN`` (default) or ``en``."""
+    institution: str = ""
+    """Code of the institution this counter belongs to (e.g. ``CY-RC``); default: the first one."""
+    counter: str = "1"
+    """Counter (window) number shown in reports."""
+    clerk: str = ""
+    """Username of the clerk at this counter (until log-in exists); default: the first clerk."""
+    viewer: list[str] = field(default_factory=default_viewer_command)
+    """Command that opens page images; the files are appended as arguments."""
+    idle_lock_minutes: int = 5
+    """Minutes without a key before the screen locks."""
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to the SQLite file in data_dir."""
+        return self.db or f"sqlite:///{self.data_dir / 'archive.db'}"
+
+    @property
+    def archive_dir(self) -> Path:
+        """The archive root folder (page images)."""
+        return self.archive_root or self.data_dir / "archive"
+
+    @property
+    def certificates_dir(self) -> Path:
+        """Where issued certificate texts are written."""
+        return self.data_dir / "certificates"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: object) -> object:
+    kind = _FIELDS[name].type
+    if name == "viewer":
+        if isinstance(value, str):
+            return shlex.split(value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise SettingsError(f"viewer must be a command line or a list of strings, not {value!r}")
+    if "Path" in str(kind):
+        return Path(str(value)).expanduser().resolve()
+    if kind in ("int", int):
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
+    return str(value)
+
+
+def load(
+    overrides: dict[str, object] | None = None,
+    *,
+    config_path: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build Settings from the file, then ``COUNTER_TUI_*`` variables, then ``overrides``
+    (command-line flags; ``None`` values are ignored).
+
+    Raises SettingsError for an unreadable file, an unknown key or a value of the wrong type.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_path or default_config_path()
+    values: dict[str, object] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+        unknown = sorted(set(data) - set(_FIELDS))
+        if unknown:
+            raise SettingsError(f"unknown key(s) in {path}: {', '.join(unknown)}")
+        values.update(data)
+    for name in _FIELDS:
+        env_value = environ.get(f"COUNTER_TUI_{name.upper()}")
+        if env_value:
+            values[name] = env_value
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    settings = Settings(**{k: _coerce(k, v) for k, v in values.items()})
+    if settings.lang not in ("zh_CN", "en"):
+        raise SettingsError(f"lang must be zh_CN or en, not {settings.lang!r}")
+    return settings

@@ -1,0 +1,1 @@
+"""Persistence: engine factory, SQLModel tables, repositories, migrations. Never imports Textual."""

@@ -1,0 +1,195 @@
+"""SQLModel tables of the archive (see shared/design/ARCHITECTURE.md, "Data model").
+
+Keys are UUIDv7 (time-ordered, globally unique so offline offices can sync by set union).
+Times are aware UTC ``datetime`` values (SQLModel's UTCDateTime) (shown in Asia/Shanghai by the UI). Resident IDs are
+stored normalised (18 characters, GB 11643-1999). Materials, pages, certificates, service
+events and access events are facts: rows are inserted, never updated or deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import uuid6
+from sqlalchemy import MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# A naming convention keeps Alembic's constraint names identical on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def new_id() -> uuid.UUID:
+    """A new UUIDv7 primary key (RFC 9562), ordered by creation time."""
+    return uuid6.uuid7()
+
+
+def utcnow() -> dt.datetime:
+    """The current time as an aware UTC datetime (the storage convention)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Institution(SQLModel, table=True):
+    """存档机构: a city centre, a district talent/employment centre or a sub-district office."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    code: str = Field(max_length=16, unique=True, index=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # city | district | sub-district
+    parent_code: str | None = Field(default=None, max_length=16)
+    serial_prefix: str = Field(max_length=8)  # certificate serial prefix, e.g. "CY"
+
+
+class Clerk(SQLModel, table=True):
+    """A user account: window clerk, supervisor, archivist, auditor or admin."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id")
+    password_hash: str | None = Field(default=None, max_length=255)
+    id_number_hash: str | None = Field(default=None, max_length=128)
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Dossier(SQLModel, table=True):
+    """档案: one person's personnel dossier."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dossier_no: str = Field(max_length=32, unique=True, index=True)  # 档号
+    barcode: str | None = Field(default=None, max_length=64, index=True)
+    person_name: str = Field(max_length=64, index=True)
+    id_number: str | None = Field(default=None, max_length=18, index=True)
+    gender: str = Field(default="", max_length=1)  # "M" / "F" as recorded
+    birth_date_recorded: str = Field(default="", max_length=32)  # as written in the dossier
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    origin_institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id")
+
+
+class CustodyEvent(SQLModel, table=True):
+    """A custody fact: received, shelved, lent, returned or transferred_out.
+
+    The dossier's current holder and shelf location are those of its latest event.
+    """
+
+    __tablename__ = "custody_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True)
+    kind: str = Field(max_length=16)
+    holder_institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
+    shelf_location: str = Field(default="", max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow)
+    clerk_id: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    remark: str = Field(default="", max_length=255)
+
+
+class Material(SQLModel, table=True):
+    """材料: one catalogue entry. ``corrects`` points at a material this one corrects (认定)."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True)
+    category: int
+    subcategory: int | None = None
+    item_no: int
+    title: str = Field(max_length=200)  # 材料名称
+    formed_on: dt.date | None = None  # 材料形成时间
+    page_count: int = 0
+    remark: str = Field(default="", max_length=200)  # 备注
+    corrects: uuid.UUID | None = Field(default=None, foreign_key="material.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+
+
+class Page(SQLModel, table=True):
+    """A scanned page image of a material (DA/T 31-2017 naming: 档号 + 图像流水号)."""
+
+    __table_args__ = (UniqueConstraint("material_id", "page_no"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    material_id: uuid.UUID = Field(foreign_key="material.id", index=True)
+    page_no: int
+    rel_path: str = Field(max_length=255)  # relative to the archive root, "/" separated
+    sha256: str = Field(max_length=64)
+    dpi: int
+    width: int
+    height: int
+    phash: str = Field(default="", max_length=32)  # 64-bit difference hash, hex
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ServiceVisit(SQLModel, table=True):
+    """One applicant served at one counter."""
+
+    __tablename__ = "service_visit"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
+    counter: str = Field(max_length=16)
+    clerk_id: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    ticket: str | None = Field(default=None, max_length=16)
+    started_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class ServiceEvent(SQLModel, table=True):
+    """A timestamped step of a visit: started, dossier_opened, material_viewed,
+    certificate_issued, consultation_recorded, closed, abandoned."""
+
+    __tablename__ = "service_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    visit_id: uuid.UUID = Field(foreign_key="service_visit.id", index=True)
+    kind: str = Field(max_length=32)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    dossier_id: uuid.UUID | None = Field(default=None, foreign_key="dossier.id")
+    detail: str = Field(default="", max_length=255)
+
+
+class Certificate(SQLModel, table=True):
+    """证明: issued from dossier records, one serial per institution and year."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    serial: str = Field(max_length=32, unique=True, index=True)
+    kind: str = Field(max_length=32)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True)
+    visit_id: uuid.UUID | None = Field(default=None, foreign_key="service_visit.id")
+    institution_id: uuid.UUID = Field(foreign_key="institution.id")
+    applicant_kind: str = Field(max_length=8)  # self | agent
+    agent_name: str | None = Field(default=None, max_length=64)
+    agent_id_number: str | None = Field(default=None, max_length=18)
+    purpose: str = Field(max_length=100)
+    cited_material_ids: str = Field(default="")  # comma-separated UUIDs, catalogue order
+    text_path: str = Field(max_length=255)
+    text_sha256: str = Field(max_length=64)
+    issued_by: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    issued_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class AccessEvent(SQLModel, table=True):
+    """Who viewed what and when: dossier, material, page, export, refusal.
+
+    ``seq`` orders the hash chain; ``hash`` = SHA-256 over the canonical content and ``prev_hash``.
+    """
+
+    __tablename__ = "access_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    seq: int = Field(unique=True, index=True)
+    at: dt.datetime = Field(default_factory=utcnow)
+    clerk_id: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id")
+    kind: str = Field(max_length=32)
+    dossier_id: uuid.UUID | None = Field(default=None, foreign_key="dossier.id", index=True)
+    target_id: uuid.UUID | None = None
+    reason: str = Field(default="", max_length=255)
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
