@@ -48,14 +48,13 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; rolled back at the end (nothing to keep)."""
+        """A session for reads. Closing it ends the transaction; loaded rows stay readable
+        (detached, not expired) for building read models."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
             except OperationalError as exc:
                 raise _translate(exc) from exc
-            finally:
-                session.rollback()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

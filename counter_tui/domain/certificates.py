@@ -39,15 +39,17 @@ CERTIFICATE_KINDS: tuple[CertificateKind, ...] = (
 )
 KINDS_BY_CODE = {k.code: k for k in CERTIFICATE_KINDS}
 
-# Common 用途 at a counter (Beijing examples: 生育证, 出生证, 学历证明; plus 落户, 退休, 出国).
-PURPOSES: tuple[str, ...] = (
-    N_("Birth permit application"),
-    N_("Household registration (hukou)"),
-    N_("Employment / hiring"),
-    N_("Retirement"),
-    N_("Going abroad"),
-    N_("Social insurance"),
+# Common 用途 at a counter (Beijing examples: 生育证, 出生证, 学历证明; plus 落户, 退休, 出国):
+# (the Chinese wording written on the certificate, an English gloss shown with --lang en).
+PURPOSES: tuple[tuple[str, str], ...] = (
+    ("办理生育服务证", N_("Birth permit application")),
+    ("办理户口（落户）", N_("Household registration (hukou)")),
+    ("入职（录用）", N_("Employment / hiring")),
+    ("办理退休", N_("Retirement")),
+    ("出国（境）", N_("Going abroad")),
+    ("社会保险", N_("Social insurance")),
 )
+
 
 SERIAL_RE = re.compile(r"^(?P<prefix>[A-Z]{1,8})-(?P<year>\d{4})-(?P<number>\d{6})$")
 

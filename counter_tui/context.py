@@ -1,0 +1,55 @@
+"""The one factory that wires settings, database and services for the app, the CLI and tests."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from counter_tui.config import Settings
+from counter_tui.db import migrate
+from counter_tui.db.engine import Database
+from counter_tui.services import viewing, workplace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Visit:
+    """The applicant being served now: visit id (None until stored) and ``time.monotonic()``
+    at its start."""
+
+    id: uuid.UUID | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class AppContext:
+    """Everything the screens need: settings, database, who/where, the private view folder."""
+
+    settings: Settings
+    db: Database
+    workplace: workplace.Workplace
+    private_dir: Path
+    visit: Visit | None = None
+
+    def close(self) -> None:
+        """Empty the private viewing folder and close the database."""
+        viewing.clear_private_dir(self.private_dir)
+        self.db.dispose()
+
+
+def build_context(settings: Settings) -> AppContext:
+    """Open (and migrate) the database and resolve the workplace.
+
+    Raises workplace.WorkplaceError when the institution or clerk is unknown, and SQLAlchemy
+    errors when the database cannot be opened.
+    """
+    db = Database(settings.db_url)
+    migrate.upgrade(db)
+    place = workplace.load(db, institution_code=settings.institution,
+                           clerk_username=settings.clerk, counter=settings.counter)
+    return AppContext(settings=settings, db=db, workplace=place,
+                      private_dir=viewing.new_private_dir())

@@ -1,0 +1,161 @@
+"""The certificate dialog: kind by number key, purpose (用途), applicant, cited materials.
+
+Keys for a standard 存档证明 for the person themself: ``1`` (kind), ``1`` (first purpose),
+Enter (confirm). Returns a :class:`CertificateRequest` via ``dismiss``, or None on Esc.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from counter_tui.domain import certificates
+from counter_tui.i18n import _, current_language
+from counter_tui.services import issuance
+from counter_tui.services.viewing import DossierView, MaterialRow
+
+
+class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
+    """Choose what to issue. Number keys pick the kind; a digit typed into the empty purpose
+    field picks a listed purpose; Enter on Confirm (or ctrl+s anywhere) issues."""
+
+    CSS_PATH = "../styles/certificate.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="certificate.cancel"),
+        Binding("ctrl+s", "confirm", _("Issue"), id="certificate.confirm"),
+        *[Binding(str(n), f"choose_kind({n})", show=False, id=f"certificate.kind_{n}")
+          for n in range(1, len(certificates.CERTIFICATE_KINDS) + 1)],
+    ]
+
+    def __init__(self, view: DossierView, cited: list[MaterialRow]) -> None:
+        super().__init__()
+        self.view = view
+        self.cited = cited
+        self.kind_code: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(_("Issue a certificate for {name} ({no})").format(
+                name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
+            yield Static(self._kinds_text(), id="kinds")
+            yield Static(self._purposes_text(), id="purposes")
+            yield Input(id="purpose", placeholder=_("Purpose: a number above, or type it"),
+                        max_length=200)
+            yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
+            with Vertical(id="agent-fields"):
+                yield Input(id="agent_name", placeholder=_("Agent's name"), max_length=200)
+                yield Input(id="agent_id", placeholder=_("Agent's resident ID"), max_length=200)
+            yield Static(self._cited_text(), id="cited")
+            yield Static("", id="error")
+            with Horizontal(id="buttons"):
+                yield Button(_("Issue (Enter)"), id="confirm", variant="primary")
+                yield Button(_("Cancel (Esc)"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#agent-fields").display = False
+        self.query_one("#purpose", Input).disabled = True
+        self.focus_kind_step()
+
+    def focus_kind_step(self) -> None:
+        """Nothing focused: the number keys choose the kind."""
+        self.set_focus(None)
+
+    def _kinds_text(self) -> str:
+        lines = [_("Kind (press its number):")]
+        for n, kind in enumerate(certificates.CERTIFICATE_KINDS, start=1):
+            mark = "▶" if kind.code == self.kind_code else " "
+            gloss = "" if kind.label() == kind.title_zh else f"  ({kind.label()})"
+            lines.append(f" {mark} {n}  {kind.title_zh}{gloss}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _purposes_text() -> str:
+        items = [f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
+                 for n, (zh, en) in enumerate(certificates.PURPOSES, start=1)]
+        return _("Purpose:") + "  " + "   ".join(items)
+
+    def _cited_text(self) -> str:
+        if not self.cited:
+            return _("Cited materials: none marked (Space in the catalogue marks them).")
+        rows = [f"  {m.number}  {m.title}" for m in self.cited]
+        return "\n".join([_("Cited materials:"), *rows])
+
+    def action_choose_kind(self, number: int) -> None:
+        """Pick the certificate kind by its number and move on to the purpose."""
+        self.kind_code = certificates.CERTIFICATE_KINDS[number - 1].code
+        self.query_one("#kinds", Static).update(self._kinds_text())
+        purpose = self.query_one("#purpose", Input)
+        purpose.disabled = False
+        if purpose.value:
+            self.query_one("#confirm", Button).focus()
+        else:
+            purpose.focus()
+
+    @on(Input.Changed, "#purpose")
+    def purpose_changed(self, event: Input.Changed) -> None:
+        value = event.value
+        if value.isdigit() and len(value) == 1 and 1 <= int(value) <= len(certificates.PURPOSES):
+            event.input.value = certificates.PURPOSES[int(value) - 1][0]
+            self.query_one("#confirm", Button).focus()
+
+    @on(Input.Submitted, "#purpose")
+    def purpose_submitted(self) -> None:
+        agent = self.query_one("#agent", Checkbox).value
+        (self.query_one("#agent_name", Input) if agent else self.query_one("#confirm", Button)).focus()
+
+    @on(Checkbox.Changed, "#agent")
+    def agent_toggled(self, event: Checkbox.Changed) -> None:
+        self.query_one("#agent-fields").display = event.value
+        if event.value:
+            self.query_one("#agent_name", Input).focus()
+
+    @on(Input.Submitted, "#agent_name")
+    def agent_name_submitted(self) -> None:
+        self.query_one("#agent_id", Input).focus()
+
+    @on(Input.Submitted, "#agent_id")
+    def agent_id_submitted(self) -> None:
+        self.action_confirm()
+
+    @on(Button.Pressed, "#confirm")
+    def confirm_pressed(self) -> None:
+        self.action_confirm()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def request(self) -> issuance.CertificateRequest:
+        """The request as currently filled in (not yet validated)."""
+        agent = self.query_one("#agent", Checkbox).value
+        return issuance.CertificateRequest(
+            kind_code=self.kind_code or "",
+            purpose=self.query_one("#purpose", Input).value,
+            applicant_kind="agent" if agent else "self",
+            agent_name=self.query_one("#agent_name", Input).value if agent else "",
+            agent_id_text=self.query_one("#agent_id", Input).value if agent else "",
+            cited_material_ids=tuple(m.id for m in self.cited),
+        )
+
+    def action_confirm(self) -> None:
+        """Validate; on success return the request, otherwise show what is wrong."""
+        try:
+            request = issuance.validate(self.request())
+        except issuance.IssuanceError as exc:
+            self.query_one("#error", Static).update(str(exc))
+            target = {"purpose": "#purpose", "agent_name": "#agent_name",
+                      "agent_id": "#agent_id"}.get(exc.field)
+            if target:
+                self.query_one(target, Input).focus()
+            else:
+                self.focus_kind_step()
+            return
+        self.dismiss(request)
+
+    def action_cancel(self) -> None:
+        """Esc: close without issuing."""
+        self.dismiss(None)

@@ -1,0 +1,199 @@
+"""The counter screen: one input, always focused, for scans, IDs, dossier numbers and /names."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from counter_tui.context import AppContext, Visit
+from counter_tui.db.engine import StorageBusyError
+from counter_tui.i18n import _
+from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
+from counter_tui.services import lookup, viewing, visits
+from counter_tui.services.lookup import local_date
+from counter_tui.widgets.scan_input import ScanInput
+from counter_tui.widgets.service_timer import ServiceTimer
+
+
+def failure_message(exc: Exception) -> str:
+    """A clerk-facing message for a failed worker."""
+    if isinstance(exc, StorageBusyError):
+        return _("The database is busy (another counter is writing); please try again.")
+    if isinstance(exc, viewing.ViewingError):
+        return str(exc)
+    return _("Something went wrong: {error}. Nothing typed was lost; please try again.").format(
+        error=type(exc).__name__)
+
+
+class CounterScreen(Screen):
+    """Scan or type; one match opens the dossier, several give a pick list."""
+
+    CSS_PATH = "../styles/counter.tcss"
+    BINDINGS = [
+        Binding("f2", "next_applicant", _("Next applicant"), id="counter.next_applicant"),
+        Binding("escape", "clear", _("Clear"), id="counter.clear"),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose(self) -> ComposeResult:
+        place = self.ctx.workplace
+        with Horizontal(id="topbar"):
+            yield Static(
+                _("{institution} · counter {counter} · {clerk}").format(
+                    institution=place.institution.name, counter=place.counter,
+                    clerk=place.clerk.name if place.clerk else _("(no clerk)")),
+                id="where")
+            yield ServiceTimer(id="timer")
+        with Vertical(id="body"):
+            yield Static(_("Scan the dossier barcode or the ID card, or type a resident ID, a "
+                           "dossier number, or /name — then Enter."), id="hint")
+            yield ScanInput(id="scan", placeholder=_("ID number / dossier number / /name"))
+            yield Static("", id="message")
+            yield OptionList(id="choices")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#choices", OptionList).display = False
+        self.query_one(ScanInput).focus()
+        self._sync_timer()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(ScanInput).focus()
+        self._sync_timer()
+
+    def _sync_timer(self) -> None:
+        self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
+
+    def show_message(self, text: str, *, level: str = "info") -> None:
+        """Show ``text`` under the input (level: info, warning, error)."""
+        message = self.query_one("#message", Static)
+        message.update(text)
+        for cls in ("-info", "-warning", "-error"):
+            message.remove_class(cls)
+        message.add_class(f"-{level}")
+
+    @on(Input.Submitted, "#scan")
+    def submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        if not text.strip():
+            self.show_message(_("Scan a barcode or type a resident ID, a dossier number or "
+                                "/name."), level="warning")
+            return
+        if self.ctx.visit is None:
+            # The timer starts now; the worker stores the visit and fills in its id.
+            self.ctx.visit = Visit()
+            self._sync_timer()
+        self.show_message(_("Looking up…"))
+        self.lookup(text)
+
+    @work(thread=True, group="lookup")
+    def lookup(self, text: str) -> None:
+        """Start the visit if needed and look ``text`` up (worker thread)."""
+        try:
+            visit = self.ctx.visit
+            if visit is not None and visit.id is None:
+                visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace)
+            outcome = lookup.find(self.ctx.db, text, self.ctx.workplace)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(LookupFinished(text, outcome))
+
+    @on(LookupFinished)
+    def lookup_finished(self, event: LookupFinished) -> None:
+        outcome = event.outcome
+        choices = self.query_one("#choices", OptionList)
+        choices.display = False
+        if outcome.status == "found":
+            self.show_message(_("Opening {no}…").format(no=outcome.matches[0].dossier_no))
+            self.open_dossier(outcome.matches[0].id)
+        elif outcome.status == "choices":
+            self.show_message(outcome.message + " " + _("↑/↓ then Enter; Esc returns to the input."))
+            choices.clear_options()
+            choices.add_options([
+                Option(f"{m.dossier_no}  {m.person_name}  {m.id_masked}  "
+                       f"{m.birth_date_recorded}", id=str(m.id))
+                for m in outcome.matches
+            ])
+            choices.display = True
+            choices.highlighted = 0
+            choices.focus()
+        else:
+            level = "error" if outcome.status == "invalid" else "warning"
+            self.show_message(outcome.message, level=level)
+            self.query_one(ScanInput).focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def choice_made(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.query_one("#choices", OptionList).display = False
+        self.open_dossier(uuid.UUID(event.option.id))
+
+    @work(thread=True, group="open")
+    def open_dossier(self, dossier_id: uuid.UUID) -> None:
+        """Log the view and load the dossier (worker thread)."""
+        try:
+            visit_id = self.ctx.visit.id if self.ctx.visit else None
+            view = viewing.open_dossier(self.ctx.db, dossier_id, self.ctx.workplace, visit_id)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(DossierOpened(view))
+
+    @on(DossierOpened)
+    def dossier_opened(self, event: DossierOpened) -> None:
+        from counter_tui.screens.dossier import DossierScreen
+
+        scan = self.query_one(ScanInput)
+        scan.clear()
+        self.show_message("")
+        self.app.push_screen(DossierScreen(self.ctx, event.view))
+
+    @on(ServiceFailed)
+    def service_failed(self, event: ServiceFailed) -> None:
+        self.show_message(event.message, level="error")
+        self.query_one(ScanInput).focus()
+
+    def reset(self, message: str = "") -> None:
+        """Back to an empty counter for the next applicant."""
+        self.query_one(ScanInput).clear()
+        self.query_one("#choices", OptionList).display = False
+        self.show_message(message, level="info")
+        self._sync_timer()
+        self.query_one(ScanInput).focus()
+
+    def action_clear(self) -> None:
+        """Esc: leave the pick list, or clear the input."""
+        choices = self.query_one("#choices", OptionList)
+        if choices.display:
+            choices.display = False
+        else:
+            self.query_one(ScanInput).clear()
+            self.show_message("")
+        self.query_one(ScanInput).focus()
+
+    def action_next_applicant(self) -> None:
+        """F2: end the current service (as abandoned if nothing was issued) and start afresh."""
+        visit = self.ctx.visit
+        self.ctx.visit = None
+        if visit is not None and visit.id is not None:
+            self.end_visit(visit.id)
+        self.reset(_("Ready for the next applicant."))
+
+    @work(thread=True, group="write")
+    def end_visit(self, visit_id: uuid.UUID) -> None:
+        """Record the end of an unfinished visit (worker thread)."""
+        try:
+            visits.end(self.ctx.db, visit_id, "abandoned")
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))

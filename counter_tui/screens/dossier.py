@@ -1,0 +1,167 @@
+"""The dossier screen: header, catalogue by category, pages in the viewer, certificates."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from counter_tui.context import AppContext
+from counter_tui.domain import service_time
+from counter_tui.i18n import _
+from counter_tui.messages import CertificateIssued, PagesOpened, ServiceFailed
+from counter_tui.services import issuance, viewing
+from counter_tui.services.lookup import local_date
+from counter_tui.services.viewing import DossierView
+from counter_tui.widgets.catalogue_table import CatalogueTable
+from counter_tui.widgets.service_timer import ServiceTimer
+
+
+def gender_label(code: str) -> str:
+    """"M"/"F" in the UI language."""
+    return {"M": _("male"), "F": _("female")}.get(code, "—")
+
+
+class DossierScreen(Screen):
+    """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
+
+    CSS_PATH = "../styles/dossier.tcss"
+    BINDINGS = [
+        Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
+        Binding("escape", "back", _("Back"), id="dossier.back"),
+    ]
+
+    def __init__(self, ctx: AppContext, view: DossierView) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.view = view
+
+    def compose(self) -> ComposeResult:
+        v = self.view
+        with Horizontal(id="topbar"):
+            yield Static(f"{v.person_name}  ·  {v.dossier_no}", id="title")
+            yield ServiceTimer(id="timer")
+        status = _("digitised") if v.digitised else _("paper only")
+        yield Static(
+            "\n".join([
+                _("Name: {name}   ID: {id}   Gender: {gender}   Born (as recorded): {born}").format(
+                    name=v.person_name, id=v.id_masked, gender=gender_label(v.gender),
+                    born=v.birth_date_recorded or "—"),
+                _("Dossier no.: {no}   Held by: {holder} since {since}   Shelf: {shelf}   "
+                  "{status}").format(
+                    no=v.dossier_no, holder=v.holder_name or "—",
+                    since=local_date(v.held_since) or "—", shelf=v.shelf_location or "—",
+                    status=status),
+            ]),
+            id="header",
+        )
+        yield CatalogueTable(id="catalogue")
+        yield Static(_("Enter: open pages · Space: mark for citing · 1–9, 0: jump to category · "
+                       "c: certificate · Esc: back"), id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CatalogueTable)
+        table.load(self.view.materials)
+        if self.view.materials:
+            table.action_jump(self.view.materials[0].category)
+        table.focus()
+        self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
+
+    def show_message(self, text: str, *, level: str = "info") -> None:
+        """Show ``text`` in the message line (level: info, warning, error)."""
+        message = self.query_one("#message", Static)
+        message.update(text)
+        for cls in ("-info", "-warning", "-error"):
+            message.remove_class(cls)
+        message.add_class(f"-{level}")
+
+    @on(CatalogueTable.MaterialChosen)
+    def material_chosen(self, event: CatalogueTable.MaterialChosen) -> None:
+        self.show_message(_("Opening pages…"))
+        self.open_pages(event.material_id)
+
+    @on(CatalogueTable.MarksChanged)
+    def marks_changed(self, event: CatalogueTable.MarksChanged) -> None:
+        self.show_message(_("{n} material(s) marked for citing.").format(n=len(event.marked)))
+
+    @work(thread=True, group="viewer")
+    def open_pages(self, material_id: uuid.UUID) -> None:
+        """Copy the pages, log the views and start the viewer (worker thread)."""
+        from counter_tui.screens.counter import failure_message
+
+        try:
+            visit_id = self.ctx.visit.id if self.ctx.visit else None
+            files = viewing.open_material_pages(
+                self.ctx.db, material_id, self.ctx.workplace, visit_id,
+                archive_root=self.ctx.settings.archive_dir, private_dir=self.ctx.private_dir)
+            viewing.launch_viewer(self.ctx.settings.viewer, files)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(PagesOpened(len(files)))
+
+    @on(PagesOpened)
+    def pages_opened(self, event: PagesOpened) -> None:
+        self.show_message(_("{n} page(s) opened in the viewer.").format(n=event.count))
+
+    @on(ServiceFailed)
+    def service_failed(self, event: ServiceFailed) -> None:
+        self.show_message(event.message, level="error")
+
+    def action_back(self) -> None:
+        """Esc: back to the counter; the service goes on (F2 there ends it)."""
+        self.app.pop_screen()
+
+    def action_certificate(self) -> None:
+        """c: the certificate dialog, citing the marked materials."""
+        from counter_tui.screens.certificate import IssueCertificateScreen
+
+        table = self.query_one(CatalogueTable)
+        cited = [m for m in self.view.materials if m.id in table.marked]
+        self.app.push_screen(IssueCertificateScreen(self.view, cited), self._certificate_chosen)
+
+    def _certificate_chosen(self, request: issuance.CertificateRequest | None) -> None:
+        if request is None:
+            self.query_one(CatalogueTable).focus()
+            return
+        self.show_message(_("Issuing…"))
+        self.issue(request)
+
+    @work(thread=True, group="write")
+    def issue(self, request: issuance.CertificateRequest) -> None:
+        """Issue the certificate and close the service (worker thread)."""
+        from counter_tui.screens.counter import failure_message
+
+        try:
+            visit_id = self.ctx.visit.id if self.ctx.visit else None
+            issued = issuance.issue(
+                self.ctx.db, request, dossier_id=self.view.id, workplace=self.ctx.workplace,
+                visit_id=visit_id, certificates_dir=self.ctx.settings.certificates_dir)
+        except issuance.IssuanceError as exc:
+            self.post_message(ServiceFailed(str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(CertificateIssued(issued))
+
+    @on(CertificateIssued)
+    def certificate_issued(self, event: CertificateIssued) -> None:
+        from counter_tui.screens.counter import CounterScreen
+
+        issued = event.issued
+        self.ctx.visit = None
+        took = service_time.format_elapsed(issued.service_seconds or 0)
+        text = _("Certificate {serial} issued; service time {time}. Ready for the next "
+                 "applicant.").format(serial=issued.serial, time=took)
+        self.app.pop_screen()
+        counter = self.app.screen
+        if isinstance(counter, CounterScreen):
+            counter.reset(text)
+        self.app.notify(text, title=_("Certificate issued"))

@@ -1,0 +1,108 @@
+"""The access log: every view of a dossier, material or page, chained by SHA-256.
+
+Each access_event row carries ``hash`` = SHA-256 (hex) of the RFC 8785 (JSON Canonicalization
+Scheme) serialisation of its content — seq, time, clerk, institution, kind, dossier, target,
+reason — together with ``prev_hash``, the previous row's hash ("" for the first). Editing,
+deleting or reordering rows behind the application's back therefore breaks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+import rfc8785
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from counter_tui.db.models import AccessEvent, utcnow
+
+KINDS = ("dossier", "material", "page", "export", "refused", "certificate")
+
+
+def canonical_content(event: AccessEvent) -> dict[str, object]:
+    """The fields an access event's hash covers, as a JSON-ready dict (UUIDs and times as text)."""
+    at = event.at
+    return {
+        "seq": event.seq,
+        "at": at.isoformat(timespec="microseconds") if at else None,
+        "clerk_id": str(event.clerk_id) if event.clerk_id else None,
+        "institution_id": str(event.institution_id) if event.institution_id else None,
+        "kind": event.kind,
+        "dossier_id": str(event.dossier_id) if event.dossier_id else None,
+        "target_id": str(event.target_id) if event.target_id else None,
+        "reason": event.reason,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def compute_hash(event: AccessEvent) -> str:
+    """SHA-256 hex digest of the RFC 8785 canonical JSON of :func:`canonical_content`."""
+    return hashlib.sha256(rfc8785.dumps(canonical_content(event))).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    kind: str,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+    dossier_id: uuid.UUID | None = None,
+    target_id: uuid.UUID | None = None,
+    reason: str = "",
+) -> AccessEvent:
+    """Append one access event to the chain inside the caller's write transaction.
+
+    ``kind`` is one of :data:`KINDS`. On PostgreSQL a transaction-level advisory lock serialises
+    writers; on SQLite the caller's BEGIN IMMEDIATE already does. Raises ValueError for an
+    unknown kind.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown access event kind {kind!r}")
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(4711)"))
+    last = session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).first()
+    event = AccessEvent(
+        seq=(last.seq + 1) if last else 1,
+        at=utcnow(),
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        kind=kind,
+        dossier_id=dossier_id,
+        target_id=target_id,
+        reason=reason[:255],
+        prev_hash=last.hash if last else "",
+    )
+    event.hash = compute_hash(event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """A read model of one access event."""
+
+    seq: int
+    kind: str
+    dossier_id: uuid.UUID | None
+    target_id: uuid.UUID | None
+    reason: str
+
+
+def entries(session: Session, *, dossier_id: uuid.UUID | None = None) -> list[AccessEntry]:
+    """Access events in chain order, optionally only those of one dossier."""
+    stmt = select(AccessEvent).order_by(AccessEvent.seq)
+    if dossier_id is not None:
+        stmt = stmt.where(AccessEvent.dossier_id == dossier_id)
+    return [
+        AccessEntry(e.seq, e.kind, e.dossier_id, e.target_id, e.reason)
+        for e in session.exec(stmt)
+    ]
+
+
+def count(session: Session) -> int:
+    """Number of access events."""
+    return session.exec(select(func.count()).select_from(AccessEvent)).one()

@@ -1,0 +1,135 @@
+"""Finding a dossier from what the counter received: a resident ID, a dossier number or a name.
+
+:func:`find` classifies the text (counter_tui.domain.queries), validates a resident ID
+(GB 11643-1999) and searches. Clerks serve dossiers held by their own institution; a dossier
+held elsewhere is reported with its holder and since when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, or_, select
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import Dossier
+from counter_tui.domain import queries, resident_id
+from counter_tui.i18n import _
+from counter_tui.services import custody
+from counter_tui.services.workplace import Workplace, institution_names
+
+NAME_RESULTS_LIMIT = 50
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    """One search hit: enough to choose from a pick list."""
+
+    id: uuid.UUID
+    dossier_no: str
+    person_name: str
+    id_masked: str
+    gender: str
+    birth_date_recorded: str
+    holder_name: str
+    held_here: bool
+    since: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LookupOutcome:
+    """Result of a counter lookup.
+
+    ``status``: ``found`` (exactly one dossier held here, in ``matches[0]``), ``choices``
+    (several held here), ``none``, ``held_elsewhere`` (only other institutions hold matches),
+    ``invalid`` (the text itself is wrong; ``reason`` says why). ``message`` is for the clerk.
+    """
+
+    status: str
+    query_kind: str
+    message: str = ""
+    reason: str = ""
+    matches: list[DossierSummary] = field(default_factory=list)
+
+
+def _summaries(session: Session, dossiers: list[Dossier], workplace: Workplace) -> list[DossierSummary]:
+    names = institution_names(session)
+    states = custody.states(session, [d.id for d in dossiers])
+    out = []
+    for d in dossiers:
+        st = states[d.id]
+        out.append(DossierSummary(
+            id=d.id, dossier_no=d.dossier_no, person_name=d.person_name,
+            id_masked=resident_id.mask(d.id_number or ""), gender=d.gender,
+            birth_date_recorded=d.birth_date_recorded,
+            holder_name=names.get(st.holder_id, "") if st.holder_id else "",
+            held_here=st.holder_id == workplace.institution.id and not st.transferred_out,
+            since=st.since,
+        ))
+    return out
+
+
+def local_date(moment: dt.datetime | None) -> str:
+    """An aware UTC time as a Beijing-time date "YYYY-MM-DD" ("" for None)."""
+    return moment.astimezone(SHANGHAI).date().isoformat() if moment else ""
+
+
+def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
+    """Look up what was typed or scanned. Never raises for bad input: returns ``invalid``.
+
+    Raises StorageBusyError / SQLAlchemy errors only for database failures.
+    """
+    query = queries.classify(text)
+    if query.kind == "empty":
+        return LookupOutcome("invalid", query.kind, _("Scan a barcode or type a resident ID, "
+                             "a dossier number or /name."), reason="empty")
+    if query.kind == "too_long":
+        return LookupOutcome("invalid", query.kind, _("That is too long for an ID or dossier "
+                             "number ({n} characters); was something pasted by mistake?")
+                             .format(n=len(query.value)), reason="too_long")
+    if query.kind == "multi_line":
+        return LookupOutcome("invalid", query.kind, _("Several lines were pasted; keep only one "
+                             "ID or dossier number."), reason="multi_line")
+    if query.kind == "unrecognised":
+        return LookupOutcome("invalid", query.kind, _("Not a resident ID, dossier number or "
+                             "name; use /name to search by name."), reason="unrecognised")
+    if query.kind == "resident_id":
+        try:
+            number = resident_id.parse(query.value)
+        except resident_id.ResidentIdError as exc:
+            return LookupOutcome("invalid", query.kind, str(exc), reason=exc.reason)
+        stmt = select(Dossier).where(Dossier.id_number == number)
+    elif query.kind == "dossier_no":
+        stmt = select(Dossier).where(or_(Dossier.dossier_no == query.value,
+                                         Dossier.barcode == query.value))
+    else:
+        if not query.value:
+            return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
+        stmt = (select(Dossier).where(col(Dossier.person_name).contains(query.value))
+                .order_by(Dossier.person_name, Dossier.dossier_no).limit(NAME_RESULTS_LIMIT))
+    with db.read() as session:
+        matches = _summaries(session, list(session.exec(stmt)), workplace)
+    here = [m for m in matches if m.held_here]
+    if len(here) == 1:
+        return LookupOutcome("found", query.kind, matches=here)
+    if here:
+        return LookupOutcome("choices", query.kind, matches=here,
+                             message=_("{n} dossiers match; choose one.").format(n=len(here)))
+    if matches:
+        first = matches[0]
+        holder = first.holder_name or _("an unknown institution")
+        return LookupOutcome(
+            "held_elsewhere", query.kind, matches=matches,
+            message=_("Dossier {no} ({name}) is held by {holder} since {since}; "
+                      "it is not served at this counter.").format(
+                no=first.dossier_no, name=first.person_name, holder=holder,
+                since=local_date(first.since) or "?"),
+        )
+    what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"),
+            "name": _("name")}[query.kind]
+    return LookupOutcome("none", query.kind, message=_("No dossier found for {what} {value}.")
+                         .format(what=what, value=resident_id.mask(query.value)
+                                 if query.kind == "resident_id" else query.value))

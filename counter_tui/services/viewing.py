@@ -1,0 +1,196 @@
+"""Viewing a dossier: its header and catalogue, and its page images in an external viewer.
+
+Every view writes an access event (dossier, material, page) and a service event in the same
+transaction. Page files are copied into a private (0700) temporary folder before the viewer
+sees them, so the archive files are never handed out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import Dossier, Material, Page
+from counter_tui.domain import categories, resident_id
+from counter_tui.i18n import _
+from counter_tui.services import access_log, custody, visits
+from counter_tui.services.workplace import Workplace, institution_names
+
+
+class ViewingError(RuntimeError):
+    """A view that cannot happen; ``reason`` is ``not_found``, ``paper_only``,
+    ``missing_file`` or ``viewer``; the message is for the clerk."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MaterialRow:
+    """One catalogue row (材料目录): 序号, 材料名称, 材料形成时间, 页数, 备注."""
+
+    id: uuid.UUID
+    number: str  # "4-1-2"
+    category: int
+    subcategory: int | None
+    title: str
+    formed_on: dt.date | None
+    page_count: int
+    remark: str
+    scanned_pages: int
+    corrects: uuid.UUID | None
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class DossierView:
+    """Header and catalogue of one dossier, for the dossier screen."""
+
+    id: uuid.UUID
+    dossier_no: str
+    person_name: str
+    id_masked: str
+    gender: str
+    birth_date_recorded: str
+    holder_name: str
+    held_since: dt.datetime | None
+    shelf_location: str
+    digitised: bool
+    materials: list[MaterialRow]
+
+
+def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
+    """Read a dossier's header and catalogue (no access event). Raises ViewingError."""
+    with db.read() as session:
+        dossier = session.get(Dossier, dossier_id)
+        if dossier is None:
+            raise ViewingError("not_found", _("This dossier no longer exists."))
+        materials = list(session.exec(select(Material).where(Material.dossier_id == dossier_id)))
+        material_ids = [m.id for m in materials]
+        scanned: dict[uuid.UUID, int] = dict.fromkeys(material_ids, 0)
+        if material_ids:
+            for page in session.exec(select(Page.material_id).where(
+                    Page.material_id.in_(material_ids))):  # type: ignore[attr-defined]
+                scanned[page] += 1
+        state = custody.states(session, [dossier_id])[dossier_id]
+        names = institution_names(session)
+    corrected = {m.corrects for m in materials if m.corrects}
+    rows = [
+        MaterialRow(
+            id=m.id,
+            number=categories.catalogue_number(m.category, m.subcategory, m.item_no),
+            category=m.category, subcategory=m.subcategory, title=m.title,
+            formed_on=m.formed_on, page_count=m.page_count, remark=m.remark,
+            scanned_pages=scanned[m.id], corrects=m.corrects, corrected=m.id in corrected,
+        )
+        for m in sorted(materials, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+    ]
+    return DossierView(
+        id=dossier.id, dossier_no=dossier.dossier_no, person_name=dossier.person_name,
+        id_masked=resident_id.mask(dossier.id_number or ""), gender=dossier.gender,
+        birth_date_recorded=dossier.birth_date_recorded,
+        holder_name=names.get(state.holder_id, "") if state.holder_id else "",
+        held_since=state.since, shelf_location=state.shelf_location,
+        digitised=any(r.scanned_pages for r in rows), materials=rows,
+    )
+
+
+def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
+                 visit_id: uuid.UUID | None) -> DossierView:
+    """Record that the clerk opened a dossier (access + service event) and return its view."""
+    view = load_view(db, dossier_id)
+    with db.write() as session:
+        access_log.append(session, kind="dossier", clerk_id=_clerk_id(workplace),
+                          institution_id=workplace.institution.id, dossier_id=dossier_id,
+                          target_id=dossier_id, reason="counter")
+        if visit_id:
+            visits.record(session, visit_id, "dossier_opened", dossier_id=dossier_id)
+    return view
+
+
+def _clerk_id(workplace: Workplace) -> uuid.UUID | None:
+    return workplace.clerk.id if workplace.clerk else None
+
+
+def new_private_dir() -> Path:
+    """A fresh temporary folder readable by the current user only (mode 0700)."""
+    return Path(tempfile.mkdtemp(prefix="counter-tui-view-"))
+
+
+def clear_private_dir(path: Path) -> None:
+    """Remove a private viewing folder and everything in it (missing is fine)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workplace,
+                        visit_id: uuid.UUID | None, *, archive_root: Path,
+                        private_dir: Path) -> list[Path]:
+    """Copy a material's page images into ``private_dir`` and log the views.
+
+    Returns the copies in page order. Writes one access event for the material and one per
+    page, plus a service event ``material_viewed``. Raises ViewingError ``not_found``,
+    ``paper_only`` (no scans: the shelf location is in the message) or ``missing_file``.
+    """
+    with db.read() as session:
+        material = session.get(Material, material_id)
+        if material is None:
+            raise ViewingError("not_found", _("This material no longer exists."))
+        pages = list(session.exec(select(Page).where(Page.material_id == material_id)
+                                  .order_by(Page.page_no)))
+        state = custody.states(session, [material.dossier_id])[material.dossier_id]
+    if not pages:
+        raise ViewingError("paper_only", _("This material is on paper only (shelf {shelf}).")
+                           .format(shelf=state.shelf_location or "?"))
+    copies = []
+    target = private_dir / str(material_id)
+    target.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        source = archive_root / page.rel_path
+        if not source.is_file():
+            raise ViewingError("missing_file", _("The page image {path} is missing from the "
+                               "archive; tell the archive room.").format(path=page.rel_path))
+        copy = target / source.name
+        shutil.copyfile(source, copy)
+        os.chmod(copy, 0o600)
+        copies.append(copy)
+    with db.write() as session:
+        clerk_id = _clerk_id(workplace)
+        access_log.append(session, kind="material", clerk_id=clerk_id,
+                          institution_id=workplace.institution.id,
+                          dossier_id=material.dossier_id, target_id=material_id, reason="counter")
+        for page in pages:
+            access_log.append(session, kind="page", clerk_id=clerk_id,
+                              institution_id=workplace.institution.id,
+                              dossier_id=material.dossier_id, target_id=page.id, reason="counter")
+        if visit_id:
+            visits.record(session, visit_id, "material_viewed", dossier_id=material.dossier_id,
+                          detail=str(material_id))
+    return copies
+
+
+def launch_viewer(command: list[str], files: list[Path]) -> None:
+    """Start the external viewer ``command`` with ``files`` appended; does not wait.
+
+    Raises ViewingError ``viewer`` if the command cannot be started.
+    """
+    if not command:
+        raise ViewingError("viewer", _("No viewer command is configured."))
+    try:
+        subprocess.Popen(  # noqa: S603 - the command comes from the operator's settings
+            [*command, *map(str, files)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ViewingError("viewer", _("The viewer {cmd} could not be started: {error}")
+                           .format(cmd=command[0], error=exc.strerror or exc)) from exc

@@ -1,0 +1,79 @@
+"""Service visits: one applicant at one counter, timed by its events.
+
+Events: started (first lookup or "next applicant"), dossier_opened, material_viewed,
+certificate_issued, consultation_recorded, closed, abandoned. Service time = closed/abandoned
+minus started, in seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlmodel import Session, select
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import ServiceEvent, ServiceVisit, utcnow
+from counter_tui.services.workplace import Workplace
+
+EVENT_KINDS = (
+    "started", "dossier_opened", "material_viewed", "certificate_issued",
+    "consultation_recorded", "closed", "abandoned",
+)
+END_KINDS = ("closed", "abandoned")
+
+
+def start(db: Database, workplace: Workplace, *, ticket: str | None = None,
+          at: dt.datetime | None = None) -> tuple[uuid.UUID, dt.datetime]:
+    """Open a visit at this counter; returns (visit id, start time as aware UTC)."""
+    started = at or utcnow()
+    with db.write() as session:
+        visit = ServiceVisit(
+            institution_id=workplace.institution.id,
+            counter=workplace.counter,
+            clerk_id=workplace.clerk.id if workplace.clerk else None,
+            ticket=ticket,
+            started_at=started,
+        )
+        session.add(visit)
+        session.flush()
+        session.add(ServiceEvent(visit_id=visit.id, kind="started", at=started))
+        return visit.id, started
+
+
+def record(session: Session, visit_id: uuid.UUID, kind: str, *,
+           dossier_id: uuid.UUID | None = None, detail: str = "",
+           at: dt.datetime | None = None) -> ServiceEvent:
+    """Add an event to a visit inside the caller's transaction. Raises ValueError for an
+    unknown kind."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown service event kind {kind!r}")
+    event = ServiceEvent(visit_id=visit_id, kind=kind, at=at or utcnow(),
+                         dossier_id=dossier_id, detail=detail[:255])
+    session.add(event)
+    session.flush()
+    return event
+
+
+def finish(session: Session, visit_id: uuid.UUID, kind: str = "closed", *,
+           at: dt.datetime | None = None, detail: str = "") -> float:
+    """End a visit (``closed`` or ``abandoned``) inside the caller's transaction; returns the
+    service time in seconds. A visit already ended is not ended twice (returns its time)."""
+    if kind not in END_KINDS:
+        raise ValueError(f"a visit ends as closed or abandoned, not {kind!r}")
+    visit = session.get(ServiceVisit, visit_id)
+    if visit is None:
+        raise LookupError(f"no service visit {visit_id}")
+    ended = session.exec(
+        select(ServiceEvent).where(ServiceEvent.visit_id == visit_id,
+                                   ServiceEvent.kind.in_(END_KINDS))  # type: ignore[attr-defined]
+    ).first()
+    if ended is None:
+        ended = record(session, visit_id, kind, at=at, detail=detail)
+    return (ended.at - visit.started_at).total_seconds()
+
+
+def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
+    """End a visit in its own transaction; returns the service time in seconds."""
+    with db.write() as session:
+        return finish(session, visit_id, kind)

@@ -1,0 +1,1 @@
+"""Reusable widgets that post messages up (scan input, catalogue table, service timer)."""

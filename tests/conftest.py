@@ -1,0 +1,33 @@
+"""Hermetic test set-up: config and data dirs under tmp_path, Chinese UI, real SQLite files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from counter_tui import i18n
+
+pytest_plugins = ["tests.pg"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder: beside the repo clone (CI) or at /work/shared."""
+    for candidate in (REPO.parent / "shared", REPO.parents[1] / "shared", Path("/work/shared")):
+        if (candidate / "fixtures").is_dir():
+            return candidate
+    raise FileNotFoundError("shared/ (with fixtures/) not found beside the repository")
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("COUNTER_TUI_CONFIG", str(home / "settings.toml"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    for name in ("DB", "ARCHIVE_ROOT", "LANG", "INSTITUTION", "CLERK", "COUNTER", "VIEWER",
+                 "DATA_DIR"):
+        monkeypatch.delenv(f"COUNTER_TUI_{name}", raising=False)
+    i18n.set_language("zh_CN")
