@@ -3,7 +3,7 @@
 Rules (in order), applied to the text after NFKC folding and trimming:
   * nothing left → ``empty``;
   * longer than :data:`MAX_QUERY_CHARS` → ``too_long`` (a pasted paragraph, a scanner burst gone wrong);
-  * several non-empty lines → ``multi_line``;
+  * several non-empty lines (line breaks or the input's ↵ mark) → ``multi_line``;
   * starts with "/" or contains CJK ideographs → ``name`` (a name search);
   * 14–19 digits with at most a final X → ``resident_id`` (validated by GB 11643 rules);
   * 3–32 letters, digits and hyphens with at least one letter or digit → ``dossier_no``;
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from counter_tui.domain import resident_id
 
 MAX_QUERY_CHARS = 64
+# The counter input is one line: a pasted line break is kept visibly as this mark.
+LINE_BREAK_MARK = "↵"
 _DOSSIER_NO_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{2,31}$")
 
 
@@ -42,7 +44,8 @@ def _has_cjk(text: str) -> bool:
 
 def classify(text: str) -> Query:
     """Classify counter input (see the module docstring for the rules). Never raises."""
-    lines = [ln.strip() for ln in unicodedata.normalize("NFKC", text).splitlines() if ln.strip()]
+    folded = unicodedata.normalize("NFKC", text).replace(LINE_BREAK_MARK, "\n")
+    lines = [ln.strip() for ln in folded.splitlines() if ln.strip()]
     if not lines:
         return Query("empty", "")
     joined = " ".join(lines)

@@ -155,9 +155,9 @@ def mask(number: str) -> str:
 
 
 def looks_like_resident_id(text: str) -> bool:
-    """Whether ``text`` is meant as a resident ID: after normalising, 14–19 digits with at most
-    a final X (so a half-typed or mistyped ID is still validated as an ID, not searched as a
-    dossier number)."""
+    """Whether ``text`` may be meant as a resident ID: after normalising, 6–19 digits with at
+    most a final X. A half-typed ID is then validated as an ID (with a useful message); callers
+    also try such text as an all-digit dossier number before reporting the ID error."""
     number = normalise(text)
     body = number[:-1] if number.endswith("X") else number
-    return 14 <= len(number) <= 19 and body.isdigit()
+    return 6 <= len(number) <= 19 and body.isdigit()

@@ -100,7 +100,15 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
         try:
             number = resident_id.parse(query.value)
         except resident_id.ResidentIdError as exc:
-            return LookupOutcome("invalid", query.kind, str(exc), reason=exc.reason)
+            # Some archives number dossiers with digits only: try that before blaming the ID.
+            outcome = _find_by_dossier_no(db, query.value, workplace)
+            if outcome.status != "none":
+                return outcome
+            message = str(exc)
+            if len(query.value) < 15:
+                message = _("No dossier number {value}; as a resident ID: {error}").format(
+                    value=query.value, error=message)
+            return LookupOutcome("invalid", query.kind, message, reason=exc.reason)
         stmt = select(Dossier).where(Dossier.id_number == number)
     elif query.kind == "dossier_no":
         stmt = select(Dossier).where(or_(Dossier.dossier_no == query.value,
@@ -110,6 +118,15 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
         stmt = (select(Dossier).where(col(Dossier.person_name).contains(query.value))
                 .order_by(Dossier.person_name, Dossier.dossier_no).limit(NAME_RESULTS_LIMIT))
+    return _outcome(db, stmt, query, workplace)
+
+
+def _find_by_dossier_no(db: Database, value: str, workplace: Workplace) -> LookupOutcome:
+    stmt = select(Dossier).where(or_(Dossier.dossier_no == value, Dossier.barcode == value))
+    return _outcome(db, stmt, queries.Query("dossier_no", value), workplace)
+
+
+def _outcome(db: Database, stmt, query: queries.Query, workplace: Workplace) -> LookupOutcome:  # noqa: ANN001
     with db.read() as session:
         matches = _summaries(session, list(session.exec(stmt)), workplace)
     here = [m for m in matches if m.held_here]

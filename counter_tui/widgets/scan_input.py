@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
-from counter_tui.domain.queries import MAX_QUERY_CHARS
+from counter_tui.domain.queries import LINE_BREAK_MARK, MAX_QUERY_CHARS
 
 # Generous: a pasted paragraph is kept whole (and then refused with a message) but a runaway
 # scanner cannot grow the field without bound.
@@ -13,7 +13,7 @@ MAX_KEPT_CHARS = 20_000
 
 
 class ScanInput(Input):
-    """An Input that keeps a multi-line paste whole (lines joined by spaces) instead of keeping
+    """An Input that keeps a multi-line paste whole (line breaks shown as ↵) instead of keeping
     only its first line, so nothing the clerk pasted is silently lost. Posts Input.Submitted."""
 
     DEFAULT_CSS = """
@@ -24,8 +24,10 @@ class ScanInput(Input):
         super().__init__(max_length=MAX_KEPT_CHARS, **kwargs)
 
     def _on_paste(self, event: events.Paste) -> None:
+        # prevent_default: Input's own handler would insert the first line a second time.
+        event.prevent_default()
         event.stop()
-        text = " ".join(line for line in event.text.splitlines())
+        text = f" {LINE_BREAK_MARK} ".join(ln for ln in event.text.splitlines() if ln.strip())
         text = "".join(ch for ch in text if ch.isprintable())
         if text:
             self.insert_text_at_cursor(text[: MAX_KEPT_CHARS - len(self.value)])

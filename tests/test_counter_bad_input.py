@@ -1,0 +1,121 @@
+"""Bad input at the counter: each gives a message, keeps the text, and the app stays usable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.widgets import Static
+
+from counter_tui.app import CounterApp
+from counter_tui.context import build_context
+from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.dossier import DossierScreen
+from counter_tui.widgets.scan_input import ScanInput
+from tests.factories import tiny_archive
+from tests.test_counter_flow import wait_for
+
+
+def message_text(app: CounterApp) -> str:
+    return str(app.screen.query_one("#message", Static).render())
+
+
+async def submit_and_wait(app: CounterApp, pilot, *, keys=(), paste: str | None = None) -> str:  # noqa: ANN001
+    screen = app.screen
+    scan = screen.query_one(ScanInput)
+    before = message_text(app)
+    if paste is not None:
+        scan.post_message(events.Paste(paste))
+        await pilot.pause()
+    await pilot.press(*keys, "enter")
+    await wait_for(lambda: message_text(app) not in (before, "正在查找…"), pilot)
+    return message_text(app)
+
+
+@pytest.fixture
+async def running(tmp_path: Path):
+    archive = tiny_archive(tmp_path)
+    app = CounterApp(build_context(archive.settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        yield app, pilot
+
+
+async def still_usable(app: CounterApp, pilot) -> None:  # noqa: ANN001
+    """After any bad input a scan still opens the dossier."""
+    scan = app.screen.query_one(ScanInput)
+    assert scan.has_focus
+    scan.clear()
+    await pilot.press(*"DA00000001", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+
+
+async def test_empty_enter(running) -> None:
+    app, pilot = running
+    await pilot.press("enter")
+    await pilot.pause()
+    assert "扫描" in message_text(app)
+    assert app.screen.query_one("#message").has_class("-warning")
+    assert app.ctx.visit is None  # an empty Enter does not start a service
+    await still_usable(app, pilot)
+
+
+async def test_two_hundred_pasted_characters(running) -> None:
+    app, pilot = running
+    pasted = "档案" * 40 + "x" * 120
+    message = await submit_and_wait(app, pilot, paste=pasted)
+    assert "200" in message
+    assert app.screen.query_one(ScanInput).value == pasted  # nothing lost
+    await still_usable(app, pilot)
+
+
+async def test_multi_line_paste(running) -> None:
+    app, pilot = running
+    message = await submit_and_wait(app, pilot, paste="DA00000001\r\nDA00000002\n")
+    assert "多行" in message
+    assert app.screen.query_one(ScanInput).value == "DA00000001 ↵ DA00000002"
+    await still_usable(app, pilot)
+
+
+async def test_wrong_check_digit_keeps_the_typed_text(running) -> None:
+    app, pilot = running
+    message = await submit_and_wait(app, pilot, keys=tuple("110105194912310021"))
+    assert "校验" in message and "X" in message
+    assert app.screen.query_one(ScanInput).value == "110105194912310021"
+    assert app.screen.query_one("#message").has_class("-error")
+    await still_usable(app, pilot)
+
+
+async def test_half_typed_id(running) -> None:
+    app, pilot = running
+    message = await submit_and_wait(app, pilot, keys=tuple("1101051949123"))
+    assert "18" in message and "13" in message
+    await still_usable(app, pilot)
+
+
+async def test_unknown_dossier_number(running) -> None:
+    app, pilot = running
+    message = await submit_and_wait(app, pilot, keys=tuple("DA99999999"))
+    assert "DA99999999" in message and "未找到" in message
+    await still_usable(app, pilot)
+
+
+async def test_dossier_held_elsewhere_names_holder_and_date(running) -> None:
+    app, pilot = running
+    message = await submit_and_wait(app, pilot, keys=tuple("DA00000003"))
+    assert "北京市朝阳区职业介绍服务中心" in message and "2024-03-01" in message
+    assert isinstance(app.screen, CounterScreen)
+    await still_usable(app, pilot)
+
+
+async def test_name_search_gives_a_pick_list(running) -> None:
+    app, pilot = running
+    await submit_and_wait(app, pilot, keys=("/", "张"))
+    from textual.widgets import OptionList
+
+    choices = app.screen.query_one("#choices", OptionList)
+    assert choices.display and choices.option_count == 2
+    await pilot.press("down", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    assert app.screen.view.dossier_no == "DA00000002"

@@ -1,0 +1,125 @@
+"""End to end at the counter through Textual's Pilot: scan → catalogue → pages → certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+
+from sqlmodel import select
+
+from counter_tui.app import CounterApp
+from counter_tui.context import build_context
+from counter_tui.db.models import AccessEvent, Certificate, ServiceEvent, ServiceVisit
+from counter_tui.screens.certificate import IssueCertificateScreen
+from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.dossier import DossierScreen
+from counter_tui.widgets.catalogue_table import CatalogueTable
+from tests.factories import tiny_archive
+
+
+def recording_viewer(tmp_path: Path) -> tuple[list[str], Path]:
+    """A real viewer script that writes the name and SHA-256 of each file it receives."""
+    log = tmp_path / "viewer.log"
+    script = tmp_path / "viewer.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'for f in "$@"; do printf "%s %s\\n" "$(basename "$f")" '
+        f'"$(sha256sum "$f" | cut -d" " -f1)" >> "{log}.part"; done\n'
+        f'mv "{log}.part" "{log}"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return [str(script)], log
+
+
+async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # noqa: ANN001
+    """Let the app run until ``predicate()`` holds (workers finish, screens change)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+async def test_scan_to_certificate(tmp_path: Path) -> None:
+    viewer, viewer_log = recording_viewer(tmp_path)
+    archive = tiny_archive(tmp_path, viewer=viewer)
+    ctx = build_context(archive.settings)
+    app = CounterApp(ctx)
+    keys_after_scan = 0
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        # A keyboard-wedge scanner: the code, key by key, then Enter.
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        screen = app.screen
+        table = screen.query_one(CatalogueTable)
+        assert table.current_material().number == "1-1"
+
+        # Open the first material's pages in the (recording) viewer.
+        await pilot.press("enter")
+        keys_after_scan += 1
+        await wait_for(viewer_log.exists, pilot)
+        received = [line.split() for line in viewer_log.read_text().splitlines()]
+        pages = {p: archive.ids[f"m_cv_p{p}"] for p in (1, 2)}
+        assert len(received) == 2
+        with archive.db.read() as s:
+            from counter_tui.db.models import Page
+
+            expected = [s.get(Page, pages[n]) for n in (1, 2)]
+        assert [r[0] for r in received] == [Path(p.rel_path).name for p in expected]
+        assert [r[1] for r in received] == [p.sha256 for p in expected]
+
+        # Mark 1-1 for citing, issue a 存档证明 for the person, purpose 1.
+        await pilot.press("space")
+        keys_after_scan += 1
+        await pilot.press("c")
+        keys_after_scan += 1
+        await wait_for(lambda: isinstance(app.screen, IssueCertificateScreen), pilot)
+        await pilot.press("1", "1", "enter")
+        keys_after_scan += 3
+        await wait_for(lambda: isinstance(app.screen, CounterScreen)
+                       and ctx.visit is None, pilot)
+        await pilot.pause()
+        scan = app.screen.query_one("#scan")
+        assert scan.value == "" and scan.has_focus
+
+    # 5 keys after the scan: Enter (pages), Space (cite), c, 1 (kind), 1 (purpose), Enter is 6;
+    # a standard certificate without viewing and citing is c 1 1 Enter = 4.
+    assert keys_after_scan == 6
+
+    with archive.db.read() as s:
+        certs = s.exec(select(Certificate)).all()
+        assert len(certs) == 1
+        cert = certs[0]
+        assert cert.serial == f"CY-{cert.issued_at.year}-000001"
+        assert cert.kind == "custody"
+        assert cert.purpose == "办理生育服务证"
+        assert cert.applicant_kind == "self"
+        assert cert.cited_material_ids == str(archive.ids["m_cv"])
+        text = Path(cert.text_path).read_text(encoding="utf-8")
+        assert "存档证明" in text and "张伟" in text and "1-1  干部履历表" in text
+        assert hashlib.sha256(text.encode()).hexdigest() == cert.text_sha256
+
+        visit = s.exec(select(ServiceVisit)).one()
+        events = s.exec(select(ServiceEvent).where(ServiceEvent.visit_id == visit.id)
+                        .order_by(ServiceEvent.at, ServiceEvent.id)).all()
+        assert [e.kind for e in events] == [
+            "started", "dossier_opened", "material_viewed", "certificate_issued", "closed"]
+        duration = (events[-1].at - visit.started_at).total_seconds()
+        assert 0 < duration < 60
+
+        access = s.exec(select(AccessEvent).order_by(AccessEvent.seq)).all()
+        assert [(a.kind, a.target_id) for a in access] == [
+            ("dossier", archive.ids["DA00000001"]),
+            ("material", archive.ids["m_cv"]),
+            ("page", pages[1]),
+            ("page", pages[2]),
+            ("certificate", cert.id),
+        ]
+        assert [a.seq for a in access] == [1, 2, 3, 4, 5]
+        assert all(a.prev_hash == b.hash for a, b in zip(access[1:], access))
