@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -71,6 +71,13 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextlib.contextmanager
+    def begin_write_connection(self) -> Iterator[Connection]:
+        """A Core connection in one write transaction (BEGIN IMMEDIATE on SQLite), for
+        migrations and bulk loads; committed on success."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -26,9 +26,15 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (default: the newest)."""
+    """Bring the database schema to ``revision`` (default: the newest).
+
+    Safe when several counters start at once: SQLite takes the write lock at BEGIN, PostgreSQL
+    serialises upgraders with a transaction-level advisory lock.
+    """
     cfg = alembic_config()
-    with db.engine.begin() as connection:
+    with db.begin_write_connection() as connection:
+        if not db.is_sqlite:
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7358211)")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

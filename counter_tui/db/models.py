@@ -193,3 +193,22 @@ class AccessEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=255)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+
+
+class Consultation(SQLModel, table=True):
+    """查阅: a unit consulting a dossier (政审, 考察, 录用 …) on an approved request.
+
+    ``shown_material_ids`` lists the materials shown (comma-separated UUIDs, catalogue order).
+    """
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True)
+    visit_id: uuid.UUID | None = Field(default=None, foreign_key="service_visit.id")
+    institution_id: uuid.UUID = Field(foreign_key="institution.id")
+    requesting_unit: str = Field(max_length=100)  # 查阅单位
+    approval_no: str = Field(max_length=64)  # 审批表/介绍信编号
+    purpose: str = Field(max_length=100)
+    readers: str = Field(default="", max_length=100)  # 查阅人 names
+    shown_material_ids: str = Field(default="")
+    recorded_by: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
