@@ -1,0 +1,26 @@
+"""append-only guards on fact tables
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+from typing import Sequence, Union
+
+from alembic import op
+
+from counter_tui.db import append_only
+
+revision: str = "0003"
+down_revision: Union[str, None] = "0002"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    for statement in append_only.create_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in append_only.drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
