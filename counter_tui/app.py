@@ -2,30 +2,86 @@
 
 from __future__ import annotations
 
+import time
+
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
 from counter_tui.context import AppContext
 from counter_tui.i18n import _
+from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.login import LockScreen, LoginScreen
+from counter_tui.services import auth
+from counter_tui.services.workplace import Workplace
+
+ROLE_MODES = {
+    "clerk": "counter", "supervisor": "counter", "archivist": "counter",
+    "auditor": "audit", "admin": "audit",
+}
+IDLE_CHECK_S = 5.0
 
 
 class CounterApp(App):
-    """档案窗口 — the service counter. Starts on the counter screen."""
+    """档案窗口 — the service counter. Starts on the log-in screen unless the context already
+    carries a logged-in workplace; then opens the mode of the account's role."""
 
     CSS_PATH = "styles/app.tcss"
-    TITLE = "档案窗口 Counter TUI"
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
     ]
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, clock=time.monotonic) -> None:  # noqa: ANN001
         super().__init__()
         self.ctx = ctx
+        self.clock = clock
+        self.last_activity = clock()
         self.title = _("Archive counter")
+        self.add_mode("login", lambda: LoginScreen(ctx))
+        self.add_mode("counter", lambda: CounterScreen(ctx))
+        self.add_mode("audit", lambda: AuditScreen(ctx))
 
     def on_mount(self) -> None:
-        self.push_screen(CounterScreen(self.ctx))
+        if self.ctx.workplace is None:
+            self.switch_mode("login")
+        else:
+            self.logged_in(self.ctx.workplace)
+        self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
+
+    def logged_in(self, workplace: Workplace) -> None:
+        """Enter the mode of the account's role (counter, dashboard or audit)."""
+        wanted = self.ctx.settings.institution
+        if wanted and workplace.institution.code != wanted:
+            screen = self.screen
+            if isinstance(screen, LoginScreen):
+                screen.show(_("This counter belongs to {code}; the account {name} belongs to "
+                              "{other}.").format(code=wanted, name=workplace.clerk.username
+                                                 if workplace.clerk else "",
+                                                 other=workplace.institution.code))
+            return
+        self.ctx.workplace = workplace
+        self.last_activity = self.clock()
+        role = workplace.clerk.role if workplace.clerk else "clerk"
+        self.sub_title = "{name} · {role}".format(
+            name=workplace.clerk.name if workplace.clerk else "",
+            role=_(auth.ROLES.get(role, role)))
+        self.switch_mode(ROLE_MODES.get(role, "counter"))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
+            self.last_activity = self.clock()
+        await super().on_event(event)
+
+    def lock_if_idle(self) -> None:
+        """Lock the screen after ``idle_lock_minutes`` without a key (never on log-in)."""
+        minutes = self.ctx.settings.idle_lock_minutes
+        if not minutes or self.ctx.workplace is None or self.current_mode == "login":
+            return
+        if any(isinstance(s, LockScreen) for s in self.screen_stack):
+            return
+        if self.clock() - self.last_activity >= minutes * 60:
+            self.push_screen(LockScreen(self.ctx))
 
     def on_unmount(self) -> None:
         self.ctx.close()

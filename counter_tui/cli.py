@@ -7,10 +7,11 @@ Options (each also settable in settings.toml or as COUNTER_TUI_<NAME>):
   --lang zh_CN|en      UI language (default zh_CN)
   --institution CODE   institution of this counter
   --counter N          counter (window) number
-  --clerk USERNAME     clerk at this counter
 Subcommands:
   demo build [--dossiers N]   build a demo archive into the configured database and archive root
   db upgrade | db revision -m MSG
+  user add|disable|enable|passwd|list   accounts (administrators)
+  audit verify                 check the access-log chain, materials and page files
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help="UI language")
     parser.add_argument("--institution", help="institution code of this counter")
     parser.add_argument("--counter", help="counter (window) number")
-    parser.add_argument("--clerk", help="username of the clerk at this counter")
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="demo archive")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
@@ -43,7 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations")
     rev = db_sub.add_parser("revision", help="autogenerate a migration (developers)")
     rev.add_argument("-m", "--message", required=True)
+    user = sub.add_parser("user", help="accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="the person's name as shown")
+    add.add_argument("--role", required=True, choices=sorted(ROLE_CHOICES))
+    add.add_argument("--institution", dest="account_institution", required=True,
+                     help="institution code")
+    add.add_argument("--own-id", action="store_true",
+                     help="also ask for the holder's resident ID (stored hashed; the counter "
+                          "then refuses their own dossier)")
+    for verb in ("disable", "enable", "passwd"):
+        user_sub.add_parser(verb).add_argument("username")
+    user_sub.add_parser("list")
+    audit = sub.add_parser("audit", help="tamper evidence")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="verify the chain, materials and page files")
     return parser
+
+
+ROLE_CHOICES = ("clerk", "supervisor", "archivist", "auditor", "admin")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.load({
             "db": args.db, "archive_root": args.archive_root, "data_dir": args.data_dir,
             "lang": args.lang, "institution": args.institution, "counter": args.counter,
-            "clerk": args.clerk,
         })
     except config.SettingsError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
@@ -63,7 +82,83 @@ def main(argv: list[str] | None = None) -> int:
         return _demo_build(settings, args.dossiers, args.if_missing)
     if args.command == "db":
         return _db(settings, args)
+    if args.command == "user":
+        return _user(settings, args)
+    if args.command == "audit":
+        return _audit(settings)
     return _run_app(settings)
+
+
+def _ask_password(prompt_twice: bool = True) -> str:
+    import getpass
+
+    _ = i18n._
+    first = getpass.getpass(_("Password: "))
+    if prompt_twice and getpass.getpass(_("Password again: ")) != first:
+        raise ValueError(_("The two passwords differ."))
+    return first
+
+
+def _open_db(settings: config.Settings):  # noqa: ANN202
+    from counter_tui.db import migrate
+    from counter_tui.db.engine import Database
+
+    db = Database(settings.db_url)
+    migrate.upgrade(db)
+    return db
+
+
+def _user(settings: config.Settings, args: argparse.Namespace) -> int:
+    from counter_tui.services import auth
+
+    _ = i18n._
+    db = _open_db(settings)
+    try:
+        if args.user_command == "list":
+            for a in auth.list_users(db):
+                state = _("active") if a.active else _("disabled")
+                print(f"{a.institution_code:8} {a.username:16} {a.name:10} "
+                      f"{_(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role:8} {state}")
+            return 0
+        if args.user_command == "add":
+            password = _ask_password()
+            own = ""
+            if args.own_id:
+                import getpass
+
+                own = getpass.getpass(_("The holder's own resident ID (not shown): "))
+            auth.add_user(db, username=args.username, name=args.name, role=args.role,
+                          institution_code=args.account_institution, password=password,
+                          own_id=own)
+            print(_("Account {name} created.").format(name=args.username))
+        elif args.user_command == "passwd":
+            auth.set_password(db, args.username, _ask_password())
+            print(_("Password of {name} changed.").format(name=args.username))
+        else:
+            auth.set_active(db, args.username, args.user_command == "enable")
+            print(_("Account {name} {state}.").format(
+                name=args.username,
+                state=_("enabled") if args.user_command == "enable" else _("disabled")))
+        return 0
+    except (auth.AuthError, ValueError) as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+
+
+def _audit(settings: config.Settings) -> int:
+    import time
+
+    from counter_tui.services import fixity
+
+    db = _open_db(settings)
+    started = time.perf_counter()
+    report = fixity.verify(db, archive_root=settings.archive_dir)
+    print(fixity.summary(report))
+    print(i18n._("Verified in {s:.2f} s.").format(s=time.perf_counter() - started))
+    db.dispose()
+    return 0 if report.ok else 1
 
 
 def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> int:
@@ -109,14 +204,52 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _run_app(settings: config.Settings) -> int:
     from counter_tui.context import build_context
-    from counter_tui.services.workplace import WorkplaceError
 
-    try:
-        ctx = build_context(settings)
-    except WorkplaceError as exc:
-        print(f"counter-tui: {exc}", file=sys.stderr)
+    ctx = build_context(settings)
+    from counter_tui.services import auth
+
+    if not auth.has_accounts(ctx.db) and not _first_admin(ctx.db):
+        ctx.close()
         return 1
     from counter_tui.app import CounterApp  # imported after set_language: bindings are translated
 
     CounterApp(ctx).run()
     return 0
+
+
+def _first_admin(db) -> bool:  # noqa: ANN001
+    """On a database without accounts, create the first administrator at the terminal."""
+    from sqlmodel import select
+
+    from counter_tui.db.models import Institution
+    from counter_tui.services import auth
+
+    _ = i18n._
+    if not sys.stdin.isatty():
+        print(_("This database has no account yet. Run counter-tui in a terminal to create the "
+                "first administrator, or use: counter-tui user add NAME --role admin "
+                "--institution CODE --name NAME"), file=sys.stderr)
+        return False
+    print(_("This database has no account yet: create the first administrator."))
+    try:
+        with db.write() as session:
+            inst = session.exec(select(Institution).order_by(Institution.code)).first()
+            if inst is None:
+                code = input(_("Institution code (e.g. CY-RC): ")).strip().upper()
+                name = input(_("Institution name: ")).strip()
+                prefix = input(_("Certificate serial prefix (letters, e.g. CY): ")).strip().upper()
+                if not (code and name and prefix.isalpha() and len(prefix) <= 8):
+                    raise ValueError(_("Institution code, name and a prefix of 1–8 letters are "
+                                       "needed."))
+                inst = Institution(code=code, name=name, kind="district", serial_prefix=prefix)
+                session.add(inst)
+            code = inst.code
+        username = input(_("Administrator username: ")).strip()
+        name = input(_("Administrator name: ")).strip()
+        auth.add_user(db, username=username, name=name, role="admin", institution_code=code,
+                      password=_ask_password())
+    except (auth.AuthError, ValueError, EOFError, KeyboardInterrupt) as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return False
+    print(_("Administrator {name} created; log in with it.").format(name=username))
+    return True

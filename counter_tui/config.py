@@ -62,15 +62,14 @@ class Settings:
     lang: str = "zh_CN"
     """UI language: ``zh_CN`` (default) or ``en``."""
     institution: str = ""
-    """Code of the institution this counter belongs to (e.g. ``CY-RC``); default: the first one."""
+    """Code of the institution this counter belongs to (e.g. ``CY-RC``). When set, only
+    accounts of that institution may log in here; empty: any account."""
     counter: str = "1"
     """Counter (window) number shown in reports."""
-    clerk: str = ""
-    """Username of the clerk at this counter (until log-in exists); default: the first clerk."""
     viewer: list[str] = field(default_factory=default_viewer_command)
     """Command that opens page images; the files are appended as arguments."""
-    idle_lock_minutes: int = 5
-    """Minutes without a key before the screen locks."""
+    idle_lock_minutes: float = 5
+    """Minutes without a key before the screen locks (0 disables the lock)."""
 
     @property
     def db_url(self) -> str:
@@ -101,11 +100,14 @@ def _coerce(name: str, value: object) -> object:
         raise SettingsError(f"viewer must be a command line or a list of strings, not {value!r}")
     if "Path" in str(kind):
         return Path(str(value)).expanduser().resolve()
-    if kind in ("int", int):
+    if kind in ("float", float):
         try:
-            return int(value)  # type: ignore[arg-type]
+            number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
+            raise SettingsError(f"{name} must be a number, not {value!r}") from exc
+        if number < 0:
+            raise SettingsError(f"{name} must not be negative")
+        return number
     return str(value)
 
 

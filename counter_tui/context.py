@@ -31,8 +31,8 @@ class AppContext:
 
     settings: Settings
     db: Database
-    workplace: workplace.Workplace
     private_dir: Path
+    workplace: workplace.Workplace | None = None  # set by log-in
     visit: Visit | None = None
 
     def close(self) -> None:
@@ -42,14 +42,12 @@ class AppContext:
 
 
 def build_context(settings: Settings) -> AppContext:
-    """Open (and migrate) the database and resolve the workplace.
+    """Open (and migrate) the database and make the private viewing folder; nobody is logged
+    in yet. Stale viewing folders of earlier runs are removed first.
 
-    Raises workplace.WorkplaceError when the institution or clerk is unknown, and SQLAlchemy
-    errors when the database cannot be opened.
+    Raises SQLAlchemy errors when the database cannot be opened.
     """
     db = Database(settings.db_url)
     migrate.upgrade(db)
-    place = workplace.load(db, institution_code=settings.institution,
-                           clerk_username=settings.clerk, counter=settings.counter)
-    return AppContext(settings=settings, db=db, workplace=place,
-                      private_dir=viewing.new_private_dir())
+    viewing.clear_stale_private_dirs()
+    return AppContext(settings=settings, db=db, private_dir=viewing.new_private_dir())

@@ -14,10 +14,19 @@ from counter_tui.config import Settings
 from counter_tui.db import migrate
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
-    Clerk, CustodyEvent, Dossier, Institution, Material, Page,
+    Clerk,
+    CustodyEvent,
+    Dossier,
+    Institution,
+    Material,
+    Page,
 )
+from counter_tui.services import access_log, auth, fixity
+from counter_tui.services.workplace import Workplace
 
 T0 = dt.datetime(2020, 5, 6, 1, 0, tzinfo=dt.UTC)
+PASSWORD = "correct horse 1"
+PASSWORD_HASH = auth.hash_secret(PASSWORD)
 
 
 @dataclass
@@ -39,7 +48,9 @@ def write_page(path: Path, text: str) -> bytes:
 
 
 def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArchive:
-    """Two institutions (CY-RC here, CY-JY elsewhere), clerk ``clerk1`` (王芳) at CY-RC and:
+    """Two institutions (CY-RC here, CY-JY elsewhere); accounts at CY-RC with password
+    :data:`PASSWORD`: clerk1 王芳, clerk2 李强 (own ID = DA00000002's), super1 (supervisor),
+    audit1 (auditor); every material and page sealed in the access chain; and:
 
     * DA00000001 张伟 11010519491231002X, held here since 2020-05-06, shelf 1库-01架-1层-001,
       materials 1-1 干部履历表 (2 scanned pages), 4-1-1 高等学校毕业生登记表 (paper), 9-2-1 录用审批表
@@ -49,8 +60,7 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
     """
     settings = Settings(
         db=f"sqlite:///{tmp_path / 'archive.db'}", data_dir=tmp_path / "data",
-        archive_root=tmp_path / "archive", institution="CY-RC", clerk="clerk1",
-        viewer=viewer or ["true"],
+        archive_root=tmp_path / "archive", viewer=viewer or ["true"],
     )
     db = Database(settings.db_url)
     migrate.upgrade(db)
@@ -62,8 +72,17 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
                             serial_prefix="CJ")
         s.add_all([here, there])
         s.flush()
-        clerk = Clerk(username="clerk1", name="王芳", role="clerk", institution_id=here.id)
+        clerk = Clerk(username="clerk1", name="王芳", role="clerk", institution_id=here.id,
+                      password_hash=PASSWORD_HASH)
         s.add(clerk)
+        # clerk2's own resident ID is that of dossier DA00000002.
+        s.add(Clerk(username="clerk2", name="李强", role="clerk", institution_id=here.id,
+                    password_hash=PASSWORD_HASH,
+                    id_number_hash=auth.hash_secret("440524188001010014")))
+        s.add(Clerk(username="super1", name="赵敏", role="supervisor", institution_id=here.id,
+                    password_hash=PASSWORD_HASH))
+        s.add(Clerk(username="audit1", name="刘洋", role="auditor", institution_id=here.id,
+                    password_hash=PASSWORD_HASH))
         people = [
             ("DA00000001", "张伟", "11010519491231002X", "F", "1949年12月"),
             ("DA00000002", "张敏", "440524188001010014", "M", "1880.01.01"),
@@ -94,6 +113,8 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
             s.add(m)
             s.flush()
             ids[key] = m.id
+            fixity.register_material(access_log.Chain(s), m, clerk_id=None,
+                                     institution_id=here.id)
             if key == "m_grad":
                 continue
             for n in range(1, pages + 1):
@@ -105,7 +126,14 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
                 s.add(page)
                 s.flush()
                 ids[f"{key}_p{n}"] = page.id
+                fixity.register_page(access_log.Chain(s), page, dossier_id=m.dossier_id,
+                                     clerk_id=None, institution_id=here.id)
         ids["here"] = here.id
         ids["there"] = there.id
         ids["clerk"] = clerk.id
     return TinyArchive(settings=settings, db=db, ids=ids)
+
+
+def logged_in(archive: TinyArchive, username: str = "clerk1") -> Workplace:
+    """Log ``username`` in with the factory password (writes the ``login`` access event)."""
+    return auth.authenticate(archive.db, username, PASSWORD)

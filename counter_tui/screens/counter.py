@@ -17,7 +17,6 @@ from counter_tui.db.engine import StorageBusyError
 from counter_tui.i18n import _
 from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
 from counter_tui.services import lookup, viewing, visits
-from counter_tui.services.lookup import local_date
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
 

@@ -18,7 +18,10 @@ from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
 
-KINDS = ("dossier", "material", "page", "export", "refused", "certificate")
+KINDS = (
+    "dossier", "material", "page", "export", "refused", "certificate", "login", "login_failed",
+    "reveal_id", "material_added", "page_added", "consultation",
+)
 
 
 def canonical_content(event: AccessEvent) -> dict[str, object]:
@@ -42,6 +45,38 @@ def compute_hash(event: AccessEvent) -> str:
     return hashlib.sha256(rfc8785.dumps(canonical_content(event))).hexdigest()
 
 
+class Chain:
+    """Appends several events in one write transaction without re-reading the head each time.
+
+    Create it inside the caller's write transaction (it takes the PostgreSQL advisory lock and
+    reads the current head once), then call :meth:`append` as often as needed.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(4711)"))
+        last = session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).first()
+        self.seq = last.seq if last else 0
+        self.head = last.hash if last else ""
+
+    def append(self, *, kind: str, clerk_id: uuid.UUID | None,
+               institution_id: uuid.UUID | None, dossier_id: uuid.UUID | None = None,
+               target_id: uuid.UUID | None = None, reason: str = "") -> AccessEvent:
+        """Add one event after the current head. Raises ValueError for an unknown kind."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown access event kind {kind!r}")
+        event = AccessEvent(
+            seq=self.seq + 1, at=utcnow(), clerk_id=clerk_id, institution_id=institution_id,
+            kind=kind, dossier_id=dossier_id, target_id=target_id, reason=reason[:255],
+            prev_hash=self.head,
+        )
+        event.hash = compute_hash(event)
+        self.session.add(event)
+        self.seq, self.head = event.seq, event.hash
+        return event
+
+
 def append(
     session: Session,
     *,
@@ -58,25 +93,8 @@ def append(
     writers; on SQLite the caller's BEGIN IMMEDIATE already does. Raises ValueError for an
     unknown kind.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown access event kind {kind!r}")
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(4711)"))
-    last = session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).first()
-    event = AccessEvent(
-        seq=(last.seq + 1) if last else 1,
-        at=utcnow(),
-        clerk_id=clerk_id,
-        institution_id=institution_id,
-        kind=kind,
-        dossier_id=dossier_id,
-        target_id=target_id,
-        reason=reason[:255],
-        prev_hash=last.hash if last else "",
-    )
-    event.hash = compute_hash(event)
-    session.add(event)
+    event = Chain(session).append(kind=kind, clerk_id=clerk_id, institution_id=institution_id,
+                                  dossier_id=dossier_id, target_id=target_id, reason=reason)
     session.flush()
     return event
 

@@ -22,13 +22,13 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material, Page
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
-from counter_tui.services import access_log, custody, visits
+from counter_tui.services import access_log, auth, custody, visits
 from counter_tui.services.workplace import Workplace, institution_names
 
 
 class ViewingError(RuntimeError):
-    """A view that cannot happen; ``reason`` is ``not_found``, ``paper_only``,
-    ``missing_file`` or ``viewer``; the message is for the clerk."""
+    """A view that cannot happen; ``reason`` is ``not_found``, ``own_dossier``, ``not_held``,
+    ``paper_only``, ``missing_file`` or ``viewer``; the message is for the clerk."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -107,8 +107,31 @@ def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
 
 def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
                  visit_id: uuid.UUID | None) -> DossierView:
-    """Record that the clerk opened a dossier (access + service event) and return its view."""
+    """Record that the clerk opened a dossier (access + service event) and return its view.
+
+    Refused (ViewingError ``own_dossier`` / ``not_held``, and an access event ``refused``) when
+    the dossier is the clerk's own (by their hashed resident ID) or not held by the clerk's
+    institution: nobody may consult their own dossier, and a counter serves only its own.
+    """
     view = load_view(db, dossier_id)
+    refusal = None
+    with db.read() as session:
+        dossier = session.get(Dossier, dossier_id)
+        state = custody.states(session, [dossier_id])[dossier_id]
+    if workplace.clerk and auth.is_own_dossier(db, workplace.clerk.id,
+                                               dossier.id_number if dossier else None):
+        refusal = ("own_dossier", _("This is your own dossier: you may not open it. "
+                                    "Ask a colleague at another counter."))
+    elif state.holder_id != workplace.institution.id or state.transferred_out:
+        refusal = ("not_held", _("Dossier {no} is held by {holder}; it is not served at this "
+                                 "counter.").format(no=view.dossier_no,
+                                                    holder=view.holder_name or "?"))
+    if refusal:
+        with db.write() as session:
+            access_log.append(session, kind="refused", clerk_id=_clerk_id(workplace),
+                              institution_id=workplace.institution.id, dossier_id=dossier_id,
+                              target_id=dossier_id, reason=refusal[0])
+        raise ViewingError(*refusal)
     with db.write() as session:
         access_log.append(session, kind="dossier", clerk_id=_clerk_id(workplace),
                           institution_id=workplace.institution.id, dossier_id=dossier_id,
@@ -122,9 +145,28 @@ def _clerk_id(workplace: Workplace) -> uuid.UUID | None:
     return workplace.clerk.id if workplace.clerk else None
 
 
+PRIVATE_PREFIX = "counter-tui-view-"
+
+
 def new_private_dir() -> Path:
     """A fresh temporary folder readable by the current user only (mode 0700)."""
-    return Path(tempfile.mkdtemp(prefix="counter-tui-view-"))
+    return Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+
+
+def clear_stale_private_dirs() -> int:
+    """Remove viewing folders this user left behind (a crash, a killed terminal); returns how
+    many were removed. Folders of other users are never touched."""
+    removed = 0
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for path in Path(tempfile.gettempdir()).glob(PRIVATE_PREFIX + "*"):
+        try:
+            if uid is not None and path.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def clear_private_dir(path: Path) -> None:

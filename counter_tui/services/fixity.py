@@ -1,0 +1,212 @@
+"""Fixity: proof that the access log, the materials and the page images were not changed.
+
+* Each material and page, when added, gets an access event (``material_added`` /
+  ``page_added``) whose ``reason`` holds the SHA-256 of the row's canonical content (RFC 8785
+  JSON of its fields); a page's content includes the SHA-256 of its image file.
+* :func:`verify` walks the access-event chain in ``seq`` order and reports the first broken
+  link: a gap in ``seq`` (a deleted row), a ``prev_hash`` that is not the previous row's hash
+  (reordered or deleted rows), or a ``hash`` that does not match the row's content (an edited
+  row). It then recomputes every material and page content hash, and the SHA-256 of every
+  page file under the archive root, against the values sealed in the chain.
+
+Limitation: deleting the newest rows of the chain (truncation) leaves a valid shorter chain;
+:func:`verify` reports the head (seq and hash) so an operator or the central server can
+compare it with a head recorded earlier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rfc8785
+from sqlmodel import Session, select
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import AccessEvent, Material, Page
+from counter_tui.i18n import _
+from counter_tui.services import access_log
+
+
+def material_content_hash(material: Material) -> str:
+    """SHA-256 (hex) of a material's canonical content (RFC 8785 JSON of its catalogue fields)."""
+    content = {
+        "id": str(material.id), "dossier_id": str(material.dossier_id),
+        "category": material.category, "subcategory": material.subcategory,
+        "item_no": material.item_no, "title": material.title,
+        "formed_on": material.formed_on.isoformat() if material.formed_on else None,
+        "page_count": material.page_count, "remark": material.remark,
+        "corrects": str(material.corrects) if material.corrects else None,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def page_content_hash(page: Page) -> str:
+    """SHA-256 (hex) of a page row's canonical content, including its image file's SHA-256."""
+    content = {
+        "id": str(page.id), "material_id": str(page.material_id), "page_no": page.page_no,
+        "rel_path": page.rel_path, "sha256": page.sha256, "dpi": page.dpi,
+        "width": page.width, "height": page.height,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def register_material(chain: access_log.Chain, material: Material, *,
+                      clerk_id: uuid.UUID | None, institution_id: uuid.UUID | None) -> None:
+    """Seal a newly added material into the chain (call in the transaction that adds it)."""
+    chain.append(kind="material_added", clerk_id=clerk_id, institution_id=institution_id,
+                  dossier_id=material.dossier_id, target_id=material.id,
+                  reason=material_content_hash(material))
+
+
+def register_page(chain: access_log.Chain, page: Page, *, dossier_id: uuid.UUID,
+                  clerk_id: uuid.UUID | None, institution_id: uuid.UUID | None) -> None:
+    """Seal a newly added page into the chain (call in the transaction that adds it)."""
+    chain.append(kind="page_added", clerk_id=clerk_id, institution_id=institution_id,
+                 dossier_id=dossier_id, target_id=page.id, reason=page_content_hash(page))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``table`` and ``row_id`` of the row at fault, ``seq`` for access events,
+    ``what`` (a stable code) and a ``message`` for the auditor."""
+
+    table: str
+    row_id: str
+    what: str
+    message: str
+    seq: int | None = None
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of :func:`verify`: counts, the chain head, and problems (first broken link of
+    the chain first)."""
+
+    events: int = 0
+    materials: int = 0
+    pages: int = 0
+    files: int = 0
+    head_seq: int = 0
+    head_hash: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def _iter_events(session: Session, batch: int = 5000) -> Iterator[AccessEvent]:
+    last = 0
+    while True:
+        rows = session.exec(select(AccessEvent).where(AccessEvent.seq > last)
+                            .order_by(AccessEvent.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str], str]:
+    """Walk the chain; record the first broken link in ``report``. Returns the sealed content
+    hashes {("material"|"page", id): hash} found on the way (up to the first break)."""
+    sealed: dict[tuple[str, str], str] = {}
+    expected_seq, prev_hash = 1, ""
+    for event in _iter_events(session):
+        report.events += 1
+        problem = None
+        if event.seq != expected_seq:
+            problem = ("gap", _("access event seq {seq}: expected seq {expected}; rows are "
+                               "missing before it").format(seq=event.seq, expected=expected_seq))
+        elif event.prev_hash != prev_hash:
+            problem = ("prev_hash", _("access event seq {seq}: prev_hash does not match the "
+                                      "previous event (deleted or reordered rows)")
+                       .format(seq=event.seq))
+        elif access_log.compute_hash(event) != event.hash:
+            problem = ("hash", _("access event seq {seq}: content does not match its hash "
+                                 "(the row was edited)").format(seq=event.seq))
+        if problem:
+            report.problems.append(Problem("access_event", str(event.id), problem[0],
+                                           problem[1], seq=event.seq))
+            return sealed
+        if event.kind == "material_added" and event.target_id:
+            sealed[("material", str(event.target_id))] = event.reason
+        elif event.kind == "page_added" and event.target_id:
+            sealed[("page", str(event.target_id))] = event.reason
+        report.head_seq, report.head_hash = event.seq, event.hash
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    return sealed
+
+
+def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
+    """Check the chain, every material and page against its sealed hash, and (when
+    ``archive_root`` is given) every page file against its recorded SHA-256.
+
+    Returns a VerifyReport; never raises for tampering (only for database errors).
+    """
+    report = VerifyReport()
+    with db.read() as session:
+        sealed = verify_chain(session, report)
+        chain_ok = report.ok
+        for material in session.exec(select(Material).order_by(Material.id)):
+            report.materials += 1
+            want = sealed.get(("material", str(material.id)))
+            if want is None:
+                if chain_ok:
+                    report.problems.append(Problem(
+                        "material", str(material.id), "unsealed",
+                        _("material {id} ({title}) was never sealed in the access chain "
+                          "(added behind the application's back)").format(
+                            id=material.id, title=material.title)))
+            elif material_content_hash(material) != want:
+                report.problems.append(Problem(
+                    "material", str(material.id), "changed",
+                    _("material {id} ({title}) differs from its sealed content").format(
+                        id=material.id, title=material.title)))
+        for page in session.exec(select(Page).order_by(Page.id)):
+            report.pages += 1
+            want = sealed.get(("page", str(page.id)))
+            if want is None:
+                if chain_ok:
+                    report.problems.append(Problem(
+                        "page", str(page.id), "unsealed",
+                        _("page {id} ({path}) was never sealed in the access chain").format(
+                            id=page.id, path=page.rel_path)))
+            elif page_content_hash(page) != want:
+                report.problems.append(Problem(
+                    "page", str(page.id), "changed",
+                    _("page {id} ({path}) differs from its sealed content").format(
+                        id=page.id, path=page.rel_path)))
+            if archive_root is not None:
+                path = archive_root / page.rel_path
+                report.files += 1
+                try:
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError:
+                    report.problems.append(Problem(
+                        "page", str(page.id), "file_missing",
+                        _("page file {path} is missing").format(path=page.rel_path)))
+                    continue
+                if digest != page.sha256:
+                    report.problems.append(Problem(
+                        "page", str(page.id), "file_changed",
+                        _("page file {path} differs from its recorded SHA-256").format(
+                            path=page.rel_path)))
+    return report
+
+
+def summary(report: VerifyReport) -> str:
+    """One paragraph describing a verification, for the screen and the CLI."""
+    head = _("{events} access events (head seq {seq}, hash {hash}), {materials} materials, "
+             "{pages} pages, {files} page files checked.").format(
+        events=report.events, seq=report.head_seq, hash=report.head_hash[:16],
+        materials=report.materials, pages=report.pages, files=report.files)
+    if report.ok:
+        return head + " " + _("No tampering found.")
+    lines = [head, _("{n} problem(s); the first:").format(n=len(report.problems))]
+    lines += [f"  [{p.table} {p.row_id}] {p.message}" for p in report.problems[:20]]
+    return "\n".join(lines)
