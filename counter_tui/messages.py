@@ -48,3 +48,19 @@ class PagesOpened(Message):
     def __init__(self, count: int) -> None:
         super().__init__()
         self.count = count
+
+
+class ConsultationRecorded(Message):
+    """A consultation was registered and the service closed."""
+
+    def __init__(self, service_seconds: float | None) -> None:
+        super().__init__()
+        self.service_seconds = service_seconds
+
+
+class IdRevealed(Message):
+    """The full resident ID was revealed (and the reveal logged)."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__()
+        self.number = number

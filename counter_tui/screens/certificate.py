@@ -17,6 +17,7 @@ from counter_tui.domain import certificates
 from counter_tui.i18n import _, current_language
 from counter_tui.services import issuance
 from counter_tui.services.viewing import DossierView, MaterialRow
+from counter_tui.widgets.preset_input import PresetInput
 
 
 class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
@@ -43,8 +44,9 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Static(self._kinds_text(), id="kinds")
             yield Static(self._purposes_text(), id="purposes")
-            yield Input(id="purpose", placeholder=_("Purpose: a number above, or type it"),
-                        max_length=200)
+            yield PresetInput([zh for zh, _en in certificates.PURPOSES], id="purpose",
+                              placeholder=_("Purpose: a number above, or type it"),
+                              max_length=200)
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
             with Vertical(id="agent-fields"):
                 yield Input(id="agent_name", placeholder=_("Agent's name"), max_length=200)
@@ -95,12 +97,9 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
         else:
             purpose.focus()
 
-    @on(Input.Changed, "#purpose")
-    def purpose_changed(self, event: Input.Changed) -> None:
-        value = event.value
-        if value.isdigit() and len(value) == 1 and 1 <= int(value) <= len(certificates.PURPOSES):
-            event.input.value = certificates.PURPOSES[int(value) - 1][0]
-            self.query_one("#confirm", Button).focus()
+    @on(PresetInput.PresetChosen, "#purpose")
+    def purpose_chosen(self) -> None:
+        self.purpose_submitted()
 
     @on(Input.Submitted, "#purpose")
     def purpose_submitted(self) -> None:

@@ -182,17 +182,28 @@ class CounterScreen(Screen):
         self.query_one(ScanInput).focus()
 
     def action_next_applicant(self) -> None:
-        """F2: end the current service (as abandoned if nothing was issued) and start afresh."""
-        visit = self.ctx.visit
-        self.ctx.visit = None
-        if visit is not None and visit.id is not None:
-            self.end_visit(visit.id)
-        self.reset(_("Ready for the next applicant."))
+        """F2: ask for the queue ticket, end the current service (abandoned if nothing was
+        issued) and start the next one at once."""
+        from counter_tui.screens.next_applicant import NextApplicantScreen
+
+        self.app.push_screen(NextApplicantScreen(), self._next_applicant)
+
+    def _next_applicant(self, ticket: str | None) -> None:
+        if ticket is None:
+            self.query_one(ScanInput).focus()
+            return
+        previous = self.ctx.visit
+        self.ctx.visit = Visit()
+        self.reset(_("Serving ticket {ticket}.").format(ticket=ticket) if ticket
+                   else _("Ready for the next applicant."))
+        self.start_next(previous.id if previous else None, self.ctx.visit, ticket or None)
 
     @work(thread=True, group="write")
-    def end_visit(self, visit_id: uuid.UUID) -> None:
-        """Record the end of an unfinished visit (worker thread)."""
+    def start_next(self, previous_id: uuid.UUID | None, visit: Visit, ticket: str | None) -> None:
+        """End the previous visit and store the new one (worker thread)."""
         try:
-            visits.end(self.ctx.db, visit_id, "abandoned")
+            if previous_id is not None:
+                visits.end(self.ctx.db, previous_id, "abandoned")
+            visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace, ticket=ticket)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(failure_message(exc)))

@@ -11,11 +11,14 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from counter_tui.commands import DossierCommands
 from counter_tui.context import AppContext
 from counter_tui.domain import service_time
 from counter_tui.i18n import _
-from counter_tui.messages import CertificateIssued, PagesOpened, ServiceFailed
-from counter_tui.services import issuance, viewing
+from counter_tui.messages import (
+    CertificateIssued, ConsultationRecorded, IdRevealed, PagesOpened, ServiceFailed,
+)
+from counter_tui.services import consultation, issuance, viewing
 from counter_tui.services.lookup import local_date
 from counter_tui.services.viewing import DossierView
 from counter_tui.widgets.catalogue_table import CatalogueTable
@@ -31,8 +34,10 @@ class DossierScreen(Screen):
     """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
 
     CSS_PATH = "../styles/dossier.tcss"
+    COMMANDS = Screen.COMMANDS | {DossierCommands}
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
+        Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
         Binding("escape", "back", _("Back"), id="dossier.back"),
     ]
 
@@ -153,15 +158,78 @@ class DossierScreen(Screen):
 
     @on(CertificateIssued)
     def certificate_issued(self, event: CertificateIssued) -> None:
+        issued = event.issued
+        took = service_time.format_elapsed(issued.service_seconds or 0)
+        self.service_closed(
+            _("Certificate {serial} issued; service time {time}. Ready for the next "
+              "applicant.").format(serial=issued.serial, time=took), _("Certificate issued"))
+
+    def service_closed(self, text: str, title: str) -> None:
+        """The service ended: back to an empty counter showing ``text``."""
         from counter_tui.screens.counter import CounterScreen
 
-        issued = event.issued
         self.ctx.visit = None
-        took = service_time.format_elapsed(issued.service_seconds or 0)
-        text = _("Certificate {serial} issued; service time {time}. Ready for the next "
-                 "applicant.").format(serial=issued.serial, time=took)
         self.app.pop_screen()
         counter = self.app.screen
         if isinstance(counter, CounterScreen):
             counter.reset(text)
-        self.app.notify(text, title=_("Certificate issued"))
+        self.app.notify(text, title=title)
+
+    def action_consultation(self) -> None:
+        """q: register a consultation (查阅) showing the marked materials."""
+        from counter_tui.screens.consultation import ConsultationScreen
+
+        table = self.query_one(CatalogueTable)
+        shown = [m for m in self.view.materials if m.id in table.marked]
+        self.app.push_screen(ConsultationScreen(self.view, shown), self._consultation_chosen)
+
+    def _consultation_chosen(self, request: consultation.ConsultationRequest | None) -> None:
+        if request is None:
+            self.query_one(CatalogueTable).focus()
+            return
+        self.show_message(_("Recording…"))
+        self.record_consultation(request)
+
+    @work(thread=True, group="write")
+    def record_consultation(self, request: consultation.ConsultationRequest) -> None:
+        """Register the consultation and close the service (worker thread)."""
+        from counter_tui.screens.counter import failure_message
+
+        try:
+            visit_id = self.ctx.visit.id if self.ctx.visit else None
+            recorded = consultation.record(self.ctx.db, request, dossier_id=self.view.id,
+                                           workplace=self.ctx.workplace, visit_id=visit_id)
+        except consultation.ConsultationError as exc:
+            self.post_message(ServiceFailed(str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(ConsultationRecorded(recorded.service_seconds))
+
+    @on(ConsultationRecorded)
+    def consultation_recorded(self, event: ConsultationRecorded) -> None:
+        took = service_time.format_elapsed(event.service_seconds or 0)
+        self.service_closed(_("Consultation registered; service time {time}. Ready for the "
+                              "next applicant.").format(time=took), _("Consultation registered"))
+
+    def reveal_id(self) -> None:
+        """Command palette: show the full resident ID (the reveal is logged)."""
+        self.reveal_worker()
+
+    @work(thread=True, group="write")
+    def reveal_worker(self) -> None:
+        """Log the reveal and fetch the full number (worker thread)."""
+        from counter_tui.screens.counter import failure_message
+
+        try:
+            number = viewing.reveal_id(self.ctx.db, self.view.id, self.ctx.workplace)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(IdRevealed(number))
+
+    @on(IdRevealed)
+    def id_revealed(self, event: IdRevealed) -> None:
+        self.show_message(_("Full resident ID (this reveal is logged): {id}").format(
+            id=event.number or "—"), level="warning")

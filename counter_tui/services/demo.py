@@ -18,11 +18,11 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import math
-import multiprocessing
 import os
 import random
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import zlib
@@ -32,10 +32,19 @@ from pathlib import Path
 
 import barcode
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import insert
 from sqlmodel import func, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Clerk, CustodyEvent, Dossier, Institution, Material, utcnow
+from counter_tui.db.models import (
+    Clerk,
+    CustodyEvent,
+    Dossier,
+    Institution,
+    Material,
+    new_id,
+    utcnow,
+)
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
 from counter_tui.services.intake import ingest_scan_batch
@@ -238,8 +247,8 @@ def build_demo(
     scan batch per dossier (A4, 150 dpi, bilevel PNG, Code 128 cover label) and attached through
     :func:`counter_tui.services.intake.ingest_scan_batch`, which stores them under
     ``archive_root`` and reads the dossier number off the cover. The rest are paper only.
-    ``workers`` is the number of rendering processes (default: one per CPU, at most 4, when
-    there are enough pages to repay their start-up; 0 renders in this process).
+    ``workers`` is the number of rendering threads working ahead of intake (default: 1 on a
+    multi-core machine, else 0, which renders in the calling thread between intakes).
 
     Institutions: CY-RC, CY-JY, CY-JW (see :data:`INSTITUTIONS`); accounts: one per role at
     CY-RC plus ``clerk3`` at CY-JY (see :data:`CLERKS`), without passwords.
@@ -762,32 +771,36 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
         session.flush()
         archivist = clerks["arch1"].id
         holders_clerk = {"CY-RC": archivist, "CY-JY": clerks["clerk3"].id}
-        dossiers = [
-            Dossier(dossier_no=plan.dossier_no, barcode=plan.dossier_no, person_name=plan.name,
-                    id_number=plan.id_number, gender=plan.gender,
-                    birth_date_recorded=plan.birth_recorded, created_at=plan.received,
-                    origin_institution_id=institutions[plan.origin].id)
-            for plan in plans
-        ]
-        session.add_all(dossiers)
-        session.flush()
-        rows: list[object] = []
-        for plan, dossier in zip(plans, dossiers, strict=True):
+        # Plain executemany inserts: ten thousand catalogue rows as ORM objects would cost
+        # seconds and a hundred megabytes for nothing.
+        dossier_rows, event_rows, material_rows = [], [], []
+        for plan in plans:
+            dossier_id = new_id()
+            dossier_rows.append(dict(
+                id=dossier_id, dossier_no=plan.dossier_no, barcode=plan.dossier_no,
+                person_name=plan.name, id_number=plan.id_number, gender=plan.gender,
+                birth_date_recorded=plan.birth_recorded, created_at=plan.received,
+                origin_institution_id=institutions[plan.origin].id,
+            ))
             for event in plan.custody:
-                rows.append(CustodyEvent(dossier_id=dossier.id, kind=event.kind,
-                                         holder_institution_id=institutions[event.holder].id,
-                                         shelf_location=event.shelf, at=event.at,
-                                         clerk_id=holders_clerk.get(event.holder),
-                                         remark=event.remark))
+                event_rows.append(dict(
+                    id=new_id(), dossier_id=dossier_id, kind=event.kind,
+                    holder_institution_id=institutions[event.holder].id,
+                    shelf_location=event.shelf, at=event.at,
+                    clerk_id=holders_clerk.get(event.holder), remark=event.remark,
+                ))
             for m in plan.materials:
                 # Catalogued on arrival, or within a month of forming for later materials.
                 filed = max(plan.received, _at(m.formed_on, 10) + dt.timedelta(days=20))
-                rows.append(Material(dossier_id=dossier.id, category=m.category,
-                                     subcategory=m.subcategory, item_no=m.item_no, title=m.title,
-                                     formed_on=m.formed_on, page_count=m.page_count,
-                                     remark=m.remark, created_at=min(filed, now),
-                                     created_by=archivist))
-        session.add_all(rows)
+                material_rows.append(dict(
+                    id=new_id(), dossier_id=dossier_id, category=m.category,
+                    subcategory=m.subcategory, item_no=m.item_no, title=m.title,
+                    formed_on=m.formed_on, page_count=m.page_count, remark=m.remark,
+                    corrects=None, created_at=min(filed, now), created_by=archivist,
+                ))
+        session.execute(insert(Dossier), dossier_rows)
+        session.execute(insert(CustodyEvent), event_rows)
+        session.execute(insert(Material), material_rows)
     return archivist
 
 
@@ -813,9 +826,10 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
               workers: int | None) -> int:
     if not jobs:
         return 0
-    total_pages = sum(m[3] for job in jobs for m in job.materials)
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if total_pages >= 400 else 0
+        # One thread rendering ahead of intake is the sweet spot on two cores; more threads
+        # mostly add memory.
+        workers = 1 if (os.cpu_count() or 1) > 1 else 0
     pages = 0
     with tempfile.TemporaryDirectory(prefix="counter-tui-demo-") as tmp:
         staged = [
@@ -835,16 +849,21 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
             for job in staged:
                 attach(render_scan_batch(job))
             return pages
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding DB handles
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
-                                                    mp_context=context) as pool:
+        # Threads suffice: Pillow releases the GIL while packing and compressing a page, which
+        # is most of the rendering time, and intake runs meanwhile in this thread.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                                   thread_name_prefix="demo-render") as pool:
             # A bounded window: rendered batches wait on disk only briefly before intake.
             pending: deque[concurrent.futures.Future[str]] = deque()
             queue = deque(staged)
-            while queue or pending:
-                while queue and len(pending) < workers * 2:
-                    pending.append(pool.submit(render_scan_batch, queue.popleft()))
-                attach(pending.popleft().result())
+            try:
+                while queue or pending:
+                    while queue and len(pending) < workers * 2:
+                        pending.append(pool.submit(render_scan_batch, queue.popleft()))
+                    attach(pending.popleft().result())
+            finally:
+                for future in pending:
+                    future.cancel()
     return pages
 
 
@@ -865,7 +884,8 @@ def _bytes_on_disk(db: Database, archive_root: Path) -> int:
 # --------------------------------------------------------------------------------------------
 # Rendering (runs in worker processes; no database access here)
 
-_PAINTER: _Painter | None = None
+# One painter per thread: FreeType faces must not be shared between threads.
+_PAINTERS = threading.local()
 
 
 def render_scan_batch(job: _BatchJob) -> str:
@@ -874,10 +894,9 @@ def render_scan_batch(job: _BatchJob) -> str:
     Files ``scan-0000.png`` (cover with a Code 128 label of the dossier number), then one file
     per catalogue page in catalogue order; A4 at 150 dpi, mode "1" PNG (DA/T 31-2017 §9.3 二值).
     """
-    global _PAINTER
-    if _PAINTER is None:
-        _PAINTER = _Painter()
-    painter = _PAINTER
+    painter = getattr(_PAINTERS, "painter", None)
+    if painter is None:
+        painter = _PAINTERS.painter = _Painter()
     rng = random.Random(job.seed)
     folder = Path(job.batch_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -141,6 +141,21 @@ def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
     return view
 
 
+def reveal_id(db: Database, dossier_id: uuid.UUID, workplace: Workplace) -> str:
+    """Return a dossier's full resident ID and log the reveal (access event ``reveal_id``).
+
+    Raises ViewingError ``not_found``.
+    """
+    with db.write() as session:
+        dossier = session.get(Dossier, dossier_id)
+        if dossier is None:
+            raise ViewingError("not_found", _("This dossier no longer exists."))
+        access_log.append(session, kind="reveal_id", clerk_id=_clerk_id(workplace),
+                          institution_id=workplace.institution.id, dossier_id=dossier_id,
+                          target_id=dossier_id, reason="command palette")
+        return dossier.id_number or ""
+
+
 def _clerk_id(workplace: Workplace) -> uuid.UUID | None:
     return workplace.clerk.id if workplace.clerk else None
 

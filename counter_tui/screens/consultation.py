@@ -1,0 +1,93 @@
+"""The consultation dialog (查阅登记): requesting unit, approval number, purpose, readers,
+and the materials shown (those marked in the catalogue). Enter moves to the next field; Enter
+on the last one (or ctrl+s anywhere) records. Returns a ConsultationRequest or None on Esc."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from counter_tui.i18n import _, current_language
+from counter_tui.services import consultation
+from counter_tui.services.viewing import DossierView, MaterialRow
+from counter_tui.widgets.preset_input import PresetInput
+
+FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
+
+
+class ConsultationScreen(ModalScreen[consultation.ConsultationRequest | None]):
+    """Register a consultation of the open dossier."""
+
+    CSS_PATH = "../styles/certificate.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="consultation.cancel"),
+        Binding("ctrl+s", "confirm", _("Record"), id="consultation.confirm"),
+    ]
+
+    def __init__(self, view: DossierView, shown: list[MaterialRow]) -> None:
+        super().__init__()
+        self.view = view
+        self.shown = shown
+
+    def compose(self) -> ComposeResult:
+        presets = consultation.CONSULTATION_PURPOSES
+        with Vertical(id="dialog"):
+            yield Label(_("Register a consultation of {name} ({no})").format(
+                name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
+            yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"),
+                        max_length=300)
+            yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"),
+                        max_length=300)
+            yield Static(_("Purpose:") + "  " + "   ".join(
+                f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
+                for n, (zh, en) in enumerate(presets, start=1)), id="purposes")
+            yield PresetInput([zh for zh, _en in presets], id="purpose",
+                              placeholder=_("Purpose: a number above, or type it"),
+                              max_length=300)
+            yield Input(id="readers", placeholder=_("Readers' names (查阅人)"), max_length=300)
+            yield Static(self._shown_text(), id="cited")
+            yield Static("", id="error")
+            yield Static(_("Enter: next field · Enter on the last field or ctrl+s: record · "
+                           "Esc: cancel"))
+
+    def _shown_text(self) -> str:
+        if not self.shown:
+            return _("Materials shown: none marked (Space in the catalogue marks them).")
+        return "\n".join([_("Materials shown:"),
+                          *[f"  {m.number}  {m.title}" for m in self.shown]])
+
+    def on_mount(self) -> None:
+        self.query_one("#requesting_unit", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        index = FIELDS.index(event.input.id or "")
+        if index + 1 < len(FIELDS):
+            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
+        else:
+            self.action_confirm()
+
+    @on(PresetInput.PresetChosen)
+    def preset_chosen(self) -> None:
+        self.query_one("#readers", Input).focus()
+
+    def action_confirm(self) -> None:
+        """Validate; on success return the request, otherwise show what is wrong."""
+        values = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        try:
+            request = consultation.validate(consultation.ConsultationRequest(
+                **values, shown_material_ids=tuple(m.id for m in self.shown)))
+        except consultation.ConsultationError as exc:
+            self.query_one("#error", Static).update(str(exc))
+            if exc.field in FIELDS:
+                self.query_one(f"#{exc.field}", Input).focus()
+            return
+        self.dismiss(request)
+
+    def action_cancel(self) -> None:
+        """Esc: close without recording."""
+        self.dismiss(None)

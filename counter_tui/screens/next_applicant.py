@@ -1,0 +1,57 @@
+"""F2 "next applicant": ends the current service and starts a new one, optionally with the
+queue ticket number the applicant holds."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from counter_tui.i18n import _
+
+TICKET_MAX = 16
+
+
+def clean_ticket(text: str) -> str:
+    """NFKC-fold and upper-case a ticket number; raises ValueError unless it is empty or 1–16
+    letters, digits and hyphens."""
+    ticket = unicodedata.normalize("NFKC", text).strip().upper()
+    if ticket and (len(ticket) > TICKET_MAX
+                   or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)):
+        raise ValueError(ticket)
+    return ticket
+
+
+class NextApplicantScreen(ModalScreen[str | None]):
+    """Asks for the queue ticket (optional). Returns the ticket ("" for none) or None on Esc."""
+
+    CSS_PATH = "../styles/certificate.tcss"
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="next.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(_("Next applicant"), id="dialog-title")
+            yield Input(id="ticket", placeholder=_("Queue ticket number (optional), then Enter"),
+                        max_length=200)
+            yield Static("", id="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#ticket", Input).focus()
+
+    @on(Input.Submitted, "#ticket")
+    def submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.dismiss(clean_ticket(event.value))
+        except ValueError:
+            self.query_one("#error", Static).update(
+                _("A ticket number has at most {n} letters, digits and hyphens.").format(
+                    n=TICKET_MAX))
+
+    def action_cancel(self) -> None:
+        """Esc: keep serving the current applicant."""
+        self.dismiss(None)

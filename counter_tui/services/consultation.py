@@ -1,0 +1,121 @@
+"""Consultation (查阅): a unit consults a dossier on an approved request.
+
+Rules followed (shared/reference/domain.md §6): consultation is for organisation/HR units on a
+《查阅干部人事档案审批表》 (approval form) — recorded with the requesting unit, the approval
+document number, the purpose and the readers; the archivist decides which materials are shown
+and every consultation is registered. Recording closes the service visit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import Consultation, Material, utcnow
+from counter_tui.i18n import N_, _
+from counter_tui.services import access_log, custody, visits
+from counter_tui.services.issuance import clean_text
+from counter_tui.services.workplace import Workplace
+
+# Common purposes of a consultation (Chinese as registered, English gloss for --lang en).
+CONSULTATION_PURPOSES: tuple[tuple[str, str], ...] = (
+    ("政审", N_("Political review")),
+    ("考察（任免）", N_("Appointment vetting")),
+    ("录用（招聘）", N_("Hiring")),
+    ("入党", N_("Party admission")),
+    ("参军", N_("Military enlistment")),
+    ("出国（境）政审", N_("Going-abroad review")),
+)
+LIMITS = {"requesting_unit": 100, "approval_no": 64, "purpose": 60, "readers": 60}
+
+
+class ConsultationError(ValueError):
+    """A consultation that cannot be recorded; ``field`` names the dialog field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ConsultationRequest:
+    """What the clerk typed (raw text; validated by :func:`validate`)."""
+
+    requesting_unit: str
+    approval_no: str
+    purpose: str
+    readers: str = ""
+    shown_material_ids: tuple[uuid.UUID, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedConsultation:
+    """The stored consultation and the service time in seconds."""
+
+    id: uuid.UUID
+    service_seconds: float | None
+
+
+def validate(request: ConsultationRequest) -> ConsultationRequest:
+    """Clean and check a request; raises ConsultationError naming the field."""
+    labels = {"requesting_unit": N_("requesting unit"), "approval_no": N_("approval number"),
+              "purpose": N_("purpose"), "readers": N_("readers")}
+    cleaned = {}
+    for name, limit in LIMITS.items():
+        try:
+            value = clean_text(getattr(request, name), limit)
+        except ValueError:
+            raise ConsultationError(name, _("The {what} may have at most {n} characters.")
+                                    .format(what=_(labels[name]), n=limit)) from None
+        if not value and name != "readers":
+            raise ConsultationError(name, _("Please fill in the {what}.").format(
+                what=_(labels[name])))
+        cleaned[name] = value
+    if not request.shown_material_ids:
+        raise ConsultationError("shown", _("Mark the materials shown (Space in the catalogue) "
+                                           "before recording a consultation."))
+    return ConsultationRequest(**cleaned, shown_material_ids=tuple(request.shown_material_ids))
+
+
+def record(db: Database, request: ConsultationRequest, *, dossier_id: uuid.UUID,
+           workplace: Workplace, visit_id: uuid.UUID | None) -> RecordedConsultation:
+    """Register a consultation of ``dossier_id`` and close the visit, in one transaction.
+
+    Raises ConsultationError for bad input, a material from another dossier, or a dossier not
+    held by this institution.
+    """
+    request = validate(request)
+    now = utcnow()
+    clerk_id = workplace.clerk.id if workplace.clerk else None
+    with db.write() as session:
+        state = custody.states(session, [dossier_id])[dossier_id]
+        if state.holder_id != workplace.institution.id or state.transferred_out:
+            raise ConsultationError("dossier", _("Only the institution holding a dossier "
+                                                 "registers consultations of it."))
+        shown = session.exec(select(Material).where(
+            col(Material.id).in_(request.shown_material_ids))).all()
+        if len(shown) != len(set(request.shown_material_ids)) or any(
+                m.dossier_id != dossier_id for m in shown):
+            raise ConsultationError("shown", _("A shown material is not in this dossier."))
+        ordered = sorted(shown, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+        row = Consultation(
+            dossier_id=dossier_id, visit_id=visit_id, institution_id=workplace.institution.id,
+            requesting_unit=request.requesting_unit, approval_no=request.approval_no,
+            purpose=request.purpose, readers=request.readers,
+            shown_material_ids=",".join(str(m.id) for m in ordered), recorded_by=clerk_id,
+            recorded_at=now,
+        )
+        session.add(row)
+        session.flush()
+        access_log.append(session, kind="consultation", clerk_id=clerk_id,
+                          institution_id=workplace.institution.id, dossier_id=dossier_id,
+                          target_id=row.id, reason=f"{request.requesting_unit} {request.approval_no}")
+        seconds = None
+        if visit_id:
+            visits.record(session, visit_id, "consultation_recorded", dossier_id=dossier_id,
+                          detail=str(row.id), at=now)
+            seconds = visits.finish(session, visit_id, "closed", at=now)
+        return RecordedConsultation(row.id, seconds)

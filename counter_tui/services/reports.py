@@ -1,0 +1,817 @@
+"""Supervisor figures: throughput and service times per day, counter and clerk (headless).
+
+The dashboard (screens/dashboard.py), ``counter-tui report`` and the tests all use these
+functions, so every figure has one definition, stated here:
+
+* **Day.** A service (one ``service_visit``) belongs to the Asia/Shanghai calendar day (UTC+8,
+  no daylight saving) of its ``started_at`` and to its institution. *Arrivals* are the services
+  started that day; *arrivals per hour* counts them by their Beijing-time hour (0–23).
+* **Service time.** A service ends at its first ``closed`` or ``abandoned`` event (the earlier of
+  the two should both exist). Service time = end − ``started_at``, kept in whole milliseconds
+  and reported in seconds; a negative time (clock skew between counters) counts as 0. A service
+  without an end event is *open*: it counts as an arrival and is left out of every time figure.
+  Abandoned services are timed like closed ones (the applicant waited that long too).
+* **Percentiles: nearest rank.** For n service times sorted ascending x₁ ≤ … ≤ xₙ, the P-th
+  percentile is x_k with k = ⌈P/100 · n⌉ (k ≥ 1). The median is the 50th percentile: for an even
+  n the lower of the two middle times, never an average, so every figure is a time that was
+  actually observed. P90 likewise. No figure exists (None) for n = 0.
+* **Bands** are half-open, in seconds: [0, 60) [60, 120) [120, 180) [180, 300) [300, 600)
+  [600, ∞). *Within 3 minutes* means < 180 s (the first three bands), *within 5 minutes* < 300 s
+  (the 2–3 minute promise, 5 for complex cases: domain.service_time). Shares are fractions
+  (0–1) of the timed services.
+* **Service type.** The kinds of certificate issued in the service (``certificate.visit_id``),
+  sorted and joined with "+" (e.g. ``custody+kinship``); otherwise ``consultation`` when a
+  ``consultation_recorded`` event exists; otherwise ``lookup`` (lookup only).
+* **Certificates** count with the service they were issued in (its day, counter and clerk).
+  Certificates issued outside any service (``visit_id`` NULL) count on their Beijing-time issue
+  day for the issuing institution, under counter "—" and the issuing clerk.
+* **Stages** (where the time goes): *finding the dossier* = first ``dossier_opened`` − start;
+  *at the dossier* = end − first ``dossier_opened``; over the ended services that opened one.
+
+The per-service facts (start, first end events, certificate kinds) are computed by the database
+in one indexed query (indexes of migration 0004); counting and percentiles are done in Python
+over those rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import datetime as dt
+import heapq
+import io
+import json
+import math
+import re
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import BigInteger, Integer, cast, extract, func, select
+from sqlalchemy.engine import Connection
+
+from counter_tui.db.engine import Database
+from counter_tui.db.models import Certificate, Clerk, Institution, ServiceEvent, ServiceVisit
+from counter_tui.domain import service_time
+from counter_tui.domain.certificates import CERTIFICATE_KINDS, KINDS_BY_CODE
+from counter_tui.i18n import N_, _
+from counter_tui.services.lookup import SHANGHAI
+from counter_tui.services.workplace import InstitutionRef, institution_ref
+
+GROUPINGS = ("counter", "clerk")
+TARGET_S = service_time.ALERT_AFTER_S  # 180: the 3-minute promise
+COMPLEX_S = service_time.COMPLEX_LIMIT_S  # 300: complex cases
+# Lower bounds of the bands in seconds; the last band is open-ended.
+BAND_BOUNDS_S = (0, 60, 120, 180, 300, 600)
+BAND_LABELS = (N_("0–1 min"), N_("1–2 min"), N_("2–3 min"), N_("3–5 min"), N_("5–10 min"),
+               N_("10+ min"))
+BAND_KEYS = ("0-1", "1-2", "2-3", "3-5", "5-10", "10+")
+_BAND_BOUNDS_MS = tuple(b * 1000 for b in BAND_BOUNDS_S)
+SLOWEST_COUNT = 10
+NO_COUNTER = "—"
+TYPE_CONSULTATION = "consultation"
+TYPE_LOOKUP = "lookup"
+
+_MS_PER_DAY = 86_400_000
+_MS_PER_HOUR = 3_600_000
+_SHANGHAI_OFFSET_MS = 8 * _MS_PER_HOUR
+_EPOCH = dt.date(1970, 1, 1)
+
+
+class ReportError(ValueError):
+    """A report request that cannot be answered (bad range, unknown institution); the message
+    is for the user."""
+
+
+# --------------------------------------------------------------------------------------------
+# Read models
+
+
+@dataclass(frozen=True)
+class TimeStats:
+    """Service-time figures of a set of ended services (times in seconds, see module doc).
+
+    ``bands`` holds the counts of the six bands of :data:`BAND_BOUNDS_S`, in order.
+    """
+
+    timed: int
+    median_s: float | None
+    p90_s: float | None
+    max_s: float | None
+    within_target: int  # < 180 s
+    within_complex: int  # < 300 s
+    bands: tuple[int, ...]
+
+    @property
+    def share_within_target(self) -> float | None:
+        """Fraction (0–1) of the timed services under 3 minutes; None when nothing was timed."""
+        return self.within_target / self.timed if self.timed else None
+
+    @property
+    def share_within_complex(self) -> float | None:
+        """Fraction (0–1) of the timed services under 5 minutes; None when nothing was timed."""
+        return self.within_complex / self.timed if self.timed else None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts and service times of one group of services: a counter, a clerk, a service type,
+    or everything (``key`` "" for a total).
+
+    ``arrivals`` = services started; ``closed`` + ``abandoned`` + ``open`` = ``arrivals``.
+    ``certificates_by_kind`` lists (kind code, count) with count > 0, in the order of
+    domain.certificates.CERTIFICATE_KINDS (unknown codes last, by code).
+    """
+
+    key: str
+    label: str
+    arrivals: int
+    closed: int
+    abandoned: int
+    open: int
+    certificates: int
+    certificates_by_kind: tuple[tuple[str, int], ...]
+    times: TimeStats
+
+    def certificates_of(self, kind_code: str) -> int:
+        """How many certificates of ``kind_code`` this group issued."""
+        return dict(self.certificates_by_kind).get(kind_code, 0)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a service (``finding`` the dossier, ``at_dossier``) and its times."""
+
+    key: str
+    label: str
+    times: TimeStats
+
+
+@dataclass(frozen=True)
+class SlowService:
+    """One of the slowest services: when (aware, Asia/Shanghai), where, who, how long, what."""
+
+    visit_id: uuid.UUID
+    started_at: dt.datetime
+    institution_code: str
+    counter: str
+    clerk: str
+    seconds: float
+    ended: str  # closed | abandoned
+    type_key: str
+    type_label: str
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """Everything the supervisor dashboard shows for one day (see the module doc for the
+    definitions). ``institution`` None means all institutions; ``grouping`` chooses which of
+    ``counters`` / ``clerks`` :attr:`groups` returns. ``arrivals_by_hour`` has 24 entries
+    (Beijing-time hours 0–23). ``computed_at`` is aware UTC; ``elapsed_ms`` the time taken."""
+
+    day: dt.date
+    institution: InstitutionRef | None
+    grouping: str
+    total: Tally
+    counters: tuple[Tally, ...]
+    clerks: tuple[Tally, ...]
+    types: tuple[Tally, ...]
+    stages: tuple[Stage, ...]
+    arrivals_by_hour: tuple[int, ...]
+    slowest: tuple[SlowService, ...]
+    computed_at: dt.datetime
+    elapsed_ms: float = 0.0
+
+    @property
+    def groups(self) -> tuple[Tally, ...]:
+        """The rows of the chosen grouping (counters or clerks)."""
+        return self.clerks if self.grouping == "clerk" else self.counters
+
+
+@dataclass(frozen=True)
+class RangeFigures:
+    """The figures of every day from ``start`` to ``end`` (both inclusive, every calendar day,
+    empty ones too) and of the whole period (``total``, ``counters`` … computed over all its
+    services, so the period's median is a true median, not a median of medians)."""
+
+    start: dt.date
+    end: dt.date
+    institution: InstitutionRef | None
+    total: Tally
+    counters: tuple[Tally, ...]
+    clerks: tuple[Tally, ...]
+    types: tuple[Tally, ...]
+    stages: tuple[Stage, ...]
+    arrivals_by_hour: tuple[int, ...]
+    slowest: tuple[SlowService, ...]
+    days: tuple[DayFigures, ...]
+    computed_at: dt.datetime
+    elapsed_ms: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Pure figures
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of ascending ``sorted_values``: x_k, k = ⌈p/100 · n⌉ (k ≥ 1).
+
+    ``p`` is in (0, 100]. Returns None for an empty sequence; raises ValueError for p out of
+    range. (The method of NIST's "nearest rank" definition; see the module doc.)
+    """
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile must be in (0, 100], not {p}")
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    # Exact rational arithmetic: 90 % of 10 is rank 9, not 9.000000000000002 → 10.
+    k = max(1, math.ceil(Fraction(str(p)) * n / 100))
+    return sorted_values[k - 1]
+
+
+def band_index(ms: int) -> int:
+    """Index (0–5) of the band of a service time given in milliseconds (negatives → 0)."""
+    return max(0, bisect.bisect_right(_BAND_BOUNDS_MS, ms) - 1)
+
+
+def time_stats(durations_ms: Iterable[int]) -> TimeStats:
+    """Median, P90, maximum, shares and bands of service times given in whole milliseconds
+    (negative times count as 0). See the module doc for the definitions."""
+    values = sorted(max(0, int(d)) for d in durations_ms)
+    bands = [0] * len(BAND_BOUNDS_S)
+    for v in values:
+        bands[band_index(v)] += 1
+    n = len(values)
+
+    def seconds(ms: int | None) -> float | None:
+        return None if ms is None else ms / 1000
+
+    return TimeStats(
+        timed=n,
+        median_s=seconds(percentile(values, 50)),
+        p90_s=seconds(percentile(values, 90)),
+        max_s=seconds(values[-1]) if values else None,
+        within_target=sum(bands[:3]),
+        within_complex=sum(bands[:4]),
+        bands=tuple(bands),
+    )
+
+
+def type_label(type_key: str) -> str:
+    """The UI-language label of a service type key (``custody+kinship``, ``consultation``,
+    ``lookup``)."""
+    if type_key == TYPE_CONSULTATION:
+        return _("Consultation")
+    if type_key == TYPE_LOOKUP:
+        return _("Lookup only")
+    return " + ".join(KINDS_BY_CODE[c].label() if c in KINDS_BY_CODE else c
+                      for c in type_key.split("+"))
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The Asia/Shanghai calendar day as a half-open UTC interval [start, end)."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.UTC)
+    return start, start + dt.timedelta(days=1)
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in Beijing time (``now``: an aware datetime, default the clock)."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI).date()
+
+
+def _natural_key(text: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+_KIND_ORDER = {k.code: i for i, k in enumerate(CERTIFICATE_KINDS)}
+
+
+def _kind_sort(code: str) -> tuple[int, str]:
+    return (_KIND_ORDER.get(code, len(_KIND_ORDER)), code)
+
+
+# --------------------------------------------------------------------------------------------
+# Institutions a supervisor may look at
+
+
+def scope_for(db: Database, institution_id: uuid.UUID) -> tuple[InstitutionRef | None, ...]:
+    """The institutions a supervisor of ``institution_id`` may choose, in cycling order.
+
+    A city-level institution (kind ``city``) sees all institutions together (None, first) and
+    then each one by code; any other institution sees only itself. Raises ReportError for an
+    unknown id.
+    """
+    with db.read() as session:
+        own = session.get(Institution, institution_id)
+        if own is None:
+            raise ReportError(_("No such institution."))
+        if own.kind != "city":
+            return (institution_ref(own),)
+        rows = session.execute(select(Institution).order_by(Institution.code)).scalars().all()
+        return (None, *(institution_ref(r) for r in rows))
+
+
+def find_institution(db: Database, code: str) -> InstitutionRef:
+    """The institution with ``code``; raises ReportError naming the code when there is none."""
+    with db.read() as session:
+        row = session.execute(select(Institution).where(Institution.code == code)).scalar()
+        if row is None:
+            raise ReportError(_("No institution with code {code} in this database.")
+                              .format(code=code))
+        return institution_ref(row)
+
+
+# --------------------------------------------------------------------------------------------
+# The query
+
+
+@dataclass
+class _Row:
+    """One service as read from the database (times in ms since the Unix epoch)."""
+
+    visit_id: uuid.UUID | None
+    institution_id: uuid.UUID
+    counter: str
+    clerk_id: uuid.UUID | None
+    start_ms: int | None
+    end_ms: int | None
+    ended: str | None
+    opened_ms: int | None
+    consulted: bool
+    kinds: tuple[str, ...]
+
+    @property
+    def day_index(self) -> int:
+        return (self.start_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY
+
+    @property
+    def type_key(self) -> str:
+        if self.kinds:
+            return "+".join(sorted(set(self.kinds), key=_kind_sort))
+        return TYPE_CONSULTATION if self.consulted else TYPE_LOOKUP
+
+
+def _epoch_ms(expr: Any, dialect: str) -> Any:
+    """SQL for an UTCDateTime expression as integer milliseconds since the Unix epoch."""
+    if dialect == "sqlite":
+        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" (UTC); julianday is exact to ~50 µs here.
+        return cast(func.round((func.julianday(expr) - 2440587.5) * 86_400_000.0), Integer)
+    return cast(func.round(extract("epoch", expr) * 1000), BigInteger)
+
+
+def _first_event_ms(kind: str, dialect: str) -> Any:
+    event = ServiceEvent.__table__.alias()
+    visit = ServiceVisit.__table__
+    first = (select(func.min(event.c.at))
+             .where(event.c.visit_id == visit.c.id, event.c.kind == kind)
+             .scalar_subquery())
+    return _epoch_ms(first, dialect)
+
+
+def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
+                institution_id: uuid.UUID | None) -> list[_Row]:
+    dialect = connection.dialect.name
+    visit = ServiceVisit.__table__
+    cert = Certificate.__table__.alias()
+    if dialect == "sqlite":
+        kinds_agg = func.group_concat(cert.c.kind)
+    else:
+        kinds_agg = func.string_agg(cert.c.kind, ",")
+    kinds = select(kinds_agg).where(cert.c.visit_id == visit.c.id).scalar_subquery()
+    stmt = select(
+        visit.c.id, visit.c.institution_id, visit.c.counter, visit.c.clerk_id,
+        _epoch_ms(visit.c.started_at, dialect),
+        _first_event_ms("closed", dialect),
+        _first_event_ms("abandoned", dialect),
+        _first_event_ms("dossier_opened", dialect),
+        _first_event_ms("consultation_recorded", dialect),
+        kinds,
+    ).where(visit.c.started_at >= lo, visit.c.started_at < hi)
+    if institution_id is not None:
+        stmt = stmt.where(visit.c.institution_id == institution_id)
+    rows = []
+    for vid, inst, counter, clerk, start, closed, abandoned, opened, consulted, kind_text in (
+            connection.execute(stmt)):
+        if closed is not None and (abandoned is None or closed <= abandoned):
+            end, ended = closed, "closed"
+        elif abandoned is not None:
+            end, ended = abandoned, "abandoned"
+        else:
+            end, ended = None, None
+        rows.append(_Row(vid, inst, counter, clerk, start, end, ended, opened,
+                         consulted is not None,
+                         tuple(kind_text.split(",")) if kind_text else ()))
+    return rows
+
+
+def _unlinked_certificates(connection: Connection, lo: dt.datetime, hi: dt.datetime,
+                           institution_id: uuid.UUID | None) -> list[tuple[Any, ...]]:
+    """(institution id, issuing clerk id, kind, issued ms) of certificates outside any visit."""
+    cert = Certificate.__table__
+    stmt = select(cert.c.institution_id, cert.c.issued_by, cert.c.kind,
+                  _epoch_ms(cert.c.issued_at, connection.dialect.name)).where(
+        cert.c.visit_id.is_(None), cert.c.issued_at >= lo, cert.c.issued_at < hi)
+    if institution_id is not None:
+        stmt = stmt.where(cert.c.institution_id == institution_id)
+    return [tuple(r) for r in connection.execute(stmt)]
+
+
+# --------------------------------------------------------------------------------------------
+# Aggregation
+
+
+@dataclass
+class _Acc:
+    label: str
+    arrivals: int = 0
+    closed: int = 0
+    abandoned: int = 0
+    open: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    durations: list[int] = field(default_factory=list)
+
+    def add(self, row: _Row) -> None:
+        self.arrivals += 1
+        if row.ended is None:
+            self.open += 1
+        else:
+            if row.ended == "closed":
+                self.closed += 1
+            else:
+                self.abandoned += 1
+            self.durations.append(row.end_ms - row.start_ms)
+        if row.kinds:
+            self.kinds.update(row.kinds)
+
+    def tally(self, key: str) -> Tally:
+        by_kind = tuple((k, self.kinds[k]) for k in sorted(self.kinds, key=_kind_sort)
+                        if self.kinds[k])
+        return Tally(key=key, label=self.label, arrivals=self.arrivals, closed=self.closed,
+                     abandoned=self.abandoned, open=self.open,
+                     certificates=sum(self.kinds.values()), certificates_by_kind=by_kind,
+                     times=time_stats(self.durations))
+
+
+@dataclass
+class _Names:
+    institutions: dict[uuid.UUID, Institution]
+    clerks: dict[uuid.UUID, tuple[str, str]]  # id → (username, name)
+    all_institutions: bool
+
+    def counter_key(self, institution_id: uuid.UUID, counter: str) -> tuple[str, str]:
+        if not self.all_institutions:
+            return counter, counter
+        inst = self.institutions.get(institution_id)
+        code = inst.code if inst else "?"
+        return f"{code}/{counter}", f"{code} · {counter}"
+
+    def clerk_key(self, clerk_id: uuid.UUID | None) -> tuple[str, str]:
+        if clerk_id is None or clerk_id not in self.clerks:
+            return "", _("(no clerk)")
+        return self.clerks[clerk_id]
+
+
+class _Period:
+    """Accumulates the services of one period (a day or a whole range)."""
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self.total = _Acc("")
+        self.counters: dict[str, _Acc] = {}
+        self.clerks: dict[str, _Acc] = {}
+        self.types: dict[str, _Acc] = {}
+        self.finding: list[int] = []
+        self.at_dossier: list[int] = []
+        self.hours = [0] * 24
+        self.slow: list[tuple[int, int, int, _Row]] = []  # heap of (ms, -start, seq, row)
+        self._seq = 0
+
+    def _acc(self, table: dict[str, _Acc], key: str, label: str) -> _Acc:
+        acc = table.get(key)
+        if acc is None:
+            acc = table[key] = _Acc(label)
+        return acc
+
+    def add(self, row: _Row) -> None:
+        names = self.names
+        self.total.add(row)
+        self._acc(self.counters, *names.counter_key(row.institution_id, row.counter)).add(row)
+        self._acc(self.clerks, *names.clerk_key(row.clerk_id)).add(row)
+        type_key = row.type_key
+        self._acc(self.types, type_key, type_label(type_key)).add(row)
+        self.hours[((row.start_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24] += 1
+        if row.end_ms is not None:
+            duration = max(0, row.end_ms - row.start_ms)
+            if row.opened_ms is not None:
+                self.finding.append(row.opened_ms - row.start_ms)
+                self.at_dossier.append(row.end_ms - row.opened_ms)
+            self._seq += 1
+            item = (duration, -row.start_ms, -self._seq, row)
+            if len(self.slow) < SLOWEST_COUNT:
+                heapq.heappush(self.slow, item)
+            elif item[:3] > self.slow[0][:3]:
+                heapq.heapreplace(self.slow, item)
+
+    def add_unlinked(self, institution_id: uuid.UUID, clerk_id: uuid.UUID | None,
+                     kind: str) -> None:
+        """A certificate issued outside any service."""
+        names = self.names
+        key, label = names.counter_key(institution_id, NO_COUNTER)
+        for acc in (self.total, self._acc(self.counters, key, label),
+                    self._acc(self.clerks, *names.clerk_key(clerk_id))):
+            acc.kinds[kind] += 1
+
+    def slowest(self) -> tuple[SlowService, ...]:
+        ordered = sorted(self.slow, key=lambda item: item[:3], reverse=True)
+        out = []
+        for duration, _neg_start, _seq, row in ordered:
+            inst = self.names.institutions.get(row.institution_id)
+            start = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+                     + dt.timedelta(milliseconds=row.start_ms)).astimezone(SHANGHAI)
+            out.append(SlowService(
+                visit_id=row.visit_id, started_at=start,
+                institution_code=inst.code if inst else "", counter=row.counter,
+                clerk=self.names.clerk_key(row.clerk_id)[1], seconds=duration / 1000,
+                ended=row.ended or "", type_key=row.type_key,
+                type_label=type_label(row.type_key)))
+        return tuple(out)
+
+    def parts(self) -> dict[str, Any]:
+        def tallies(table: dict[str, _Acc], order) -> tuple[Tally, ...]:  # noqa: ANN001
+            return tuple(acc.tally(key) for key, acc in sorted(table.items(), key=order))
+
+        return {
+            "total": self.total.tally(""),
+            "counters": tallies(self.counters, lambda kv: _natural_key(kv[0])),
+            "clerks": tallies(self.clerks, lambda kv: (kv[0] == "", kv[1].label, kv[0])),
+            "types": tallies(self.types, lambda kv: (-kv[1].arrivals, kv[0])),
+            "stages": (
+                Stage("finding", _("Finding the dossier"), time_stats(self.finding)),
+                Stage("at_dossier", _("At the dossier"), time_stats(self.at_dossier)),
+            ),
+            "arrivals_by_hour": tuple(self.hours),
+            "slowest": self.slowest(),
+        }
+
+
+def _names(connection: Connection, institution_id: uuid.UUID | None) -> _Names:
+    inst = {r.id: r for r in connection.execute(select(Institution)).all()}
+    clerks = {r.id: (r.username, r.name) for r in connection.execute(
+        select(Clerk.__table__.c.id, Clerk.__table__.c.username, Clerk.__table__.c.name))}
+    return _Names(institutions=inst, clerks=clerks, all_institutions=institution_id is None)
+
+
+def _institution(names: _Names, institution_id: uuid.UUID | None) -> InstitutionRef | None:
+    if institution_id is None:
+        return None
+    row = names.institutions.get(institution_id)
+    if row is None:
+        raise ReportError(_("No such institution."))
+    return InstitutionRef(row.id, row.code, row.name, row.serial_prefix)
+
+
+def _collect(db: Database, lo: dt.datetime, hi: dt.datetime,
+             institution_id: uuid.UUID | None):  # noqa: ANN202
+    with db.read() as session:
+        connection = session.connection()
+        names = _names(connection, institution_id)
+        rows = _visit_rows(connection, lo, hi, institution_id)
+        unlinked = _unlinked_certificates(connection, lo, hi, institution_id)
+    return names, rows, unlinked
+
+
+def _check_grouping(grouping: str) -> None:
+    if grouping not in GROUPINGS:
+        raise ValueError(f"grouping must be one of {GROUPINGS}, not {grouping!r}")
+
+
+def day_figures(db: Database, *, day: dt.date, institution_id: uuid.UUID | None = None,
+                grouping: str = "counter") -> DayFigures:
+    """The dashboard figures of ``day`` (an Asia/Shanghai calendar date) for one institution
+    (``institution_id``) or all of them (None), grouped by ``counter`` or ``clerk``.
+
+    Both groupings are computed (``counters`` and ``clerks``); ``grouping`` only selects
+    :attr:`DayFigures.groups`. Read-only. Raises ValueError for an unknown grouping, ReportError
+    for an unknown institution, StorageBusyError / SQLAlchemy errors for database failures.
+    """
+    _check_grouping(grouping)
+    started = time.perf_counter()
+    lo, hi = day_bounds(day)
+    names, rows, unlinked = _collect(db, lo, hi, institution_id)
+    institution = _institution(names, institution_id)
+    period = _Period(names)
+    for row in rows:
+        period.add(row)
+    for inst, clerk, kind, _ms in unlinked:
+        period.add_unlinked(inst, clerk, kind)
+    return DayFigures(day=day, institution=institution, grouping=grouping,
+                      computed_at=dt.datetime.now(dt.UTC),
+                      elapsed_ms=(time.perf_counter() - started) * 1000, **period.parts())
+
+
+def range_figures(db: Database, *, start: dt.date, end: dt.date,
+                  institution_id: uuid.UUID | None = None) -> RangeFigures:
+    """The figures of each Asia/Shanghai day from ``start`` to ``end`` (inclusive) and of the
+    whole period, for one institution or all (None). One query for the whole period.
+
+    Raises ReportError when ``end`` is before ``start`` or the institution is unknown,
+    StorageBusyError / SQLAlchemy errors for database failures.
+    """
+    if end < start:
+        raise ReportError(_("The end date {end} is before the start date {start}.")
+                          .format(start=start.isoformat(), end=end.isoformat()))
+    started = time.perf_counter()
+    lo, _unused = day_bounds(start)
+    _unused, hi = day_bounds(end)
+    names, rows, unlinked = _collect(db, lo, hi, institution_id)
+    institution = _institution(names, institution_id)
+    whole = _Period(names)
+    per_day: dict[int, _Period] = defaultdict(lambda: _Period(names))
+    for row in rows:
+        whole.add(row)
+        per_day[row.day_index].add(row)
+    for inst, clerk, kind, issued_ms in unlinked:
+        whole.add_unlinked(inst, clerk, kind)
+        per_day[(issued_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].add_unlinked(inst, clerk, kind)
+    now = dt.datetime.now(dt.UTC)
+    days = []
+    for offset in range((end - start).days + 1):
+        day = start + dt.timedelta(days=offset)
+        period = per_day.get((day - _EPOCH).days) or _Period(names)
+        days.append(DayFigures(day=day, institution=institution, grouping="counter",
+                               computed_at=now, **period.parts()))
+    return RangeFigures(start=start, end=end, institution=institution, days=tuple(days),
+                        computed_at=now, elapsed_ms=(time.perf_counter() - started) * 1000,
+                        **whole.parts())
+
+
+# --------------------------------------------------------------------------------------------
+# Writing: CSV (for a spreadsheet) and JSON
+
+
+def _fmt_s(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _fmt_share(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def csv_header() -> list[str]:
+    """The CSV column titles in the UI language."""
+    return [
+        _("Date"), _("Institution code"), _("Institution"), _("Scope"), _("Counter / clerk / type"),
+        _("Services"), _("Closed"), _("Abandoned"), _("Open"), _("Certificates"),
+        _("Median (s)"), _("P90 (s)"), _("Max (s)"), _("Within 3 min (%)"),
+        _("Within 5 min (%)"),
+        *(_(label) for label in BAND_LABELS),
+        *(kind.label() for kind in CERTIFICATE_KINDS),
+    ]
+
+
+def _csv_row(period: str, institution: InstitutionRef | None, scope: str,
+             tally: Tally) -> list[str]:
+    t = tally.times
+    return [
+        period,
+        institution.code if institution else "",
+        institution.name if institution else _("All institutions"),
+        scope,
+        tally.label,
+        str(tally.arrivals), str(tally.closed), str(tally.abandoned), str(tally.open),
+        str(tally.certificates),
+        _fmt_s(t.median_s), _fmt_s(t.p90_s), _fmt_s(t.max_s),
+        _fmt_share(t.share_within_target), _fmt_share(t.share_within_complex),
+        *(str(n) for n in t.bands),
+        *(str(tally.certificates_of(kind.code)) for kind in CERTIFICATE_KINDS),
+    ]
+
+
+def _period_rows(period: str, institution: InstitutionRef | None, total: Tally,
+                 counters: Sequence[Tally], clerks: Sequence[Tally],
+                 types: Sequence[Tally]) -> list[list[str]]:
+    rows = [_csv_row(period, institution, _("Total"), total)]
+    rows += [_csv_row(period, institution, _("Counter"), t) for t in counters]
+    rows += [_csv_row(period, institution, _("Clerk"), t) for t in clerks]
+    rows += [_csv_row(period, institution, _("Service type"), t) for t in types]
+    return rows
+
+
+def csv_rows(figures: DayFigures | RangeFigures) -> list[list[str]]:
+    """The report as rows (header first): per day a total row, one row per counter, per clerk
+    and per service type; for a range, the same for the whole period (its date column reads
+    "START/END", ISO 8601 interval). Times in seconds (one decimal), shares in percent."""
+    rows = [csv_header()]
+    days = figures.days if isinstance(figures, RangeFigures) else (figures,)
+    for day in days:
+        rows += _period_rows(day.day.isoformat(), day.institution, day.total, day.counters,
+                             day.clerks, day.types)
+    if isinstance(figures, RangeFigures):
+        rows += _period_rows(f"{figures.start.isoformat()}/{figures.end.isoformat()}",
+                             figures.institution, figures.total, figures.counters,
+                             figures.clerks, figures.types)
+    return rows
+
+
+def write_csv(figures: DayFigures | RangeFigures, target: str | Path | IO) -> None:
+    """Write the report as CSV, UTF-8 with a byte-order mark (so that Excel reads the Chinese
+    text correctly), CRLF line ends (RFC 4180), headers in the UI language.
+
+    ``target`` is a path, a binary stream (e.g. ``sys.stdout.buffer``) or a text stream (which
+    then receives the BOM as U+FEFF). Raises OSError when the file cannot be written.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(csv_rows(figures))
+    text = "\ufeff" + buffer.getvalue()
+    if isinstance(target, (str, Path)):
+        Path(target).write_bytes(text.encode("utf-8"))
+    elif isinstance(target, io.TextIOBase) or hasattr(target, "encoding"):
+        target.write(text)
+    else:
+        target.write(text.encode("utf-8"))
+
+
+def _times_dict(t: TimeStats) -> dict[str, Any]:
+    return {
+        "timed": t.timed, "median_s": t.median_s, "p90_s": t.p90_s, "max_s": t.max_s,
+        "within_3min": t.within_target, "within_5min": t.within_complex,
+        "share_within_3min": t.share_within_target,
+        "share_within_5min": t.share_within_complex,
+        "bands": dict(zip(BAND_KEYS, t.bands, strict=True)),
+    }
+
+
+def _tally_dict(t: Tally) -> dict[str, Any]:
+    return {
+        "key": t.key, "label": t.label, "services": t.arrivals, "closed": t.closed,
+        "abandoned": t.abandoned, "open": t.open, "certificates": t.certificates,
+        "certificates_by_kind": dict(t.certificates_by_kind), "times": _times_dict(t.times),
+    }
+
+
+def _slow_dict(s: SlowService) -> dict[str, Any]:
+    return {
+        "visit_id": str(s.visit_id), "started_at": s.started_at.isoformat(),
+        "institution": s.institution_code, "counter": s.counter, "clerk": s.clerk,
+        "seconds": s.seconds, "ended": s.ended, "type": s.type_key, "type_label": s.type_label,
+    }
+
+
+def _period_dict(f: DayFigures | RangeFigures) -> dict[str, Any]:
+    return {
+        "total": _tally_dict(f.total),
+        "counters": [_tally_dict(t) for t in f.counters],
+        "clerks": [_tally_dict(t) for t in f.clerks],
+        "types": [_tally_dict(t) for t in f.types],
+        "stages": [{"key": s.key, "label": s.label, "times": _times_dict(s.times)}
+                   for s in f.stages],
+        "arrivals_by_hour": list(f.arrivals_by_hour),
+        "slowest": [_slow_dict(s) for s in f.slowest],
+    }
+
+
+def _institution_dict(ref: InstitutionRef | None) -> dict[str, str] | None:
+    return None if ref is None else {"code": ref.code, "name": ref.name}
+
+
+DEFINITIONS = {
+    "timezone": "Asia/Shanghai",
+    "percentile": "nearest-rank",
+    "bands_s": [[lo, hi] for lo, hi in zip(BAND_BOUNDS_S, (*BAND_BOUNDS_S[1:], None),
+                                              strict=True)],
+    "target_s": TARGET_S,
+    "complex_s": COMPLEX_S,
+}
+
+
+def to_dict(figures: DayFigures | RangeFigures) -> dict[str, Any]:
+    """The figures as JSON-ready data: seconds as numbers, shares as fractions 0–1, times
+    ISO 8601 with offset, keys in English, labels in the UI language."""
+    if isinstance(figures, DayFigures):
+        return {"date": figures.day.isoformat(),
+                "institution": _institution_dict(figures.institution),
+                "definitions": DEFINITIONS, **_period_dict(figures)}
+    return {
+        "from": figures.start.isoformat(), "to": figures.end.isoformat(),
+        "institution": _institution_dict(figures.institution),
+        "definitions": DEFINITIONS,
+        **_period_dict(figures),
+        "days": [{"date": d.day.isoformat(), **_period_dict(d)} for d in figures.days],
+    }
+
+
+def write_json(figures: DayFigures | RangeFigures, target: str | Path | IO) -> None:
+    """Write :func:`to_dict` as UTF-8 JSON (Chinese kept readable, not \\u-escaped, 2-space
+    indent) to a path, a binary stream or a text stream. Raises OSError on write failure."""
+    text = json.dumps(to_dict(figures), ensure_ascii=False, indent=2) + "\n"
+    if isinstance(target, (str, Path)):
+        Path(target).write_text(text, encoding="utf-8")
+    elif isinstance(target, io.TextIOBase) or hasattr(target, "encoding"):
+        target.write(text)
+    else:
+        target.write(text.encode("utf-8"))
