@@ -1,0 +1,126 @@
+"""Accounts and log-in: argon2id hashes, growing delays, access events, own-dossier refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from counter_tui.cli import main
+from counter_tui.db.models import AccessEvent, Clerk
+from counter_tui.services import auth, viewing
+from tests.factories import PASSWORD, logged_in, tiny_archive
+
+
+def test_passwords_are_argon2id_hashes(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    with archive.db.read() as s:
+        clerk = s.exec(select(Clerk).where(Clerk.username == "clerk1")).one()
+    assert clerk.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in clerk.password_hash
+
+
+def test_wrong_passwords_are_logged_and_delayed_more_each_time(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    delays = []
+    for _ in range(4):
+        with pytest.raises(auth.AuthError) as info:
+            auth.authenticate(archive.db, "clerk1", "wrong password")
+        assert info.value.reason == "wrong_password"
+        delays.append(info.value.delay_s)
+    assert delays == [1.0, 2.0, 4.0, 8.0]
+    place = auth.authenticate(archive.db, "clerk1", PASSWORD)
+    assert place.clerk.username == "clerk1" and place.institution.code == "CY-RC"
+    # After a success the count starts again.
+    with pytest.raises(auth.AuthError) as info:
+        auth.authenticate(archive.db, "clerk1", "nope")
+    assert info.value.delay_s == 1.0
+    with archive.db.read() as s:
+        kinds = [(e.kind, e.reason) for e in s.exec(
+            select(AccessEvent).where(AccessEvent.kind.in_(("login", "login_failed")))
+            .order_by(AccessEvent.seq))]
+    assert kinds == [("login_failed", "clerk1")] * 4 + [("login", "clerk1"),
+                                                        ("login_failed", "clerk1")]
+    assert auth.failure_delay(20) == auth.MAX_DELAY_S
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    with pytest.raises(auth.AuthError) as unknown:
+        auth.authenticate(archive.db, "nobody", PASSWORD)
+    with pytest.raises(auth.AuthError) as wrong:
+        auth.authenticate(archive.db, "clerk1", "x" * 9)
+    assert str(unknown.value) == str(wrong.value)
+
+
+@pytest.mark.parametrize("username", ["", "   ", "a\x00b", "x" * 65, "'; DROP TABLE clerk; --"])
+def test_hostile_usernames_are_refused_cleanly(tmp_path: Path, username: str) -> None:
+    archive = tiny_archive(tmp_path)
+    with pytest.raises(auth.AuthError) as info:
+        auth.authenticate(archive.db, username, PASSWORD)
+    assert info.value.reason in {"invalid", "wrong_password"}
+    with archive.db.read() as s:
+        assert s.exec(select(Clerk)).all()  # the table is still there
+
+
+def test_disabled_account_cannot_log_in(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    auth.set_active(archive.db, "clerk1", False)
+    with pytest.raises(auth.AuthError) as info:
+        auth.authenticate(archive.db, "clerk1", PASSWORD)
+    assert info.value.reason == "disabled"
+
+
+def test_clerk_is_refused_their_own_dossier_and_the_attempt_is_logged(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive, "clerk2")  # own ID = DA00000002's
+    with pytest.raises(viewing.ViewingError) as info:
+        viewing.open_dossier(archive.db, archive.ids["DA00000002"], place, None)
+    assert info.value.reason == "own_dossier"
+    # A colleague may open it.
+    view = viewing.open_dossier(archive.db, archive.ids["DA00000002"], logged_in(archive), None)
+    assert view.dossier_no == "DA00000002"
+    with archive.db.read() as s:
+        refused = s.exec(select(AccessEvent).where(AccessEvent.kind == "refused")).one()
+    assert refused.dossier_id == archive.ids["DA00000002"] and refused.reason == "own_dossier"
+
+
+def test_dossier_held_elsewhere_is_refused_even_by_id(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    with pytest.raises(viewing.ViewingError) as info:
+        viewing.open_dossier(archive.db, archive.ids["DA00000003"], logged_in(archive), None)
+    assert info.value.reason == "not_held"
+
+
+def test_reveal_full_id_is_logged(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    number = viewing.reveal_id(archive.db, archive.ids["DA00000001"], logged_in(archive))
+    assert number == "11010519491231002X"
+    with archive.db.read() as s:
+        event = s.exec(select(AccessEvent).where(AccessEvent.kind == "reveal_id")).one()
+    assert event.target_id == archive.ids["DA00000001"]
+
+
+def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    archive = tiny_archive(tmp_path)
+    answers = iter(["new password 1", "new password 1", "11010519491231002X"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    db = ["--db", archive.settings.db_url]
+    assert main([*db, "user", "add", "clerk9", "--name", "周杰", "--role", "clerk",
+                 "--institution", "CY-RC", "--own-id"]) == 0
+    assert auth.authenticate(archive.db, "clerk9", "new password 1").clerk.name == "周杰"
+    assert auth.is_own_dossier(archive.db, auth.authenticate(
+        archive.db, "clerk9", "new password 1").clerk.id, "11010519491231002X")
+    assert main([*db, "user", "disable", "clerk9"]) == 0
+    with pytest.raises(auth.AuthError):
+        auth.authenticate(archive.db, "clerk9", "new password 1")
+    capsys.readouterr()
+    assert main([*db, "user", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "clerk9" in listing and "已停用" in listing and "clerk1" in listing
+    # A short password is refused with a message, nothing is created.
+    answers = iter(["short", "short"])
+    assert main([*db, "user", "add", "clerk8", "--name", "x", "--role", "clerk",
+                 "--institution", "CY-RC"]) == 1
+    assert "8" in capsys.readouterr().err
