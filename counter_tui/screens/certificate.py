@@ -45,12 +45,11 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
             yield Static(self._kinds_text(), id="kinds")
             yield Static(self._purposes_text(), id="purposes")
             yield PresetInput([zh for zh, _en in certificates.PURPOSES], id="purpose",
-                              placeholder=_("Purpose: a number above, or type it"),
-                              max_length=200)
+                              placeholder=_("Purpose: a number above, or type it"))
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
             with Vertical(id="agent-fields"):
-                yield Input(id="agent_name", placeholder=_("Agent's name"), max_length=200)
-                yield Input(id="agent_id", placeholder=_("Agent's resident ID"), max_length=200)
+                yield Input(id="agent_name", placeholder=_("Agent's name"))
+                yield Input(id="agent_id", placeholder=_("Agent's resident ID"))
             yield Static(self._cited_text(), id="cited")
             yield Static("", id="error")
             with Horizontal(id="buttons"):

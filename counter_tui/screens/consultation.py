@@ -38,17 +38,14 @@ class ConsultationScreen(ModalScreen[consultation.ConsultationRequest | None]):
         with Vertical(id="dialog"):
             yield Label(_("Register a consultation of {name} ({no})").format(
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
-            yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"),
-                        max_length=300)
-            yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"),
-                        max_length=300)
+            yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
+            yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
             yield Static(_("Purpose:") + "  " + "   ".join(
                 f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
                 for n, (zh, en) in enumerate(presets, start=1)), id="purposes")
             yield PresetInput([zh for zh, _en in presets], id="purpose",
-                              placeholder=_("Purpose: a number above, or type it"),
-                              max_length=300)
-            yield Input(id="readers", placeholder=_("Readers' names (查阅人)"), max_length=300)
+                              placeholder=_("Purpose: a number above, or type it"))
+            yield Input(id="readers", placeholder=_("Readers' names (查阅人)"))
             yield Static(self._shown_text(), id="cited")
             yield Static("", id="error")
             yield Static(_("Enter: next field · Enter on the last field or ctrl+s: record · "

@@ -17,7 +17,6 @@ from counter_tui.i18n import _
 from counter_tui.services import auth
 from counter_tui.services.workplace import Workplace
 
-PASSWORD_MAX = 1024
 
 
 class LoggedIn(Message):
@@ -74,9 +73,8 @@ class LoginScreen(_CredentialsForm, Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
             yield Label(_("Archive counter — log in"), id="form-title")
-            yield Input(id="username", placeholder=_("Username"), max_length=200)
-            yield Input(id="password", placeholder=_("Password"), password=True,
-                        max_length=PASSWORD_MAX)
+            yield Input(id="username", placeholder=_("Username"))
+            yield Input(id="password", placeholder=_("Password"), password=True)
             yield Static("", id="message")
         yield Footer()
 
@@ -130,8 +128,7 @@ class LockScreen(_CredentialsForm, ModalScreen[None]):
         with Vertical(id="form"):
             yield Label(_("Locked after inactivity — {name}, enter your password").format(
                 name=clerk.name if clerk else ""), id="form-title")
-            yield Input(id="password", placeholder=_("Password"), password=True,
-                        max_length=PASSWORD_MAX)
+            yield Input(id="password", placeholder=_("Password"), password=True)
             yield Static("", id="message")
 
     def on_mount(self) -> None:

@@ -36,8 +36,7 @@ class NextApplicantScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(_("Next applicant"), id="dialog-title")
-            yield Input(id="ticket", placeholder=_("Queue ticket number (optional), then Enter"),
-                        max_length=200)
+            yield Input(id="ticket", placeholder=_("Queue ticket number (optional), then Enter"))
             yield Static("", id="error")
 
     def on_mount(self) -> None:

@@ -190,10 +190,11 @@ class _MaterialPlan:
 @dataclass
 class _CustodyPlan:
     kind: str
-    holder: str
+    holder: str  # institution holding the dossier after the event (the receiver, for a transfer)
     at: dt.datetime
     shelf: str = ""
     remark: str = ""
+    recorded_by: str = ""  # institution whose staff recorded it (default: the holder)
 
 
 @dataclass
@@ -359,7 +360,8 @@ def _plan_archive(rng: random.Random, count: int, share: float, as_of: dt.date) 
             continue
         left = earliest + (latest - earliest) * rng.random()
         plan.custody.append(_CustodyPlan("transferred_out", destination, left,
-                                         remark=f"转递至{names[destination]}"))
+                                         remark=f"转递至{names[destination]}",
+                                         recorded_by=plan.custody[-1].holder))
         if n % 4 == 3:
             continue  # still in transit
         arrived = left + dt.timedelta(days=rng.randint(2, 12))
@@ -489,25 +491,24 @@ class _Life:
         junior = dt.date(self.birth.year + rng.choice((15, 16)), 7, rng.randint(1, 12))
         senior = _add_years(junior, 3)
         college_start = dt.date(senior.year, 9, rng.randint(1, 10))
-        graduations: list[dt.date] = []
-        college = False
-        if level == 0:
-            last = junior
-        elif level == 1:
-            last = senior
-        elif level == 2:
-            last = dt.date(junior.year + rng.choice((3, 4)), 7, rng.randint(1, 12))
-        else:
-            college = True
-            years = 3 if level == 3 else 4
-            last = dt.date(senior.year + years, 7, rng.randint(1, 10))
-            graduations.append(last)
-            if level >= 5:
-                last = dt.date(last.year + rng.choice((2, 3)), 7, rng.randint(1, 10))
-                graduations.append(last)
-            if level == 6:
-                last = dt.date(last.year + rng.choice((3, 4)), 7, rng.randint(1, 10))
-                graduations.append(last)
+        vocational = dt.date(junior.year + rng.choice((3, 4)), 7, rng.randint(1, 12))
+        degrees = [
+            dt.date(senior.year + 3, 7, rng.randint(1, 10)),  # 大专
+            dt.date(senior.year + 4, 7, rng.randint(1, 10)),  # 本科
+        ]
+        degrees.append(dt.date(degrees[1].year + rng.choice((2, 3)), 7, rng.randint(1, 10)))
+        degrees.append(dt.date(degrees[2].year + rng.choice((3, 4)), 7, rng.randint(1, 10)))
+        # Nobody still at school has a dossier at a talent centre: stop the path in time.
+        while True:
+            graduations = ([] if level <= 2 else
+                           [degrees[0]] if level == 3 else
+                           [degrees[1], *degrees[2:level - 2]])
+            last = ({0: junior, 1: senior, 2: vocational}[level] if level <= 2
+                    else graduations[-1])
+            if level == 0 or last <= self.as_of - dt.timedelta(days=120):
+                break
+            level -= 1
+        college = level >= 3
         cadre = level >= 2 or rng.random() < 0.15
         if level <= 1:
             work_start = _add_days(last, rng.randint(60, 900))
@@ -613,7 +614,7 @@ class _Life:
                 self.add(1, None, "职工登记表", self.between(work_start, _add_years(work_start, 1)),
                          (2, 4))
             if rng.random() < 0.6:
-                self.add(10, None, "录用人员体格检查表",
+                self.add(10, None, "体检表",
                          _add_days(work_start, -rng.randint(5, 25)), (1, 2))
             wage_year = work_start.year + rng.randint(2, 5)
             while wage_year < career_end.year and rng.random() < 0.85:
@@ -659,7 +660,8 @@ class _Life:
             if left_from <= left_until and (level < 2 or rng.random() < 0.6):
                 left = _rand_date(rng, left_from, left_until)
                 self.add(9, 2, "解除劳动合同证明书", left, 1)
-                received = _at(_add_days(left, rng.randint(10, 60)), rng.randint(9, 16), rng)
+                received = _at(min(_add_days(left, rng.randint(10, 60)), self.as_of),
+                               rng.randint(9, 16), rng)
         if received is None:
             # A graduate's dossier sent by the school, or a dossier arriving with its holder.
             base = max(_add_days(last, rng.randint(30, 90)), dt.date(1995, 1, 1) + dt.timedelta(
@@ -787,7 +789,8 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
                     id=new_id(), dossier_id=dossier_id, kind=event.kind,
                     holder_institution_id=institutions[event.holder].id,
                     shelf_location=event.shelf, at=event.at,
-                    clerk_id=holders_clerk.get(event.holder), remark=event.remark,
+                    clerk_id=holders_clerk.get(event.recorded_by or event.holder),
+                    remark=event.remark,
                 ))
             for m in plan.materials:
                 # Catalogued on arrival, or within a month of forming for later materials.
@@ -1145,6 +1148,6 @@ def _layout(title: str) -> str:
     if "证书" in title or title.endswith(("报到证", "派遣证")) or "身份证" in title:
         return "certificate"
     if title.endswith(("登记表", "审批表", "鉴定表", "评审表", "志愿书", "检查表", "成绩单", "备案表",
-                       "履历表")):
+                       "履历表", "体检表")):
         return "form"
     return "text"

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
@@ -87,7 +88,6 @@ class _Place:
     counters: list[str]
     clerks: list[uuid.UUID]
     dossiers: list[uuid.UUID]
-    next_serial: dict[int, int]  # year → next number
     approvals: int = 0
 
 
@@ -122,8 +122,6 @@ def _held_dossiers(connection: Connection, institution_id: uuid.UUID) -> list[uu
         .distinct().limit(DOSSIER_POOL_LIMIT))]
     if not candidates:
         return []
-    from sqlmodel import Session
-
     with Session(bind=connection) as session:
         states = custody.states(session, candidates)
     return sorted((d for d, s in states.items()
@@ -159,7 +157,7 @@ def _places(connection: Connection, institution_ids: Sequence[uuid.UUID],
         places.append(_Place(
             id=inst_id, code=row.code, serial_prefix=row.serial_prefix, counters=names,
             clerks=[c for c in clerk_ids if clerk_home[c] == inst_id],
-            dossiers=_held_dossiers(connection, inst_id), next_serial={}))
+            dossiers=_held_dossiers(connection, inst_id)))
     return places
 
 
@@ -198,6 +196,7 @@ class _Generator:
         self.per_counter_day = per_counter_day
         self.now = now
         self.serial_start = connection_for_serials
+        self.next_serial: dict[tuple[str, int], int] = {}  # (prefix, year) → next number
 
     def day(self, day: dt.date, batch: _Batch) -> int:
         """Generate one calendar day into ``batch``; returns the number of services."""
@@ -299,10 +298,11 @@ class _Generator:
         event("abandoned" if outcome == "abandoned" else "closed", ended)
 
     def _serial(self, place: _Place, year: int) -> str:
-        number = place.next_serial.get(year)
+        key = (place.serial_prefix, year)
+        number = self.next_serial.get(key)
         if number is None:
             number = self.serial_start(place.serial_prefix, year)
-        place.next_serial[year] = number + 1
+        self.next_serial[key] = number + 1
         return format_serial(place.serial_prefix, year, number)
 
 

@@ -179,7 +179,7 @@ def difference_hash(image: Image.Image) -> str:
     # Halving steps before Lanczos keep this fast on 150–600 dpi pages without changing the
     # 9×8 result in any way that matters for near-duplicate detection.
     small = grey.resize((9, 8), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    pixels = list(small.getdata())
+    pixels = small.tobytes()  # one byte per grey pixel, row by row
     value = 0
     for row in range(8):
         for column in range(8):

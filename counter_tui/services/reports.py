@@ -46,13 +46,14 @@ import re
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import BigInteger, Integer, cast, extract, func, select
+from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
 from sqlalchemy.engine import Connection
 
 from counter_tui.db.engine import Database
@@ -81,6 +82,7 @@ _MS_PER_DAY = 86_400_000
 _MS_PER_HOUR = 3_600_000
 _SHANGHAI_OFFSET_MS = 8 * _MS_PER_HOUR
 _EPOCH = dt.date(1970, 1, 1)
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class ReportError(ValueError):
@@ -242,11 +244,13 @@ def band_index(ms: int) -> int:
 def time_stats(durations_ms: Iterable[int]) -> TimeStats:
     """Median, P90, maximum, shares and bands of service times given in whole milliseconds
     (negative times count as 0). See the module doc for the definitions."""
-    values = sorted(max(0, int(d)) for d in durations_ms)
-    bands = [0] * len(BAND_BOUNDS_S)
-    for v in values:
-        bands[band_index(v)] += 1
+    values = sorted(durations_ms)
+    if values and values[0] < 0:
+        values = [max(0, v) for v in values]
     n = len(values)
+    # Counts per half-open band from the positions of the bounds in the sorted times.
+    edges = [bisect.bisect_left(values, bound) for bound in _BAND_BOUNDS_MS[1:]]
+    bands = [b - a for a, b in zip([0, *edges], [*edges, n], strict=True)]
 
     def seconds(ms: int | None) -> float | None:
         return None if ms is None else ms / 1000
@@ -329,31 +333,10 @@ def find_institution(db: Database, code: str) -> InstitutionRef:
 # --------------------------------------------------------------------------------------------
 # The query
 
-
-@dataclass
-class _Row:
-    """One service as read from the database (times in ms since the Unix epoch)."""
-
-    visit_id: uuid.UUID | None
-    institution_id: uuid.UUID
-    counter: str
-    clerk_id: uuid.UUID | None
-    start_ms: int | None
-    end_ms: int | None
-    ended: str | None
-    opened_ms: int | None
-    consulted: bool
-    kinds: tuple[str, ...]
-
-    @property
-    def day_index(self) -> int:
-        return (self.start_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY
-
-    @property
-    def type_key(self) -> str:
-        if self.kinds:
-            return "+".join(sorted(set(self.kinds), key=_kind_sort))
-        return TYPE_CONSULTATION if self.consulted else TYPE_LOOKUP
+# A service as read from the database, a plain tuple for speed (10,000+ per day). Times are
+# integer milliseconds since the Unix epoch; ids are the driver's raw values (hex text on
+# SQLite, uuid.UUID on PostgreSQL) and only turned into UUIDs where shown.
+_VID, _INST, _COUNTER, _CLERK, _START, _END, _ENDED, _OPENED, _TYPE, _KINDS = range(10)
 
 
 def _epoch_ms(expr: Any, dialect: str) -> Any:
@@ -362,6 +345,11 @@ def _epoch_ms(expr: Any, dialect: str) -> Any:
         # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" (UTC); julianday is exact to ~50 µs here.
         return cast(func.round((func.julianday(expr) - 2440587.5) * 86_400_000.0), Integer)
     return cast(func.round(extract("epoch", expr) * 1000), BigInteger)
+
+
+def _raw(column: Any) -> Any:
+    """A UUID column without SQLAlchemy's per-row conversion to uuid.UUID."""
+    return type_coerce(column, String)
 
 
 def _first_event_ms(kind: str, dialect: str) -> Any:
@@ -373,8 +361,15 @@ def _first_event_ms(kind: str, dialect: str) -> Any:
     return _epoch_ms(first, dialect)
 
 
+def _type_key(kinds: tuple[str, ...], consulted: bool) -> str:
+    if kinds:
+        return "+".join(sorted(set(kinds), key=_kind_sort))
+    return TYPE_CONSULTATION if consulted else TYPE_LOOKUP
+
+
 def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
-                institution_id: uuid.UUID | None) -> list[_Row]:
+                institution_id: uuid.UUID | None) -> list[tuple]:
+    """One tuple per service started in [lo, hi) (see _VID … _KINDS)."""
     dialect = connection.dialect.name
     visit = ServiceVisit.__table__
     cert = Certificate.__table__.alias()
@@ -384,7 +379,7 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
         kinds_agg = func.string_agg(cert.c.kind, ",")
     kinds = select(kinds_agg).where(cert.c.visit_id == visit.c.id).scalar_subquery()
     stmt = select(
-        visit.c.id, visit.c.institution_id, visit.c.counter, visit.c.clerk_id,
+        _raw(visit.c.id), _raw(visit.c.institution_id), visit.c.counter, _raw(visit.c.clerk_id),
         _epoch_ms(visit.c.started_at, dialect),
         _first_event_ms("closed", dialect),
         _first_event_ms("abandoned", dialect),
@@ -395,6 +390,8 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
     if institution_id is not None:
         stmt = stmt.where(visit.c.institution_id == institution_id)
     rows = []
+    append = rows.append
+    types: dict[tuple, str] = {}
     for vid, inst, counter, clerk, start, closed, abandoned, opened, consulted, kind_text in (
             connection.execute(stmt)):
         if closed is not None and (abandoned is None or closed <= abandoned):
@@ -403,17 +400,20 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
             end, ended = abandoned, "abandoned"
         else:
             end, ended = None, None
-        rows.append(_Row(vid, inst, counter, clerk, start, end, ended, opened,
-                         consulted is not None,
-                         tuple(kind_text.split(",")) if kind_text else ()))
+        kind_list = tuple(kind_text.split(",")) if kind_text else ()
+        type_id = (kind_text, consulted is not None)
+        type_key = types.get(type_id)
+        if type_key is None:
+            type_key = types[type_id] = _type_key(kind_list, consulted is not None)
+        append((vid, inst, counter, clerk, start, end, ended, opened, type_key, kind_list))
     return rows
 
 
 def _unlinked_certificates(connection: Connection, lo: dt.datetime, hi: dt.datetime,
-                           institution_id: uuid.UUID | None) -> list[tuple[Any, ...]]:
+                           institution_id: uuid.UUID | None) -> list[tuple]:
     """(institution id, issuing clerk id, kind, issued ms) of certificates outside any visit."""
     cert = Certificate.__table__
-    stmt = select(cert.c.institution_id, cert.c.issued_by, cert.c.kind,
+    stmt = select(_raw(cert.c.institution_id), _raw(cert.c.issued_by), cert.c.kind,
                   _epoch_ms(cert.c.issued_at, connection.dialect.name)).where(
         cert.c.visit_id.is_(None), cert.c.issued_at >= lo, cert.c.issued_at < hi)
     if institution_id is not None:
@@ -426,160 +426,149 @@ def _unlinked_certificates(connection: Connection, lo: dt.datetime, hi: dt.datet
 
 
 @dataclass
-class _Acc:
-    label: str
-    arrivals: int = 0
-    closed: int = 0
-    abandoned: int = 0
-    open: int = 0
-    kinds: Counter = field(default_factory=Counter)
-    durations: list[int] = field(default_factory=list)
-
-    def add(self, row: _Row) -> None:
-        self.arrivals += 1
-        if row.ended is None:
-            self.open += 1
-        else:
-            if row.ended == "closed":
-                self.closed += 1
-            else:
-                self.abandoned += 1
-            self.durations.append(row.end_ms - row.start_ms)
-        if row.kinds:
-            self.kinds.update(row.kinds)
-
-    def tally(self, key: str) -> Tally:
-        by_kind = tuple((k, self.kinds[k]) for k in sorted(self.kinds, key=_kind_sort)
-                        if self.kinds[k])
-        return Tally(key=key, label=self.label, arrivals=self.arrivals, closed=self.closed,
-                     abandoned=self.abandoned, open=self.open,
-                     certificates=sum(self.kinds.values()), certificates_by_kind=by_kind,
-                     times=time_stats(self.durations))
-
-
-@dataclass
 class _Names:
-    institutions: dict[uuid.UUID, Institution]
-    clerks: dict[uuid.UUID, tuple[str, str]]  # id → (username, name)
+    """Institutions and clerks by raw id (as the visit query returns them)."""
+
+    institutions: dict[Any, InstitutionRef]
+    clerks: dict[Any, tuple[str, str]]  # raw id → (username, name)
     all_institutions: bool
 
-    def counter_key(self, institution_id: uuid.UUID, counter: str) -> tuple[str, str]:
+    def counter_key(self, institution_raw: Any, counter: str) -> tuple[str, str]:
         if not self.all_institutions:
             return counter, counter
-        inst = self.institutions.get(institution_id)
+        inst = self.institutions.get(institution_raw)
         code = inst.code if inst else "?"
         return f"{code}/{counter}", f"{code} · {counter}"
 
-    def clerk_key(self, clerk_id: uuid.UUID | None) -> tuple[str, str]:
-        if clerk_id is None or clerk_id not in self.clerks:
+    def clerk_key(self, clerk_raw: Any) -> tuple[str, str]:
+        if clerk_raw is None or clerk_raw not in self.clerks:
             return "", _("(no clerk)")
-        return self.clerks[clerk_id]
+        return self.clerks[clerk_raw]
+
+
+def _tally(key: str, label: str, rows: Sequence[tuple], extra_kinds: Sequence[str] = ()) -> Tally:
+    ended = Counter(r[_ENDED] for r in rows)
+    kinds = Counter(k for r in rows if r[_KINDS] for k in r[_KINDS])
+    kinds.update(extra_kinds)
+    by_kind = tuple((k, kinds[k]) for k in sorted(kinds, key=_kind_sort) if kinds[k])
+    return Tally(key=key, label=label, arrivals=len(rows), closed=ended["closed"],
+                 abandoned=ended["abandoned"], open=ended[None],
+                 certificates=sum(kinds.values()), certificates_by_kind=by_kind,
+                 times=time_stats([r[_END] - r[_START] for r in rows if r[_END] is not None]))
+
+
+def _grouped(rows: Iterable[tuple], key: Callable[[tuple], Any]) -> dict[Any, list[tuple]]:
+    groups: dict[Any, list[tuple]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return groups
 
 
 class _Period:
-    """Accumulates the services of one period (a day or a whole range)."""
+    """The services (and certificates outside services) of one period: a day or a range."""
 
     def __init__(self, names: _Names) -> None:
         self.names = names
-        self.total = _Acc("")
-        self.counters: dict[str, _Acc] = {}
-        self.clerks: dict[str, _Acc] = {}
-        self.types: dict[str, _Acc] = {}
-        self.finding: list[int] = []
-        self.at_dossier: list[int] = []
-        self.hours = [0] * 24
-        self.slow: list[tuple[int, int, int, _Row]] = []  # heap of (ms, -start, seq, row)
-        self._seq = 0
-
-    def _acc(self, table: dict[str, _Acc], key: str, label: str) -> _Acc:
-        acc = table.get(key)
-        if acc is None:
-            acc = table[key] = _Acc(label)
-        return acc
-
-    def add(self, row: _Row) -> None:
-        names = self.names
-        self.total.add(row)
-        self._acc(self.counters, *names.counter_key(row.institution_id, row.counter)).add(row)
-        self._acc(self.clerks, *names.clerk_key(row.clerk_id)).add(row)
-        type_key = row.type_key
-        self._acc(self.types, type_key, type_label(type_key)).add(row)
-        self.hours[((row.start_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24] += 1
-        if row.end_ms is not None:
-            duration = max(0, row.end_ms - row.start_ms)
-            if row.opened_ms is not None:
-                self.finding.append(row.opened_ms - row.start_ms)
-                self.at_dossier.append(row.end_ms - row.opened_ms)
-            self._seq += 1
-            item = (duration, -row.start_ms, -self._seq, row)
-            if len(self.slow) < SLOWEST_COUNT:
-                heapq.heappush(self.slow, item)
-            elif item[:3] > self.slow[0][:3]:
-                heapq.heapreplace(self.slow, item)
-
-    def add_unlinked(self, institution_id: uuid.UUID, clerk_id: uuid.UUID | None,
-                     kind: str) -> None:
-        """A certificate issued outside any service."""
-        names = self.names
-        key, label = names.counter_key(institution_id, NO_COUNTER)
-        for acc in (self.total, self._acc(self.counters, key, label),
-                    self._acc(self.clerks, *names.clerk_key(clerk_id))):
-            acc.kinds[kind] += 1
-
-    def slowest(self) -> tuple[SlowService, ...]:
-        ordered = sorted(self.slow, key=lambda item: item[:3], reverse=True)
-        out = []
-        for duration, _neg_start, _seq, row in ordered:
-            inst = self.names.institutions.get(row.institution_id)
-            start = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-                     + dt.timedelta(milliseconds=row.start_ms)).astimezone(SHANGHAI)
-            out.append(SlowService(
-                visit_id=row.visit_id, started_at=start,
-                institution_code=inst.code if inst else "", counter=row.counter,
-                clerk=self.names.clerk_key(row.clerk_id)[1], seconds=duration / 1000,
-                ended=row.ended or "", type_key=row.type_key,
-                type_label=type_label(row.type_key)))
-        return tuple(out)
+        self.rows: list[tuple] = []
+        self.unlinked: list[tuple] = []  # (institution raw id, clerk raw id, kind)
 
     def parts(self) -> dict[str, Any]:
-        def tallies(table: dict[str, _Acc], order) -> tuple[Tally, ...]:  # noqa: ANN001
-            return tuple(acc.tally(key) for key, acc in sorted(table.items(), key=order))
+        """The DayFigures / RangeFigures fields computed from the rows."""
+        names, rows = self.names, self.rows
+        extra_counter: dict[tuple[str, str], list[str]] = defaultdict(list)
+        extra_clerk: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for inst, clerk, kind in self.unlinked:
+            extra_counter[names.counter_key(inst, NO_COUNTER)].append(kind)
+            extra_clerk[names.clerk_key(clerk)].append(kind)
 
+        counter_rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+        for (inst, counter), group in _grouped(rows, itemgetter(_INST, _COUNTER)).items():
+            counter_rows[names.counter_key(inst, counter)] += group
+        clerk_rows: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+        for clerk, group in _grouped(rows, itemgetter(_CLERK)).items():
+            clerk_rows[names.clerk_key(clerk)] += group
+        for key in extra_counter:
+            counter_rows.setdefault(key, [])
+        for key in extra_clerk:
+            clerk_rows.setdefault(key, [])
+
+        counters = tuple(_tally(k, label, group, extra_counter.get((k, label), ()))
+                         for (k, label), group in sorted(counter_rows.items(),
+                                                         key=lambda kv: _natural_key(kv[0][0])))
+        clerks = tuple(_tally(k, label, group, extra_clerk.get((k, label), ()))
+                       for (k, label), group in sorted(clerk_rows.items(),
+                                                       key=lambda kv: (kv[0][0] == "", kv[0][1],
+                                                                       kv[0][0])))
+        types = tuple(_tally(k, type_label(k), group) for k, group in sorted(
+            _grouped(rows, itemgetter(_TYPE)).items(), key=lambda kv: (-len(kv[1]), kv[0])))
+        hours = [0] * 24
+        for hour, n in Counter(((r[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24
+                               for r in rows).items():
+            hours[hour] = n
+        opened = [r for r in rows if r[_OPENED] is not None and r[_END] is not None]
         return {
-            "total": self.total.tally(""),
-            "counters": tallies(self.counters, lambda kv: _natural_key(kv[0])),
-            "clerks": tallies(self.clerks, lambda kv: (kv[0] == "", kv[1].label, kv[0])),
-            "types": tallies(self.types, lambda kv: (-kv[1].arrivals, kv[0])),
+            "total": _tally("", _("Total"), rows, [kind for _i, _c, kind in self.unlinked]),
+            "counters": counters,
+            "clerks": clerks,
+            "types": types,
             "stages": (
-                Stage("finding", _("Finding the dossier"), time_stats(self.finding)),
-                Stage("at_dossier", _("At the dossier"), time_stats(self.at_dossier)),
+                Stage("finding", _("Finding the dossier"),
+                      time_stats([r[_OPENED] - r[_START] for r in opened])),
+                Stage("at_dossier", _("At the dossier"),
+                      time_stats([r[_END] - r[_OPENED] for r in opened])),
             ),
-            "arrivals_by_hour": tuple(self.hours),
-            "slowest": self.slowest(),
+            "arrivals_by_hour": tuple(hours),
+            "slowest": self._slowest(),
         }
+
+    def _slowest(self) -> tuple[SlowService, ...]:
+        ended = (r for r in self.rows if r[_END] is not None)
+        # Longest first; among equal times the earlier start first.
+        slow = heapq.nlargest(SLOWEST_COUNT, ended, key=lambda r: (r[_END] - r[_START], -r[_START]))
+        out = []
+        for row in slow:
+            inst = self.names.institutions.get(row[_INST])
+            vid = row[_VID]
+            out.append(SlowService(
+                visit_id=vid if isinstance(vid, uuid.UUID) else uuid.UUID(str(vid)),
+                started_at=(_UNIX_EPOCH + dt.timedelta(milliseconds=row[_START]))
+                .astimezone(SHANGHAI),
+                institution_code=inst.code if inst else "", counter=row[_COUNTER],
+                clerk=self.names.clerk_key(row[_CLERK])[1],
+                seconds=max(0, row[_END] - row[_START]) / 1000, ended=row[_ENDED],
+                type_key=row[_TYPE], type_label=type_label(row[_TYPE])))
+        return tuple(out)
 
 
 def _names(connection: Connection, institution_id: uuid.UUID | None) -> _Names:
-    inst = {r.id: r for r in connection.execute(select(Institution)).all()}
-    clerks = {r.id: (r.username, r.name) for r in connection.execute(
-        select(Clerk.__table__.c.id, Clerk.__table__.c.username, Clerk.__table__.c.name))}
-    return _Names(institutions=inst, clerks=clerks, all_institutions=institution_id is None)
+    inst_table, clerk_table = Institution.__table__, Clerk.__table__
+    institutions = {
+        raw: InstitutionRef(uuid.UUID(str(raw)) if not isinstance(raw, uuid.UUID) else raw,
+                            code, name, prefix)
+        for raw, code, name, prefix in connection.execute(
+            select(_raw(inst_table.c.id), inst_table.c.code, inst_table.c.name,
+                   inst_table.c.serial_prefix))}
+    clerks = {raw: (username, name) for raw, username, name in connection.execute(
+        select(_raw(clerk_table.c.id), clerk_table.c.username, clerk_table.c.name))}
+    return _Names(institutions=institutions, clerks=clerks,
+                  all_institutions=institution_id is None)
 
 
 def _institution(names: _Names, institution_id: uuid.UUID | None) -> InstitutionRef | None:
     if institution_id is None:
         return None
-    row = names.institutions.get(institution_id)
-    if row is None:
-        raise ReportError(_("No such institution."))
-    return InstitutionRef(row.id, row.code, row.name, row.serial_prefix)
+    for ref in names.institutions.values():
+        if ref.id == institution_id:
+            return ref
+    raise ReportError(_("No such institution."))
 
 
 def _collect(db: Database, lo: dt.datetime, hi: dt.datetime,
-             institution_id: uuid.UUID | None):  # noqa: ANN202
+             institution_id: uuid.UUID | None) -> tuple[_Names, list[tuple], list[tuple]]:
     with db.read() as session:
         connection = session.connection()
         names = _names(connection, institution_id)
+        _institution(names, institution_id)  # unknown institution: fail before the big query
         rows = _visit_rows(connection, lo, hi, institution_id)
         unlinked = _unlinked_certificates(connection, lo, hi, institution_id)
     return names, rows, unlinked
@@ -603,15 +592,13 @@ def day_figures(db: Database, *, day: dt.date, institution_id: uuid.UUID | None 
     started = time.perf_counter()
     lo, hi = day_bounds(day)
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
-    institution = _institution(names, institution_id)
     period = _Period(names)
-    for row in rows:
-        period.add(row)
-    for inst, clerk, kind, _ms in unlinked:
-        period.add_unlinked(inst, clerk, kind)
-    return DayFigures(day=day, institution=institution, grouping=grouping,
-                      computed_at=dt.datetime.now(dt.UTC),
-                      elapsed_ms=(time.perf_counter() - started) * 1000, **period.parts())
+    period.rows = rows
+    period.unlinked = [(inst, clerk, kind) for inst, clerk, kind, _ms in unlinked]
+    parts = period.parts()
+    return DayFigures(day=day, institution=_institution(names, institution_id),
+                      grouping=grouping, computed_at=dt.datetime.now(dt.UTC),
+                      elapsed_ms=(time.perf_counter() - started) * 1000, **parts)
 
 
 def range_figures(db: Database, *, start: dt.date, end: dt.date,
@@ -626,18 +613,18 @@ def range_figures(db: Database, *, start: dt.date, end: dt.date,
         raise ReportError(_("The end date {end} is before the start date {start}.")
                           .format(start=start.isoformat(), end=end.isoformat()))
     started = time.perf_counter()
-    lo, _unused = day_bounds(start)
-    _unused, hi = day_bounds(end)
+    lo, hi = day_bounds(start)[0], day_bounds(end)[1]
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
     institution = _institution(names, institution_id)
     whole = _Period(names)
+    whole.rows = rows
     per_day: dict[int, _Period] = defaultdict(lambda: _Period(names))
     for row in rows:
-        whole.add(row)
-        per_day[row.day_index].add(row)
+        per_day[(row[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].rows.append(row)
     for inst, clerk, kind, issued_ms in unlinked:
-        whole.add_unlinked(inst, clerk, kind)
-        per_day[(issued_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].add_unlinked(inst, clerk, kind)
+        whole.unlinked.append((inst, clerk, kind))
+        per_day[(issued_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].unlinked.append(
+            (inst, clerk, kind))
     now = dt.datetime.now(dt.UTC)
     days = []
     for offset in range((end - start).days + 1):

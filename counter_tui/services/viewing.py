@@ -22,7 +22,7 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material, Page
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
-from counter_tui.services import access_log, auth, custody, visits
+from counter_tui.services import access_log, auth, custody, visits, watermark
 from counter_tui.services.workplace import Workplace, institution_names
 
 
@@ -217,7 +217,9 @@ def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workpla
             raise ViewingError("missing_file", _("The page image {path} is missing from the "
                                "archive; tell the archive room.").format(path=page.rel_path))
         copy = target / source.name
-        shutil.copyfile(source, copy)
+        watermark.stamp(source, copy,
+                        clerk_name=workplace.clerk.name if workplace.clerk else "",
+                        when=dt.datetime.now(dt.UTC))
         os.chmod(copy, 0o600)
         copies.append(copy)
     with db.write() as session:

@@ -1,0 +1,88 @@
+"""Consultation (查阅) and F2 next applicant at the counter, through Pilot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+from textual import events
+
+from counter_tui.app import CounterApp
+from counter_tui.context import build_context
+from counter_tui.db.models import AccessEvent, Consultation, ServiceEvent, ServiceVisit
+from counter_tui.screens.consultation import ConsultationScreen
+from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.dossier import DossierScreen
+from counter_tui.screens.next_applicant import NextApplicantScreen
+from tests.factories import logged_in, tiny_archive
+from tests.test_counter_flow import wait_for
+
+
+async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive)
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press("f2")
+        await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
+        await pilot.press(*"a-017", "enter")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen)
+                       and ctx.visit is not None and ctx.visit.id is not None, pilot)
+        first_visit = ctx.visit.id
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await pilot.press("space", "4", "space", "q")  # shows 1-1 and (jump to 四) 4-1-1
+        await wait_for(lambda: isinstance(app.screen, ConsultationScreen), pilot)
+        # Recording with a missing approval number is refused with a message.
+        await pilot.press(*"朝阳区委组织部", "enter", "ctrl+s")
+        from textual.widgets import Static
+
+        error = app.screen.query_one("#error", Static)
+        assert "审批表编号" in str(error.render())
+        assert app.screen.query_one("#approval_no").has_focus
+        # Pilot cannot type 〔〕 (no key event carries them), so the number is pasted.
+        app.screen.query_one("#approval_no").post_message(events.Paste("组审〔2026〕15号"))
+        await pilot.pause()
+        await pilot.press("enter", "1", *"王某", "space", *"李某", "enter")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None,
+                       pilot)
+
+    with archive.db.read() as s:
+        row = s.exec(select(Consultation)).one()
+        assert row.requesting_unit == "朝阳区委组织部"
+        assert row.approval_no == "组审〔2026〕15号"
+        assert row.purpose == "政审"
+        assert row.readers == "王某 李某"
+        assert row.shown_material_ids == f"{archive.ids['m_cv']},{archive.ids['m_grad']}"
+        visit = s.get(ServiceVisit, first_visit)
+        assert visit.ticket == "A-017"
+        kinds = [e.kind for e in s.exec(select(ServiceEvent).where(
+            ServiceEvent.visit_id == first_visit).order_by(ServiceEvent.at, ServiceEvent.id))]
+        assert kinds == ["started", "dossier_opened", "consultation_recorded", "closed"]
+        logged = s.exec(select(AccessEvent).where(AccessEvent.kind == "consultation")).one()
+        assert logged.target_id == row.id
+
+
+async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive)
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        first = ctx.visit.id
+        await pilot.press("escape", "f2")
+        await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: ctx.visit is not None and ctx.visit.id not in (None, first),
+                       pilot)
+    with archive.db.read() as s:
+        kinds = [e.kind for e in s.exec(select(ServiceEvent).where(
+            ServiceEvent.visit_id == first).order_by(ServiceEvent.at, ServiceEvent.id))]
+        assert kinds == ["started", "dossier_opened", "abandoned"]
+        second = s.get(ServiceVisit, ctx.visit.id)
+        assert second.ticket is None
