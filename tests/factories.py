@@ -78,7 +78,7 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
         # clerk2's own resident ID is that of dossier DA00000002.
         s.add(Clerk(username="clerk2", name="李强", role="clerk", institution_id=here.id,
                     password_hash=PASSWORD_HASH,
-                    id_number_hash=auth.hash_secret("440524188001010014")))
+                    id_number_hash=auth.hash_id_number("440524188001010014")))
         s.add(Clerk(username="super1", name="赵敏", role="supervisor", institution_id=here.id,
                     password_hash=PASSWORD_HASH))
         s.add(Clerk(username="audit1", name="刘洋", role="auditor", institution_id=here.id,
