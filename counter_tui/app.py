@@ -48,6 +48,8 @@ class CounterApp(App):
         else:
             self.logged_in(self.ctx.workplace)
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
+        for notice in self.ctx.notices:
+            self.notify(notice, severity="warning", timeout=15)
 
     def logged_in(self, workplace: Workplace) -> None:
         """Enter the mode of the account's role (counter, dashboard or audit)."""

@@ -99,11 +99,26 @@ def _ask_password(prompt_twice: bool = True) -> str:
     return first
 
 
+def _database_url(settings: config.Settings) -> str:
+    """The database URL with the central password filled in from the keyring (or asked once
+    for this session where no keyring exists); SQLite URLs are returned unchanged."""
+    import getpass
+
+    from counter_tui.services import secrets
+
+    url = settings.db_url
+    if not url.startswith("postgresql"):
+        return url
+    source = secrets.secret_source(
+        lambda _name: getpass.getpass(i18n._("Central database password: ")))
+    return secrets.database_url_with_password(url, source)
+
+
 def _open_db(settings: config.Settings):  # noqa: ANN202
     from counter_tui.db import migrate
     from counter_tui.db.engine import Database
 
-    db = Database(settings.db_url)
+    db = Database(_database_url(settings))
     migrate.upgrade(db)
     return db
 
@@ -164,8 +179,6 @@ def _audit(settings: config.Settings) -> int:
 def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> int:
     from sqlmodel import func, select
 
-    from counter_tui.db import migrate
-    from counter_tui.db.engine import Database
     from counter_tui.db.models import Dossier
     from counter_tui.services import demo
 
@@ -173,8 +186,7 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
     if dossiers < 1:
         print(_("The number of dossiers must be at least 1."), file=sys.stderr)
         return 2
-    db = Database(settings.db_url)
-    migrate.upgrade(db)
+    db = _open_db(settings)
     with db.read() as session:
         existing = session.exec(select(func.count()).select_from(Dossier)).one()
     if existing:
@@ -193,7 +205,7 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
     from counter_tui.db import migrate
     from counter_tui.db.engine import Database
 
-    db = Database(settings.db_url)
+    db = Database(_database_url(settings))
     if args.db_command == "upgrade":
         migrate.upgrade(db)
         print(migrate.current_revision(db))
@@ -204,9 +216,14 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _run_app(settings: config.Settings) -> int:
     from counter_tui.context import build_context
+    from counter_tui.services import auth, secrets
 
-    ctx = build_context(settings)
-    from counter_tui.services import auth
+    notice = secrets.headless_notice()
+    if notice:
+        print(notice, file=sys.stderr)
+    ctx = build_context(settings, db_url=_database_url(settings))
+    if notice:
+        ctx.notices.append(notice)
 
     if not auth.has_accounts(ctx.db) and not _first_admin(ctx.db):
         ctx.close()

@@ -34,6 +34,7 @@ class AppContext:
     private_dir: Path
     workplace: workplace.Workplace | None = None  # set by log-in
     visit: Visit | None = None
+    notices: list[str] = field(default_factory=list)  # shown once the app is up
 
     def close(self) -> None:
         """Empty the private viewing folder and close the database."""
@@ -41,13 +42,15 @@ class AppContext:
         self.db.dispose()
 
 
-def build_context(settings: Settings) -> AppContext:
+def build_context(settings: Settings, *, db_url: str | None = None) -> AppContext:
     """Open (and migrate) the database and make the private viewing folder; nobody is logged
     in yet. Stale viewing folders of earlier runs are removed first.
 
+    ``db_url`` overrides ``settings.db_url`` (the CLI passes the URL with the central
+    database password filled in from the keyring; it is never stored in settings).
     Raises SQLAlchemy errors when the database cannot be opened.
     """
-    db = Database(settings.db_url)
+    db = Database(db_url or settings.db_url)
     migrate.upgrade(db)
     viewing.clear_stale_private_dirs()
     return AppContext(settings=settings, db=db, private_dir=viewing.new_private_dir())

@@ -7,6 +7,7 @@ import stat
 import time
 from pathlib import Path
 
+from PIL import Image
 from sqlmodel import select
 
 from counter_tui.app import CounterApp
@@ -71,7 +72,14 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
 
             expected = [s.get(Page, pages[n]) for n in (1, 2)]
         assert [r[0] for r in received] == [Path(p.rel_path).name for p in expected]
-        assert [r[1] for r in received] == [p.sha256 for p in expected]
+        # The viewer gets watermarked copies, never the archive files themselves.
+        assert all(r[1] != p.sha256 for r, p in zip(received, expected))
+        copies = sorted((ctx.private_dir / str(archive.ids["m_cv"])).iterdir())
+        assert [c.name for c in copies] == [r[0] for r in received]
+        for copy, page in zip(copies, expected):
+            with Image.open(copy) as im:
+                assert im.size == (page.width, page.height)
+            assert copy.stat().st_mode & 0o777 == 0o600
 
         # Mark 1-1 for citing, issue a 存档证明 for the person, purpose 1.
         await pilot.press("space")

@@ -6,8 +6,9 @@
 * :func:`verify` walks the access-event chain in ``seq`` order and reports the first broken
   link: a gap in ``seq`` (a deleted row), a ``prev_hash`` that is not the previous row's hash
   (reordered or deleted rows), or a ``hash`` that does not match the row's content (an edited
-  row). It then recomputes every material and page content hash, and the SHA-256 of every
-  page file under the archive root, against the values sealed in the chain.
+  row), or a row before seq 1. It then recomputes every material and page content hash, and
+  the SHA-256 of every page file under the archive root, against the values sealed in the
+  chain, and reports sealed materials and pages that are no longer there.
 
 Limitation: deleting the newest rows of the chain (truncation) leaves a valid shorter chain;
 :func:`verify` reports the head (seq and hash) so an operator or the central server can
@@ -101,10 +102,13 @@ class VerifyReport:
 
 
 def _iter_events(session: Session, batch: int = 5000) -> Iterator[AccessEvent]:
-    last = 0
+    # The first batch has no lower bound: a row slipped in with seq 0 or below must be seen.
+    last: int | None = None
     while True:
-        rows = session.exec(select(AccessEvent).where(AccessEvent.seq > last)
-                            .order_by(AccessEvent.seq).limit(batch)).all()
+        stmt = select(AccessEvent).order_by(AccessEvent.seq).limit(batch)
+        if last is not None:
+            stmt = stmt.where(AccessEvent.seq > last)
+        rows = session.exec(stmt).all()
         if not rows:
             return
         yield from rows
@@ -119,7 +123,11 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
     for event in _iter_events(session):
         report.events += 1
         problem = None
-        if event.seq != expected_seq:
+        if event.seq < expected_seq:
+            problem = ("out_of_chain", _("access event seq {seq} lies before the start of the "
+                                         "chain (seq 1): it was inserted or renumbered behind "
+                                         "the application's back").format(seq=event.seq))
+        elif event.seq != expected_seq:
             problem = ("gap", _("access event seq {seq}: expected seq {expected}; rows are "
                                "missing before it").format(seq=event.seq, expected=expected_seq))
         elif event.prev_hash != prev_hash:
@@ -152,8 +160,10 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
     with db.read() as session:
         sealed = verify_chain(session, report)
         chain_ok = report.ok
+        present: set[tuple[str, str]] = set()
         for material in session.exec(select(Material).order_by(Material.id)):
             report.materials += 1
+            present.add(("material", str(material.id)))
             want = sealed.get(("material", str(material.id)))
             if want is None:
                 if chain_ok:
@@ -167,8 +177,10 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
                     "material", str(material.id), "changed",
                     _("material {id} ({title}) differs from its sealed content").format(
                         id=material.id, title=material.title)))
+        _report_missing(report, sealed, present, "material")
         for page in session.exec(select(Page).order_by(Page.id)):
             report.pages += 1
+            present.add(("page", str(page.id)))
             want = sealed.get(("page", str(page.id)))
             if want is None:
                 if chain_ok:
@@ -196,7 +208,23 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
                         "page", str(page.id), "file_changed",
                         _("page file {path} differs from its recorded SHA-256").format(
                             path=page.rel_path)))
+        _report_missing(report, sealed, present, "page")
     return report
+
+
+def _report_missing(report: VerifyReport, sealed: dict[tuple[str, str], str],
+                    present: set[tuple[str, str]], table: str) -> None:
+    """Rows sealed in the chain that are gone from ``table`` (擅自抽取: removed behind the
+    application's back)."""
+    for kind, row_id in sorted(sealed):
+        if kind == table and (kind, row_id) not in present:
+            message = (_("material {id} was sealed in the access chain but is no longer in "
+                         "the database (removed behind the application's back)")
+                       if table == "material" else
+                       _("page {id} was sealed in the access chain but is no longer in the "
+                         "database (removed behind the application's back)"))
+            report.problems.append(Problem(table, row_id, "missing",
+                                           message.format(id=row_id)))
 
 
 def summary(report: VerifyReport) -> str:

@@ -20,7 +20,7 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
-from counter_tui.services import access_log, custody, fixity
+from counter_tui.services import access_log, auth, custody, fixity
 from counter_tui.services.viewing import MaterialRow
 from counter_tui.services.workplace import Workplace
 
@@ -142,8 +142,8 @@ def add_material(
     all in one write transaction. Returns the new catalogue row.
 
     Raises SupplementError (``field`` says which input is wrong; ``clerk`` when nobody or an
-    auditor is logged in; ``dossier`` when it does not exist or is not held by the clerk's
-    institution) and StorageBusyError when the database stays locked.
+    auditor is logged in; ``dossier`` when it does not exist, is not held by the clerk's
+    institution or is the clerk's own — nobody may add to their own dossier) and StorageBusyError when the database stays locked.
     """
     clerk = workplace.clerk
     if clerk is None:
@@ -168,6 +168,9 @@ def add_material(
             raise SupplementError("dossier", _("Dossier {no} is not held here; materials are "
                                                "added where the dossier is held.").format(
                                                    no=dossier.dossier_no))
+        if auth.is_own_dossier(db, clerk.id, dossier.id_number):
+            raise SupplementError("dossier", _("This is your own dossier: you may not add "
+                                               "materials to it. Ask a colleague."))
         born = _birth_year(dossier)
         if born is not None and formed_on.year < born:
             raise SupplementError("formed_on", _(

@@ -28,7 +28,8 @@ from counter_tui.services.workplace import Workplace, institution_names
 
 class ViewingError(RuntimeError):
     """A view that cannot happen; ``reason`` is ``not_found``, ``own_dossier``, ``not_held``,
-    ``paper_only``, ``missing_file`` or ``viewer``; the message is for the clerk."""
+    ``paper_only``, ``missing_file``, ``bad_image`` or ``viewer``; the message is for the
+    clerk."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -163,14 +164,37 @@ def _clerk_id(workplace: Workplace) -> uuid.UUID | None:
 PRIVATE_PREFIX = "counter-tui-view-"
 
 
+OWNER_FILE = ".owner-pid"
+
+
 def new_private_dir() -> Path:
-    """A fresh temporary folder readable by the current user only (mode 0700)."""
-    return Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+    """A fresh temporary folder readable by the current user only (mode 0700), marked with
+    this process's id so that another running instance leaves it alone."""
+    path = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+    (path / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    return path
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        pid = int((path / OWNER_FILE).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def clear_stale_private_dirs() -> int:
     """Remove viewing folders this user left behind (a crash, a killed terminal); returns how
-    many were removed. Folders of other users are never touched."""
+    many were removed. Folders of other users, and of other instances still running, are never
+    touched."""
     removed = 0
     uid = os.getuid() if hasattr(os, "getuid") else None
     for path in Path(tempfile.gettempdir()).glob(PRIVATE_PREFIX + "*"):
@@ -178,6 +202,8 @@ def clear_stale_private_dirs() -> int:
             if uid is not None and path.stat().st_uid != uid:
                 continue
         except OSError:
+            continue
+        if _owner_alive(path):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed += 1
@@ -217,9 +243,12 @@ def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workpla
             raise ViewingError("missing_file", _("The page image {path} is missing from the "
                                "archive; tell the archive room.").format(path=page.rel_path))
         copy = target / source.name
-        watermark.stamp(source, copy,
-                        clerk_name=workplace.clerk.name if workplace.clerk else "",
-                        when=dt.datetime.now(dt.UTC))
+        try:
+            watermark.stamp(source, copy,
+                            clerk_name=workplace.clerk.name if workplace.clerk else "",
+                            when=dt.datetime.now(dt.UTC))
+        except watermark.WatermarkError as exc:
+            raise ViewingError("bad_image", str(exc)) from exc
         os.chmod(copy, 0o600)
         copies.append(copy)
     with db.write() as session:

@@ -207,7 +207,7 @@ def _apply(image: Image.Image, mask: Image.Image) -> Image.Image:
     return Image.composite(Image.new(image.mode, image.size, ink[image.mode]), image, mask)
 
 
-def _save_params(fmt: str, image: Image.Image, info: dict) -> dict[str, object]:
+def _save_params(fmt: str, info: dict, *, same_mode: bool) -> dict[str, object]:
     params: dict[str, object] = {}
     if "dpi" in info:
         params["dpi"] = tuple(round(float(v)) for v in info["dpi"])
@@ -215,7 +215,7 @@ def _save_params(fmt: str, image: Image.Image, info: dict) -> dict[str, object]:
         params.update(quality=90, subsampling=0)
     elif fmt == "TIFF":
         params["compression"] = "tiff_lzw"
-    if "icc_profile" in info and image.mode != "L":
+    if "icc_profile" in info and same_mode:  # a CMYK profile does not fit the RGB copy
         params["icc_profile"] = info["icc_profile"]
     return params
 
@@ -238,6 +238,7 @@ def stamp(source: Path, target: Path, *, clerk_name: str, when: dt.datetime,
         with Image.open(source) as opened:
             fmt = opened.format or "PNG"
             info = dict(opened.info)
+            source_mode = opened.mode
             opened.load()
             image = ImageOps.exif_transpose(opened)
             image = _displayable(image, fmt)
@@ -258,7 +259,8 @@ def stamp(source: Path, target: Path, *, clerk_name: str, when: dt.datetime,
     try:
         with os.fdopen(fd, "wb") as handle:
             try:
-                stamped.save(handle, format=fmt, **_save_params(fmt, stamped, info))
+                stamped.save(handle, format=fmt, **_save_params(
+                    fmt, info, same_mode=stamped.mode == source_mode))
             except (KeyError, ValueError) as exc:  # a format Pillow reads but cannot write
                 raise WatermarkError(_("The page image {name} cannot be copied in its format "
                                        "{format}.").format(name=source.name, format=fmt)) from exc
