@@ -201,7 +201,7 @@ def test_headless_backends_are_not_usable(use_keyring, backend) -> None:  # noqa
         secrets.set_secret(secrets.DB_PASSWORD, PASSWORD)
     # The documented alternative is named: type it once per session.
     assert "本次会话" in str(info.value)  # names the prompt-once-per-session alternative
-    assert "settings file" in str(info.value)
+    assert "设置文件" in str(info.value)  # and that the settings file never holds it
 
 
 def test_headless_notice_is_one_paragraph(no_keyring: None) -> None:
