@@ -64,3 +64,12 @@ class IdRevealed(Message):
     def __init__(self, number: str) -> None:
         super().__init__()
         self.number = number
+
+
+class MaterialAdded(Message):
+    """A material (or a correction) was added; ``view`` is the reloaded dossier."""
+
+    def __init__(self, view: DossierView, number: str) -> None:
+        super().__init__()
+        self.view = view
+        self.number = number

@@ -141,3 +141,20 @@ def number_items(materials: Iterable[_Placed]) -> list[tuple[_Placed, int]]:
         counters[key] = counters.get(key, 0) + 1
         numbered.append((m, counters[key]))
     return numbered
+
+
+def parse_placement(text: str) -> tuple[int, int | None]:
+    """Parse a typed category code: "3" → (3, None), "4-1" → (4, 1), also "4.1", "四" or "九-2".
+
+    Does not check the scheme (see :func:`validate_placement`). Raises ValueError if the text
+    is not a category number optionally followed by a sub-category number.
+    """
+    folded = text.strip().replace("．", "-").replace(".", "-").replace("－", "-")
+    for n, numeral in enumerate(CHINESE_NUMERALS, start=1):
+        if folded.startswith(numeral):
+            folded = str(n) + folded[len(numeral):]
+            break
+    parts = [p for p in folded.split("-") if p.strip()]
+    if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(text)
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else None

@@ -16,9 +16,14 @@ from counter_tui.context import AppContext
 from counter_tui.domain import service_time
 from counter_tui.i18n import _
 from counter_tui.messages import (
-    CertificateIssued, ConsultationRecorded, IdRevealed, PagesOpened, ServiceFailed,
+    CertificateIssued,
+    ConsultationRecorded,
+    IdRevealed,
+    MaterialAdded,
+    PagesOpened,
+    ServiceFailed,
 )
-from counter_tui.services import consultation, issuance, viewing
+from counter_tui.services import consultation, issuance, supplement, viewing
 from counter_tui.services.lookup import local_date
 from counter_tui.services.viewing import DossierView
 from counter_tui.widgets.catalogue_table import CatalogueTable
@@ -38,6 +43,8 @@ class DossierScreen(Screen):
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
         Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
+        Binding("a", "supplement", _("Add material"), id="dossier.supplement"),
+        Binding("r", "correct", _("Correct material"), id="dossier.correct"),
         Binding("escape", "back", _("Back"), id="dossier.back"),
     ]
 
@@ -212,6 +219,53 @@ class DossierScreen(Screen):
         took = service_time.format_elapsed(event.service_seconds or 0)
         self.service_closed(_("Consultation registered; service time {time}. Ready for the "
                               "next applicant.").format(time=took), _("Consultation registered"))
+
+    def action_supplement(self) -> None:
+        """a: add a material to the catalogue (补登)."""
+        from counter_tui.screens.supplement import SupplementScreen
+
+        self.app.push_screen(SupplementScreen(self.view), self._supplement_chosen)
+
+    def action_correct(self) -> None:
+        """r: add a correction (认定) of the material under the cursor."""
+        from counter_tui.screens.supplement import SupplementScreen
+
+        row = self.query_one(CatalogueTable).current_material()
+        if row is None:
+            self.show_message(_("Put the cursor on the material to correct."), level="warning")
+            return
+        self.app.push_screen(SupplementScreen(self.view, corrects=row), self._supplement_chosen)
+
+    def _supplement_chosen(self, fields: dict | None) -> None:
+        self.query_one(CatalogueTable).focus()
+        if fields is not None:
+            self.show_message(_("Adding…"))
+            self.add_material(fields)
+
+    @work(thread=True, group="write")
+    def add_material(self, fields: dict) -> None:
+        """Add the material and reload the catalogue (worker thread)."""
+        from counter_tui.screens.counter import failure_message
+
+        try:
+            row = supplement.add_material(self.ctx.db, dossier_id=self.view.id,
+                                          workplace=self.ctx.workplace, **fields)
+            view = viewing.load_view(self.ctx.db, self.view.id)
+        except supplement.SupplementError as exc:
+            self.post_message(ServiceFailed(str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(failure_message(exc)))
+            return
+        self.post_message(MaterialAdded(view, row.number))
+
+    @on(MaterialAdded)
+    def material_added(self, event: MaterialAdded) -> None:
+        self.view = event.view
+        table = self.query_one(CatalogueTable)
+        table.load(self.view.materials)
+        self.show_message(_("Material {number} added to the catalogue.").format(
+            number=event.number))
 
     def reveal_id(self) -> None:
         """Command palette: show the full resident ID (the reveal is logged)."""

@@ -1,0 +1,104 @@
+"""The 补登 dialog: add a material to the open dossier, or a correction (认定) of one.
+
+Fields: category code (e.g. 1, 4-1, 9-2), material title, date formed (YYYY-MM-DD), pages,
+remark. Enter moves on; Enter on the last field or ctrl+s adds. Returns the service's
+arguments as a dict via ``dismiss`` (None on Esc)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from counter_tui.domain import categories, dates
+from counter_tui.i18n import _
+from counter_tui.services.viewing import DossierView, MaterialRow
+
+FIELDS = ("category", "title", "formed_on", "page_count", "remark")
+
+
+class SupplementScreen(ModalScreen[dict | None]):
+    """Type the new catalogue entry; ``corrects`` (a material row) makes it a correction."""
+
+    CSS_PATH = "../styles/certificate.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", _("Cancel"), id="supplement.cancel"),
+        Binding("ctrl+s", "confirm", _("Add"), id="supplement.confirm"),
+    ]
+
+    def __init__(self, view: DossierView, corrects: MaterialRow | None = None) -> None:
+        super().__init__()
+        self.view = view
+        self.corrects = corrects
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            if self.corrects:
+                title = _("Correction (认定) of {number} {title} in {no}").format(
+                    number=self.corrects.number, title=self.corrects.title, no=self.view.dossier_no)
+            else:
+                title = _("Add a material (补登) to {name} ({no})").format(
+                    name=self.view.person_name, no=self.view.dossier_no)
+            yield Label(title, id="dialog-title")
+            yield Input(id="category", placeholder=_("Category, e.g. 1, 4-1, 9-2"),
+                        value=self._category_code())
+            yield Input(id="title", placeholder=_("Material title (材料名称)"))
+            yield Input(id="formed_on", placeholder=_("Date formed, YYYY-MM-DD (材料形成时间)"))
+            yield Input(id="page_count", placeholder=_("Pages (页数)"))
+            yield Input(id="remark", placeholder=_("Remark (备注), optional"))
+            yield Static("", id="error")
+            yield Static(_("Enter: next field · Enter on the last field or ctrl+s: add · "
+                           "Esc: cancel"))
+
+    def _category_code(self) -> str:
+        if not self.corrects:
+            return ""
+        sub = self.corrects.subcategory
+        return f"{self.corrects.category}-{sub}" if sub else str(self.corrects.category)
+
+    def on_mount(self) -> None:
+        self.query_one("#title" if self.corrects else "#category", Input).focus()
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        index = FIELDS.index(event.input.id or "")
+        if index + 1 < len(FIELDS):
+            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
+        else:
+            self.action_confirm()
+
+    def fail(self, field: str, message: str) -> None:
+        """Show ``message`` and focus ``field`` (when it is one of the form's fields)."""
+        self.query_one("#error", Static).update(message)
+        if field in FIELDS:
+            self.query_one(f"#{field}", Input).focus()
+
+    def action_confirm(self) -> None:
+        """Parse the fields; the service validates the rest when it adds the material."""
+        value = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        try:
+            category, subcategory = categories.parse_placement(value["category"])
+        except ValueError:
+            self.fail("category", _("Type the category as a number, e.g. 1, 4-1 or 9-2."))
+            return
+        try:
+            formed_on = dates.parse_date(value["formed_on"])
+        except ValueError:
+            self.fail("formed_on", _("Type the date as YYYY-MM-DD, e.g. 2020-05-06."))
+            return
+        pages = value["page_count"].strip()
+        if not pages.isdigit():
+            self.fail("page_count", _("Type the number of pages as digits."))
+            return
+        self.dismiss({
+            "category": category, "subcategory": subcategory, "title": value["title"],
+            "formed_on": formed_on, "page_count": int(pages), "remark": value["remark"],
+            "corrects": self.corrects.id if self.corrects else None,
+        })
+
+    def action_cancel(self) -> None:
+        """Esc: close without adding."""
+        self.dismiss(None)
