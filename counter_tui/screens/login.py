@@ -18,7 +18,6 @@ from counter_tui.services import auth
 from counter_tui.services.workplace import Workplace
 
 
-
 class LoggedIn(Message):
     """The credentials were accepted; ``workplace`` is the account's."""
 
