@@ -195,9 +195,19 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
         print(_("The database {db} already holds {n} dossiers; the demo is built into an empty "
                 "one.").format(db=settings.db_url, n=existing), file=sys.stderr)
         return 1
-    summary = demo.build_demo(db, settings.archive_dir, dossiers=dossiers)
-    print(_("Demo archive built: {summary}").format(summary=summary))
-    db.dispose()
+    try:
+        summary = demo.build_demo(db, settings.archive_dir, dossiers=dossiers)
+    except demo.DemoError as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(_("Demo archive built: {institutions} institutions, {clerks} accounts, {dossiers} "
+            "dossiers, {materials} materials, {digitised} digitised dossiers with {pages} "
+            "pages; {seconds:.1f} s, {mb:.0f} MB.").format(
+        institutions=summary.institutions, clerks=summary.clerks, dossiers=summary.dossiers,
+        materials=summary.materials, digitised=summary.digitised_dossiers, pages=summary.pages,
+        seconds=summary.seconds, mb=summary.bytes_on_disk / 1e6))
     return 0
 
 

@@ -16,6 +16,7 @@ Everything is deterministic for a given seed (except UUIDs and creation times of
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -47,6 +48,7 @@ from counter_tui.db.models import (
 )
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
+from counter_tui.services import access_log, auth, fixity
 from counter_tui.services.intake import ingest_scan_batch
 
 AS_OF = dt.date(2026, 6, 30)
@@ -589,6 +591,10 @@ class _Life:
             self.add(2, None, "自传", _add_days(last, -rng.randint(30, 120)), (2, 6))
 
         # 1 CV forms, 3 appraisals, 9 wages and appointment, 10 other
+        def hired(low: int, high: int) -> dt.date:
+            """A date shortly before starting work, but after leaving school."""
+            return max(_add_days(work_start, -rng.randint(low, high)), _add_days(last, 1))
+
         received = None
         if working:
             if cadre:
@@ -601,7 +607,7 @@ class _Life:
                     self.add(3, None, "见习期满考核鉴定表", _add_years(work_start, 1), (1, 2))
                     self.add(9, 1, "转正定级审批表", _add_days(_add_years(work_start, 1), 15), 1)
                 if rng.random() < 0.6:
-                    self.add(9, 2, "录用审批表", _add_days(work_start, -rng.randint(5, 30)), (1, 2))
+                    self.add(9, 2, "录用审批表", hired(5, 30), (1, 2))
                 if rng.random() < 0.25:
                     self.add(9, 2, "干部任免审批表",
                              self.between(_add_years(work_start, 5), career_end), (1, 2))
@@ -610,12 +616,11 @@ class _Life:
                              self.between(_add_years(work_start, 8), career_end), (2, 4))
             else:
                 title = "招工审批表" if work_start.year < 1995 else "招工登记表"
-                self.add(9, 2, title, _add_days(work_start, -rng.randint(5, 30)), (1, 2))
+                self.add(9, 2, title, hired(5, 30), (1, 2))
                 self.add(1, None, "职工登记表", self.between(work_start, _add_years(work_start, 1)),
                          (2, 4))
             if rng.random() < 0.6:
-                self.add(10, None, "体检表",
-                         _add_days(work_start, -rng.randint(5, 25)), (1, 2))
+                self.add(10, None, "体检表", hired(5, 25), (1, 2))
             wage_year = work_start.year + rng.randint(2, 5)
             while wage_year < career_end.year and rng.random() < 0.85:
                 title = "工资调整审批表" if cadre else "职工工资变动审批表"
@@ -767,8 +772,11 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
         session.flush()
         clerks = {}
         for username, name, role, code in CLERKS:
+            # Demo passwords are "<username>-demo" (README); real accounts come from
+            # `counter-tui user add` or the first-admin prompt.
             clerks[username] = Clerk(username=username, name=name, role=role,
-                                     institution_id=institutions[code].id)
+                                     institution_id=institutions[code].id,
+                                     password_hash=auth.hash_secret(f"{username}-demo"))
         session.add_all(clerks.values())
         session.flush()
         archivist = clerks["arch1"].id
@@ -804,6 +812,11 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
         session.execute(insert(Dossier), dossier_rows)
         session.execute(insert(CustodyEvent), event_rows)
         session.execute(insert(Material), material_rows)
+        # Seal every catalogue entry in the access chain, as 补登 and intake do.
+        chain = access_log.Chain(session)
+        for row in material_rows:
+            fixity.register_material(chain, Material(**row), clerk_id=archivist,
+                                     institution_id=institutions["CY-RC"].id)
     return archivist
 
 
@@ -835,11 +848,17 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
         workers = 1 if (os.cpu_count() or 1) > 1 else 0
     pages = 0
     with tempfile.TemporaryDirectory(prefix="counter-tui-demo-") as tmp:
-        staged = [
-            _BatchJob(str(Path(tmp) / job.dossier_no), job.dossier_no, job.person_name,
-                      job.birth_recorded, job.institution, job.seed, job.materials)
-            for job in jobs
-        ]
+        staged = [dataclasses.replace(job, batch_dir=str(Path(tmp) / job.dossier_no))
+                  for job in jobs]
+        # One painter per thread (FreeType faces must not be shared between threads), dropped
+        # with its caches when the build ends.
+        painters = threading.local()
+
+        def render(job: _BatchJob) -> str:
+            painter = getattr(painters, "painter", None)
+            if painter is None:
+                painter = painters.painter = _Painter()
+            return _render_batch(job, painter)
 
         def attach(batch_dir: str) -> None:
             nonlocal pages
@@ -850,7 +869,7 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
 
         if workers <= 0:
             for job in staged:
-                attach(render_scan_batch(job))
+                attach(render(job))
             return pages
         # Threads suffice: Pillow releases the GIL while packing and compressing a page, which
         # is most of the rendering time, and intake runs meanwhile in this thread.
@@ -862,7 +881,7 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
             try:
                 while queue or pending:
                     while queue and len(pending) < workers * 2:
-                        pending.append(pool.submit(render_scan_batch, queue.popleft()))
+                        pending.append(pool.submit(render, queue.popleft()))
                     attach(pending.popleft().result())
             finally:
                 for future in pending:
@@ -885,21 +904,15 @@ def _bytes_on_disk(db: Database, archive_root: Path) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Rendering (runs in worker processes; no database access here)
-
-# One painter per thread: FreeType faces must not be shared between threads.
-_PAINTERS = threading.local()
+# Rendering (runs in rendering threads; no database access here)
 
 
-def render_scan_batch(job: _BatchJob) -> str:
+def _render_batch(job: _BatchJob, painter: _Painter) -> str:
     """Render one dossier's scan batch into ``job.batch_dir`` and return that folder.
 
     Files ``scan-0000.png`` (cover with a Code 128 label of the dossier number), then one file
     per catalogue page in catalogue order; A4 at 150 dpi, mode "1" PNG (DA/T 31-2017 §9.3 二值).
     """
-    painter = getattr(_PAINTERS, "painter", None)
-    if painter is None:
-        painter = _PAINTERS.painter = _Painter()
     rng = random.Random(job.seed)
     folder = Path(job.batch_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -918,7 +931,8 @@ def render_cover(dossier_no: str, person_name: str, *, institution: str = INSTIT
                  birth_recorded: str = "", seed: int = 0) -> Image.Image:
     """A dossier cover page (mode "1", A4 at 150 dpi) with a Code 128 label of ``dossier_no``.
 
-    The label uses 3-pixel modules (0.51 mm) and 10-module quiet zones (GB/T 18347-2001 §5).
+    The label uses 3-pixel modules (0.51 mm) and the 10-module quiet zones Code 128 requires
+    (GB/T 18347-2001).
     """
     job = _BatchJob("", dossier_no, person_name, birth_recorded, institution, seed, ())
     painter = _Painter()

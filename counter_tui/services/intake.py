@@ -27,9 +27,10 @@ from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session, col, or_, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Dossier, Material, Page
+from counter_tui.db.models import Clerk, Dossier, Material, Page
 from counter_tui.domain import categories
 from counter_tui.i18n import _
+from counter_tui.services import access_log, fixity
 from counter_tui.services.barcodes import BarcodeImageError, decode_barcodes
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,11 @@ def ingest_scan_batch(
                 target_dir.mkdir(parents=True)
                 created_dir = True
             written.append(_store(target_dir, dossier.dossier_no, 0, cover, cover_scan))
+            # Every page is sealed in the access chain as it is added (fixity.verify).
+            chain = access_log.Chain(session)
+            clerk = session.get(Clerk, clerk_id) if clerk_id else None
+            if clerk_id and clerk is None:
+                raise ValueError(f"no account with id {clerk_id}")
             serial = 0
             for material in plan:
                 for page_no in range(1, material.page_count + 1):
@@ -144,14 +150,19 @@ def ingest_scan_batch(
                     scan = scans[serial - 1]
                     stored = _store(target_dir, dossier.dossier_no, serial, scan.source, scan.data)
                     written.append(stored)
-                    session.add(Page(
+                    page = Page(
                         material_id=material.id, page_no=page_no,
                         rel_path=stored.relative_to(archive_root).as_posix(),
                         sha256=scan.sha256, dpi=scan.dpi, width=scan.width, height=scan.height,
                         phash=scan.phash,
-                    ))
+                    )
+                    session.add(page)
+                    fixity.register_page(chain, page, dossier_id=dossier.id, clerk_id=clerk_id,
+                                         institution_id=clerk.institution_id if clerk else None)
             materials = sum(1 for m in plan if m.page_count > 0)
             _fsync_dir(target_dir)
+            if created_dir:
+                _fsync_dir(target_dir.parent)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
