@@ -228,7 +228,8 @@ def _run_app(settings: config.Settings) -> int:
     from counter_tui.context import build_context
     from counter_tui.services import auth, secrets
 
-    notice = secrets.headless_notice()
+    # Only the central PostgreSQL password needs a secret today; a SQLite counter needs none.
+    notice = secrets.headless_notice() if settings.db_url.startswith("postgresql") else None
     if notice:
         print(notice, file=sys.stderr)
     ctx = build_context(settings, db_url=_database_url(settings))

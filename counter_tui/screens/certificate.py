@@ -14,10 +14,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from counter_tui.domain import certificates
-from counter_tui.i18n import _, current_language
+from counter_tui.i18n import _
 from counter_tui.services import issuance
 from counter_tui.services.viewing import DossierView, MaterialRow
-from counter_tui.widgets.preset_input import PresetInput
+from counter_tui.widgets.preset_input import PresetInput, presets_text
 
 
 class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
@@ -43,7 +43,7 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
             yield Label(_("Issue a certificate for {name} ({no})").format(
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Static(self._kinds_text(), id="kinds")
-            yield Static(self._purposes_text(), id="purposes")
+            yield Static(presets_text(certificates.PURPOSES), id="purposes")
             yield PresetInput([zh for zh, _en in certificates.PURPOSES], id="purpose",
                               placeholder=_("Purpose: a number above, or type it"))
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
@@ -72,12 +72,6 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
             gloss = "" if kind.label() == kind.title_zh else f"  ({kind.label()})"
             lines.append(f" {mark} {n}  {kind.title_zh}{gloss}")
         return "\n".join(lines)
-
-    @staticmethod
-    def _purposes_text() -> str:
-        items = [f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
-                 for n, (zh, en) in enumerate(certificates.PURPOSES, start=1)]
-        return _("Purpose:") + "  " + "   ".join(items)
 
     def _cited_text(self) -> str:
         if not self.cited:

@@ -11,10 +11,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from counter_tui.i18n import _, current_language
+from counter_tui.i18n import _
 from counter_tui.services import consultation
 from counter_tui.services.viewing import DossierView, MaterialRow
-from counter_tui.widgets.preset_input import PresetInput
+from counter_tui.widgets.preset_input import PresetInput, presets_text
 
 FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
 
@@ -40,9 +40,7 @@ class ConsultationScreen(ModalScreen[consultation.ConsultationRequest | None]):
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
             yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
-            yield Static(_("Purpose:") + "  " + "   ".join(
-                f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
-                for n, (zh, en) in enumerate(presets, start=1)), id="purposes")
+            yield Static(presets_text(presets), id="purposes")
             yield PresetInput([zh for zh, _en in presets], id="purpose",
                               placeholder=_("Purpose: a number above, or type it"))
             yield Input(id="readers", placeholder=_("Readers' names (查阅人)"))

@@ -34,3 +34,17 @@ class PresetInput(Input):
             self.value = chosen
             self.cursor_position = len(chosen)
             self.post_message(self.PresetChosen(self, chosen))
+
+
+def presets_text(presets: tuple[tuple[str, str], ...], *, per_line: int = 3) -> str:
+    """The numbered list shown above a PresetInput: "1 政审   2 …", ``per_line`` per line.
+
+    ``presets`` are (Chinese wording, English msgid) pairs; with --lang en the English gloss
+    follows in brackets.
+    """
+    from counter_tui.i18n import _, current_language
+
+    items = [f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
+             for n, (zh, en) in enumerate(presets, start=1)]
+    lines = ["   ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return _("Purpose:") + "\n" + "\n".join("  " + line for line in lines)

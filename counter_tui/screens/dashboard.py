@@ -1,0 +1,437 @@
+"""The supervisor dashboard: a day's throughput and service times against the 3-minute target.
+
+Figures come from services.reports.day_figures (definitions there) in a thread worker; today's
+figures refresh every few seconds. ←/→ change the day, Home returns to today, ``g`` switches
+between counters and clerks, ``i`` cycles the institutions a city-level supervisor may see.
+Charts are drawn with block characters, so they work in any terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+
+from rich.cells import cell_len
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from counter_tui.context import AppContext
+from counter_tui.domain import service_time
+from counter_tui.domain.certificates import CERTIFICATE_KINDS, KINDS_BY_CODE
+from counter_tui.i18n import N_, _
+from counter_tui.services import reports
+from counter_tui.services.lookup import SHANGHAI
+from counter_tui.services.workplace import InstitutionRef
+
+REFRESH_S = 5.0
+BAR_WIDTH = 24
+CHARTS_WIDTH = 40  # usable cells of the chart column (dashboard.tcss: #charts width − padding)
+HOURS_HEIGHT = 5
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+# Band colours: within the promise, within the complex-case limit, beyond.
+BAND_STYLES = ("$success", "$success", "$success", "$warning", "$error", "$error")
+LEVEL_STYLES = {"ok": "$success", "warning": "$warning", "alert": "$error"}
+EIGHTHS_H = " ▏▎▍▌▋▊▉█"
+EIGHTHS_V = " ▁▂▃▄▅▆▇█"
+
+
+# --------------------------------------------------------------------------------------------
+# Text charts (pure functions, tested through the screen)
+
+
+def hbar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``value`` against ``maximum`` in ``width`` cells, drawn with
+    eighth-block characters (so small differences show); empty when maximum ≤ 0."""
+    if maximum <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(min(value, maximum) / maximum * width * 8))
+    full, rest = divmod(eighths, 8)
+    return "█" * full + (EIGHTHS_H[rest] if rest else "")
+
+
+def column_chart(values: list[int], height: int = HOURS_HEIGHT, column: int = 2,
+                 gap: int = 1) -> list[str]:
+    """Vertical bars, one per value, ``height`` lines from the top line down, each bar
+    ``column`` cells wide with ``gap`` cells between; eighth blocks for the top of a bar."""
+    top = max(values, default=0)
+    lines = []
+    for level in range(height, 0, -1):
+        cells = []
+        for value in values:
+            eighths = round(value / top * height * 8) if top else 0
+            if value and not eighths:
+                eighths = 1
+            filled = eighths - (level - 1) * 8
+            char = "█" if filled >= 8 else (EIGHTHS_V[filled] if filled > 0 else " ")
+            cells.append(char * column)
+        lines.append((" " * gap).join(cells).rstrip())
+    return lines
+
+
+def minutes(seconds: float | None) -> str:
+    """Seconds as "m:ss" for the dashboard ("—" for no figure)."""
+    if seconds is None:
+        return "—"
+    total = int(seconds)
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def percent(share: float | None) -> str:
+    """A 0–1 share as "87.5%" ("—" for no figure)."""
+    return "—" if share is None else f"{share * 100:.1f}%"
+
+
+def _level_style(seconds: float | None) -> str:
+    return "" if seconds is None else LEVEL_STYLES[service_time.level(seconds)]
+
+
+def scope_label(institution: InstitutionRef | None) -> str:
+    """The name shown for an institution choice (None: all institutions)."""
+    return _("All institutions") if institution is None else institution.name
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+
+
+class FiguresLoaded(Message):
+    """A worker computed the figures of ``day`` for ``institution_id`` (None: all).
+    ``scope`` lists the institutions this supervisor may cycle through."""
+
+    def __init__(self, day: dt.date, institution_id: uuid.UUID | None,
+                 figures: reports.DayFigures,
+                 scope: tuple[InstitutionRef | None, ...]) -> None:
+        super().__init__()
+        self.day = day
+        self.institution_id = institution_id
+        self.figures = figures
+        self.scope = scope
+
+
+class FiguresFailed(Message):
+    """Loading the figures failed; ``message`` is for the supervisor."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+# --------------------------------------------------------------------------------------------
+# The screen
+
+
+class DashboardScreen(Screen):
+    """A day's figures for the supervisor's institution (or, city level, any or all)."""
+
+    CSS_PATH = "../styles/dashboard.tcss"
+    BINDINGS = [
+        # Priority: the tables would otherwise take ←/→ for horizontal scrolling.
+        Binding("left", "previous_day", _("Previous day"), id="dashboard.previous_day",
+                priority=True),
+        Binding("right", "next_day", _("Next day"), id="dashboard.next_day", priority=True),
+        Binding("home", "today", _("Today"), id="dashboard.today"),
+        Binding("g", "toggle_grouping", _("Counters / clerks"), id="dashboard.grouping"),
+        Binding("i", "next_institution", _("Institution"), id="dashboard.institution"),
+        Binding("r", "reload", _("Refresh"), id="dashboard.refresh"),
+    ]
+
+    def __init__(self, ctx: AppContext, *, day: dt.date | None = None,
+                 grouping: str = "counter") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.day = day or reports.local_today()
+        self.following_today = day is None or day == reports.local_today()
+        self.grouping = grouping
+        self.scope: tuple[InstitutionRef | None, ...] | None = None
+        self.scope_index = 0
+        self.figures: reports.DayFigures | None = None
+        self.loading = False
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Static("", id="where")
+            yield Static("", id="updated")
+        yield Static("", id="summary")
+        with Horizontal(id="dashboard-body"):
+            with VerticalScroll(id="tables"):
+                yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
+                yield Static(_("Service types"), classes="heading")
+                yield DataTable(id="types", cursor_type="row", zebra_stripes=True)
+                yield Static(_("Slowest services"), classes="heading")
+                yield DataTable(id="slowest", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="charts"):
+                yield Static("", id="bands")
+                yield Static("", id="stages")
+                yield Static("", id="hours")
+                yield Static("", id="kinds-chart")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#types", DataTable).add_columns(
+            _("Type"), _("Services"), _("Median"), _("P90"), _("≤ 3 min"))
+        self.query_one("#slowest", DataTable).add_columns(
+            _("Started"), _("Counter"), _("Clerk"), _("Time"), _("Type"), _("Ended"))
+        self._set_group_columns()
+        self._show_where()
+        self.reload()
+        self.set_interval(REFRESH_S, self._tick)
+
+    def _set_group_columns(self) -> None:
+        table = self.query_one("#groups", DataTable)
+        table.clear(columns=True)
+        table.add_columns(
+            _("Counter") if self.grouping == "counter" else _("Clerk"),
+            _("Services"), _("Certificates"), _("Open"), _("Median"), _("P90"), _("Max"),
+            _("≤ 3 min"))
+
+    # -- loading -----------------------------------------------------------------------------
+
+    @property
+    def institution(self) -> InstitutionRef | None:
+        """The institution shown (None: all); before the scope is known, the supervisor's."""
+        if self.scope is not None:
+            return self.scope[self.scope_index]
+        place = self.ctx.workplace
+        return place.institution if place else None
+
+    def _institution_id(self) -> uuid.UUID | None:
+        chosen = self.institution
+        return chosen.id if chosen else None
+
+    def reload(self) -> None:
+        """Load the figures of the chosen day and institution (in a worker)."""
+        self.loading = True
+        self.query_one("#updated", Static).update(_("Loading…"))
+        self.load(self.day, self.scope_index)
+
+    @work(thread=True, group="dashboard", exclusive=True)
+    def load(self, day: dt.date, scope_index: int) -> None:
+        """Work out the institutions this supervisor may see (first time) and compute the
+        figures (worker thread)."""
+        try:
+            scope = self.scope
+            if scope is None:
+                place = self.ctx.workplace
+                scope = (reports.scope_for(self.ctx.db, place.institution.id) if place
+                         else (None,))
+            chosen = scope[scope_index % len(scope)]
+            institution_id = chosen.id if chosen else None
+            figures = reports.day_figures(self.ctx.db, day=day, institution_id=institution_id,
+                                          grouping=self.grouping)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            self.post_message(FiguresFailed(_("The figures could not be loaded: {error}")
+                                            .format(error=type(exc).__name__)))
+            return
+        self.post_message(FiguresLoaded(day, institution_id, figures, scope))
+
+    @on(FiguresLoaded)
+    def figures_loaded(self, event: FiguresLoaded) -> None:
+        if self.scope is None:
+            self.scope = event.scope
+        if event.day != self.day or event.institution_id != self._institution_id():
+            return  # an answer to an older request: a newer one is on its way
+        self.loading = False
+        self.figures = dataclasses.replace(event.figures, grouping=self.grouping)
+        self.show_figures()
+
+    @on(FiguresFailed)
+    def figures_failed(self, event: FiguresFailed) -> None:
+        self.loading = False
+        self.query_one("#updated", Static).update("")
+        self.show_message(event.message, level="error")
+
+    def _tick(self) -> None:
+        today = reports.local_today()
+        if self.following_today and self.day != today:
+            self.day = today  # midnight passed while watching "today"
+            self._show_where()
+        if self.day == today and not self.loading:
+            self.loading = True  # quietly: the figures on screen stay until the new ones come
+            self.load(self.day, self.scope_index)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _go_to(self, day: dt.date) -> None:
+        today = reports.local_today()
+        if day > today:
+            self.show_message(_("There are no figures for days after today."), level="warning")
+            return
+        self.day = day
+        self.following_today = day == today
+        self.show_message("")
+        self._show_where()
+        self.reload()
+
+    def action_previous_day(self) -> None:
+        """←: the day before."""
+        self._go_to(self.day - dt.timedelta(days=1))
+
+    def action_next_day(self) -> None:
+        """→: the day after (not past today)."""
+        self._go_to(self.day + dt.timedelta(days=1))
+
+    def action_today(self) -> None:
+        """Home: today (refreshing every few seconds)."""
+        self._go_to(reports.local_today())
+
+    def action_reload(self) -> None:
+        """r: load the figures again now."""
+        self.reload()
+
+    def action_toggle_grouping(self) -> None:
+        """g: rows per counter or per clerk (both are already loaded: no query)."""
+        self.grouping = "clerk" if self.grouping == "counter" else "counter"
+        self._set_group_columns()
+        if self.figures is not None:
+            self.figures = dataclasses.replace(self.figures, grouping=self.grouping)
+            self._fill_groups(self.figures)
+
+    def action_next_institution(self) -> None:
+        """i: the next institution (city-level supervisors; others have only their own)."""
+        if self.scope is None or len(self.scope) < 2:
+            self.show_message(_("Only city-level supervisors can switch institutions."),
+                              level="warning")
+            return
+        self.scope_index = (self.scope_index + 1) % len(self.scope)
+        self.show_message("")
+        self._show_where()
+        self.reload()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def show_message(self, text: str, *, level: str = "info") -> None:
+        """Show ``text`` at the bottom (level: info, warning, error)."""
+        message = self.query_one("#message", Static)
+        message.update(text)
+        for cls in ("-info", "-warning", "-error"):
+            message.remove_class(cls)
+        message.add_class(f"-{level}")
+
+    def _show_where(self) -> None:
+        day = self.day
+        weekday = _(WEEKDAYS[day.weekday()])
+        today = _(" (today)") if day == reports.local_today() else ""
+        self.query_one("#where", Static).update(
+            _("{institution} · {date} {weekday}{today}").format(
+                institution=scope_label(self.institution), date=day.isoformat(),
+                weekday=weekday, today=today))
+
+    def show_figures(self) -> None:
+        """Draw every part of the dashboard from ``self.figures``."""
+        figures = self.figures
+        if figures is None:
+            return
+        self._show_where()
+        when = figures.computed_at.astimezone(SHANGHAI).strftime("%H:%M:%S")
+        self.query_one("#updated", Static).update(
+            _("updated {time} · {ms} ms").format(time=when, ms=round(figures.elapsed_ms)))
+        self._fill_summary(figures)
+        self._fill_groups(figures)
+        self._fill_types(figures)
+        self._fill_slowest(figures)
+        self._draw_bands(figures)
+        self._draw_hours(figures)
+        self._draw_kinds(figures)
+        self._draw_stages(figures)
+
+    def _fill_summary(self, figures: reports.DayFigures) -> None:
+        total, times = figures.total, figures.total.times
+        parts: list = [
+            _("Services {n}").format(n=total.arrivals), "   ",
+            _("Closed {n}").format(n=total.closed), "   ",
+            _("Abandoned {n}").format(n=total.abandoned), "   ",
+            _("Open {n}").format(n=total.open), "   ",
+            _("Certificates {n}").format(n=total.certificates), "\n",
+            _("Median") + " ", (minutes(times.median_s), _level_style(times.median_s)), "   ",
+            _("P90") + " ", (minutes(times.p90_s), _level_style(times.p90_s)), "   ",
+            _("Max") + " ", (minutes(times.max_s), _level_style(times.max_s)), "   ",
+            _("Within 3 min") + " ", (percent(times.share_within_target), "bold"), "   ",
+            _("Within 5 min") + " ", (percent(times.share_within_complex), "bold"),
+        ]
+        self.query_one("#summary", Static).update(Content.assemble(*parts))
+
+    def _fill_groups(self, figures: reports.DayFigures) -> None:
+        table = self.query_one("#groups", DataTable)
+        table.clear()
+        for tally in figures.groups:
+            t = tally.times
+            table.add_row(tally.label, str(tally.arrivals), str(tally.certificates),
+                          str(tally.open), minutes(t.median_s), minutes(t.p90_s),
+                          minutes(t.max_s), percent(t.share_within_target))
+
+    def _fill_types(self, figures: reports.DayFigures) -> None:
+        table = self.query_one("#types", DataTable)
+        table.clear()
+        for tally in figures.types:
+            t = tally.times
+            table.add_row(tally.label, str(tally.arrivals), minutes(t.median_s),
+                          minutes(t.p90_s), percent(t.share_within_target))
+
+    def _fill_slowest(self, figures: reports.DayFigures) -> None:
+        table = self.query_one("#slowest", DataTable)
+        table.clear()
+        for slow in figures.slowest:
+            counter = (slow.counter if figures.institution is not None
+                       else f"{slow.institution_code} · {slow.counter}")
+            table.add_row(slow.started_at.strftime("%H:%M"), counter, slow.clerk,
+                          minutes(slow.seconds), slow.type_label,
+                          _("abandoned") if slow.ended == "abandoned" else _("closed"))
+
+    def _draw_bands(self, figures: reports.DayFigures) -> None:
+        times = figures.total.times
+        top = max(times.bands, default=0)
+        labels = [_(label) for label in reports.BAND_LABELS]
+        pad = max(cell_len(label) for label in labels)
+        parts: list = [(_("Service time distribution"), "bold"), "\n"]
+        for label, count, style in zip(labels, times.bands, BAND_STYLES, strict=True):
+            parts += [" " * (pad - cell_len(label)) + label + " ",
+                      (hbar(count, top).ljust(BAR_WIDTH), style),
+                      f" {count}\n"]
+        self.query_one("#bands", Static).update(Content.assemble(*parts))
+
+    def _draw_hours(self, figures: reports.DayFigures) -> None:
+        hours = list(figures.arrivals_by_hour)
+        busy = [h for h, n in enumerate(hours) if n]
+        first = min([8, *busy])
+        last = max([18, *busy])
+        shown = hours[first:last + 1]
+        parts: list = [(_("Arrivals per hour"), "bold"), "  ",
+                       _("(busiest hour: {n})").format(n=max(shown)), "\n"]
+        for line in column_chart(shown):
+            parts += [(line, "$accent"), "\n"]
+        parts.append(" ".join(f"{h:02d}" for h in range(first, last + 1)))
+        self.query_one("#hours", Static).update(Content.assemble(*parts))
+
+    def _draw_kinds(self, figures: reports.DayFigures) -> None:
+        counts = dict(figures.total.certificates_by_kind)
+        top = max(counts.values(), default=0)
+        kinds = [k.code for k in CERTIFICATE_KINDS] + sorted(set(counts) - set(KINDS_BY_CODE))
+        labels = {code: KINDS_BY_CODE[code].label() if code in KINDS_BY_CODE else code
+                  for code in kinds}
+        pad = max(cell_len(label) for label in labels.values())
+        one_line = pad + 1 + 12 + 5 <= CHARTS_WIDTH  # else the label gets a line of its own
+        width = CHARTS_WIDTH - pad - 6 if one_line else CHARTS_WIDTH - 8
+        parts: list = [(_("Certificates by kind"), "bold"), "\n"]
+        for code in kinds:
+            n = counts.get(code, 0)
+            label = labels[code]
+            lead = label + " " * (pad - cell_len(label) + 1) if one_line else f"{label}\n  "
+            parts += [lead, (hbar(n, top, width).ljust(width), "$primary"), f" {n}\n"]
+        self.query_one("#kinds-chart", Static).update(Content.assemble(*parts))
+
+    def _draw_stages(self, figures: reports.DayFigures) -> None:
+        parts: list = [(_("Where the time goes (median / P90)"), "bold"), "\n"]
+        for stage in figures.stages:
+            parts.append(f"{stage.label}: {minutes(stage.times.median_s)} / "
+                         f"{minutes(stage.times.p90_s)}\n")
+        self.query_one("#stages", Static).update(Content.assemble(*parts))
