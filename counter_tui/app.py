@@ -12,14 +12,16 @@ from counter_tui.context import AppContext
 from counter_tui.i18n import _
 from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LockScreen, LoginScreen
 from counter_tui.services import auth
 from counter_tui.services.workplace import Workplace
 
 ROLE_MODES = {
-    "clerk": "counter", "supervisor": "counter", "archivist": "counter",
+    "clerk": "counter", "supervisor": "supervisor", "archivist": "counter",
     "auditor": "audit", "admin": "audit",
 }
+DASHBOARD_ROLES = frozenset({"supervisor", "admin"})
 IDLE_CHECK_S = 5.0
 
 
@@ -30,6 +32,7 @@ class CounterApp(App):
     CSS_PATH = "styles/app.tcss"
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
+        Binding("f3", "toggle_dashboard", _("Dashboard / counter"), id="app.dashboard"),
     ]
 
     def __init__(self, ctx: AppContext, *, clock=time.monotonic) -> None:  # noqa: ANN001
@@ -41,6 +44,7 @@ class CounterApp(App):
         self.add_mode("login", lambda: LoginScreen(ctx))
         self.add_mode("counter", lambda: CounterScreen(ctx))
         self.add_mode("audit", lambda: AuditScreen(ctx))
+        self.add_mode("supervisor", lambda: DashboardScreen(ctx))
 
     def on_mount(self) -> None:
         if self.ctx.workplace is None:
@@ -69,6 +73,16 @@ class CounterApp(App):
             name=workplace.clerk.name if workplace.clerk else "",
             role=_(auth.ROLES.get(role, role)))
         self.switch_mode(ROLE_MODES.get(role, "counter"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_dashboard":
+            clerk = self.ctx.workplace.clerk if self.ctx.workplace else None
+            return clerk is not None and clerk.role in DASHBOARD_ROLES
+        return True
+
+    def action_toggle_dashboard(self) -> None:
+        """F3 (supervisors): switch between the dashboard and the counter."""
+        self.switch_mode("counter" if self.current_mode == "supervisor" else "supervisor")
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):

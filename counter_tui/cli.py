@@ -12,6 +12,7 @@ Subcommands:
   db upgrade | db revision -m MSG
   user add|disable|enable|passwd|list   accounts (administrators)
   audit verify                 check the access-log chain, materials and page files
+  report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from counter_tui import config, i18n
+from counter_tui import cli_report, config, i18n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--institution", help="institution code of this counter")
     parser.add_argument("--counter", help="counter (window) number")
     sub = parser.add_subparsers(dest="command")
+    cli_report.add_report_parser(sub)
     demo = sub.add_parser("demo", help="demo archive")
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     build = demo_sub.add_parser("build", help="build a demo archive")
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 2
     i18n.set_language(settings.lang)
+    if args.command == "report":
+        return cli_report.run_report(settings, args)
     if args.command == "demo":
         return _demo_build(settings, args.dossiers, args.if_missing)
     if args.command == "db":
@@ -204,9 +208,10 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
         db.dispose()
     print(_("Demo archive built: {institutions} institutions, {clerks} accounts, {dossiers} "
             "dossiers, {materials} materials, {digitised} digitised dossiers with {pages} "
-            "pages; {seconds:.1f} s, {mb:.0f} MB.").format(
+            "pages, {services} services of history; {seconds:.1f} s, {mb:.0f} MB.").format(
         institutions=summary.institutions, clerks=summary.clerks, dossiers=summary.dossiers,
         materials=summary.materials, digitised=summary.digitised_dossiers, pages=summary.pages,
+        services=summary.services,
         seconds=summary.seconds, mb=summary.bytes_on_disk / 1e6))
     return 0
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import barcode
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import insert
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
@@ -48,7 +48,7 @@ from counter_tui.db.models import (
 )
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
-from counter_tui.services import access_log, auth, fixity
+from counter_tui.services import access_log, auth, fixity, history
 from counter_tui.services.intake import ingest_scan_batch
 
 AS_OF = dt.date(2026, 6, 30)
@@ -103,6 +103,7 @@ class DemoSummary:
     materials: int
     digitised_dossiers: int
     pages: int
+    services: int
     seconds: float
     bytes_on_disk: int
 
@@ -241,8 +242,12 @@ def build_demo(
     seed: int = 2026,
     digitised_share: float = 0.1,
     workers: int | None = None,
+    history_days: int = 21,
 ) -> DemoSummary:
     """Fill an empty, migrated database with a demonstration archive and return a summary.
+
+    ``history_days`` (0: none) weeks of generated counter service history end today, so the
+    supervisor's dashboard has figures (services.history).
 
     ``dossiers`` (≥ 1) personnel dossiers are generated deterministically from ``seed``
     (``random.Random``); about 80 % are held by CY-RC. ``round(dossiers * digitised_share)`` of
@@ -282,6 +287,7 @@ def build_demo(
     archive_root.mkdir(parents=True, exist_ok=True)
     jobs = [_job(plan) for plan in plans if plan.digitised]
     pages = _digitise(db, archive_root, jobs, archivist_id, workers)
+    services = _history(db, history_days, seed) if history_days else 0
 
     material_count = sum(len(p.materials) for p in plans)
     return DemoSummary(
@@ -291,9 +297,29 @@ def build_demo(
         materials=material_count,
         digitised_dossiers=len(jobs),
         pages=pages,
+        services=services,
         seconds=time.perf_counter() - started,
         bytes_on_disk=_bytes_on_disk(db, archive_root),
     )
+
+
+def _history(db: Database, days: int, seed: int) -> int:
+    """A few weeks of counter service history up to now, for the supervisor's dashboard:
+    4 counters at each district centre and 2 at the sub-district office, served by the
+    clerks and supervisors of each."""
+    with db.read() as session:
+        institutions = session.exec(select(Institution).order_by(Institution.code)).all()
+        staff = session.exec(select(Clerk).where(
+            col(Clerk.role).in_(("clerk", "supervisor")))).all()
+    counters = {"sub-district": 2}
+    total = 0
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    for inst in institutions:
+        total += history.generate_history(
+            db, institution_ids=[inst.id], counters=counters.get(inst.kind, 4),
+            clerks=[c.id for c in staff if c.institution_id == inst.id],
+            start=today - dt.timedelta(days=days), days=days + 1, seed=seed)
+    return total
 
 
 def find_cjk_font() -> tuple[str, int] | None:

@@ -661,15 +661,21 @@ def csv_header() -> list[str]:
     ]
 
 
+def _cell_text(text: str) -> str:
+    """Text for a spreadsheet cell: a leading = + - @ would start a formula in Excel
+    (OWASP "CSV injection"), so such text is prefixed with an apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _csv_row(period: str, institution: InstitutionRef | None, scope: str,
-             tally: Tally) -> list[str]:
+             tally: Tally, *, label: str | None = None) -> list[str]:
     t = tally.times
     return [
         period,
-        institution.code if institution else "",
-        institution.name if institution else _("All institutions"),
+        _cell_text(institution.code) if institution else "",
+        _cell_text(institution.name) if institution else _("All institutions"),
         scope,
-        tally.label,
+        _cell_text(tally.label if label is None else label),
         str(tally.arrivals), str(tally.closed), str(tally.abandoned), str(tally.open),
         str(tally.certificates),
         _fmt_s(t.median_s), _fmt_s(t.p90_s), _fmt_s(t.max_s),
@@ -682,7 +688,7 @@ def _csv_row(period: str, institution: InstitutionRef | None, scope: str,
 def _period_rows(period: str, institution: InstitutionRef | None, total: Tally,
                  counters: Sequence[Tally], clerks: Sequence[Tally],
                  types: Sequence[Tally]) -> list[list[str]]:
-    rows = [_csv_row(period, institution, _("Total"), total)]
+    rows = [_csv_row(period, institution, _("Total"), total, label="")]
     rows += [_csv_row(period, institution, _("Counter"), t) for t in counters]
     rows += [_csv_row(period, institution, _("Clerk"), t) for t in clerks]
     rows += [_csv_row(period, institution, _("Service type"), t) for t in types]

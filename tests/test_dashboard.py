@@ -1,0 +1,168 @@
+"""The supervisor dashboard through Textual's Pilot: figures shown, ←/→ change the day, g
+switches counters/clerks, i cycles institutions for city-level supervisors, today refreshes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from counter_tui.app import CounterApp
+from counter_tui.context import build_context
+from counter_tui.db.models import Clerk, Institution, utcnow
+from counter_tui.screens import dashboard
+from counter_tui.screens.dashboard import DashboardScreen
+from counter_tui.services import reports
+from tests.factories import PASSWORD_HASH, logged_in
+from tests.test_counter_flow import wait_for
+from tests.test_reports import DAY, add_visit, archive_places, seed_day
+
+SIZE = (150, 50)
+
+
+def text(screen: DashboardScreen, selector: str) -> str:
+    content = screen.query_one(selector, Static).content
+    return getattr(content, "plain", str(content))
+
+
+def column(screen: DashboardScreen, selector: str, index: int = 0) -> list[str]:
+    table = screen.query_one(selector, DataTable)
+    return [str(table.get_row_at(r)[index]) for r in range(table.row_count)]
+
+
+def setup(tmp_path, username: str = "super1"):  # noqa: ANN001, ANN201
+    """The hand-built day of tests/test_reports.py, a city-level institution (BJ) with a
+    supervisor ``city1``, and a context logged in as ``username``."""
+    archive, places = archive_places(tmp_path)
+    with archive.db.write() as s:
+        city = Institution(code="BJ", name="北京市人才服务中心", kind="city", serial_prefix="BJ")
+        s.add(city)
+        s.flush()
+        s.add(Clerk(username="city1", name="孙丽", role="supervisor", institution_id=city.id,
+                    password_hash=PASSWORD_HASH))
+    seed_day(archive.db, places)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive, username)
+    return archive, places, ctx
+
+
+async def open_dashboard(app: CounterApp, pilot, **kwargs) -> DashboardScreen:  # noqa: ANN001
+    await wait_for(lambda: app.screen is not None and app.screen.is_current, pilot)
+    screen = DashboardScreen(app.ctx, **kwargs)
+    await app.push_screen(screen)
+    await wait_for(lambda: screen.figures is not None, pilot)
+    await pilot.pause()
+    return screen
+
+
+async def test_dashboard_shows_the_day_and_changes_day_and_grouping(tmp_path) -> None:  # noqa: ANN001
+    archive, places, ctx = setup(tmp_path)
+    app = CounterApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_dashboard(app, pilot, day=DAY)
+        expected = reports.day_figures(archive.db, day=DAY, institution_id=places.here)
+        assert screen.figures.total == expected.total
+
+        where = text(screen, "#where")
+        assert "北京市朝阳区人才服务中心" in where and "2026-11-17" in where
+        summary = text(screen, "#summary")
+        for part in ("11", "9", "6", "1:59", "5:00", "12:00", "60.0%", "80.0%"):
+            assert part in summary, part  # services, closed, certificates, median, P90, max
+        assert column(screen, "#groups") == ["1", "2", "3", "—"]
+        assert column(screen, "#groups", 1) == ["5", "4", "2", "0"]  # services
+        assert column(screen, "#groups", 4) == ["2:30", "4:00", "0:59", "—"]  # medians
+        assert column(screen, "#slowest", 3)[:3] == ["12:00", "5:00", "4:00"]
+        assert column(screen, "#slowest")[0] == "11:00"
+        assert column(screen, "#types", 1)[0] == "6"  # lookups
+
+        bands = text(screen, "#bands").splitlines()
+        assert len(bands) == 7  # title + six bands
+        assert bands[2].rstrip().endswith(" 3") and "█" in bands[2]  # 1–2 min: the largest
+        assert bands[1].rstrip().endswith(" 2")
+        hours = text(screen, "#hours").splitlines()
+        assert hours[-1].split()[0] == "00"  # the midnight arrival widens the chart
+        assert "█" in text(screen, "#hours")
+        assert "存档证明" in text(screen, "#kinds-chart")
+
+        # g: per clerk (no new query needed), and back.
+        await pilot.press("g")
+        await pilot.pause()
+        assert column(screen, "#groups") == ["李强", "王芳", "（无经办人）"]
+        assert screen.query_one("#groups", DataTable).ordered_columns[0].label.plain == "经办人"
+        await pilot.press("g")
+        await pilot.pause()
+        assert column(screen, "#groups") == ["1", "2", "3", "—"]
+
+        # ←: the day before holds only the 23:59:59.999 service; → comes back.
+        await pilot.press("left")
+        await wait_for(lambda: screen.figures.day == DAY - dt.timedelta(days=1), pilot)
+        await pilot.pause()
+        assert screen.figures.total.arrivals == 1
+        assert "2026-11-16" in text(screen, "#where")
+        assert column(screen, "#groups", 1) == ["1"]
+        await pilot.press("right")
+        await wait_for(lambda: screen.figures.day == DAY, pilot)
+        assert screen.figures.total.arrivals == 11
+
+        # i: a district supervisor sees only their own institution.
+        await pilot.press("i")
+        await pilot.pause()
+        assert "city-level" in text(screen, "#message") or "市级" in text(screen, "#message")
+        assert screen.figures.institution.code == "CY-RC"
+
+
+async def test_city_supervisor_cycles_institutions(tmp_path) -> None:  # noqa: ANN001
+    _archive, _places, ctx = setup(tmp_path, "city1")
+    app = CounterApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_dashboard(app, pilot, day=DAY)
+        assert screen.figures.institution is None
+        assert screen.figures.total.arrivals == 12
+        assert column(screen, "#groups")[0] == "CY-JY · 1"
+        seen = []
+
+        def code(institution) -> str | None:  # noqa: ANN001
+            return institution.code if institution else None
+
+        for _n in range(4):
+            await pilot.press("i")
+            # The choice changes at once; the figures follow from the worker.
+            await wait_for(lambda: code(screen.figures.institution) == code(screen.institution),
+                           pilot)
+            seen.append(screen.figures.institution)
+        assert [(i.code if i else None) for i in seen] == ["BJ", "CY-JY", "CY-RC", None]
+        assert screen.figures.total.arrivals == 12
+
+
+async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(dashboard, "REFRESH_S", 0.2)
+    archive, places, ctx = setup(tmp_path)
+    now = utcnow()
+    add_visit(archive.db, places, counter="1", clerk=places.clerk1,
+              start=now - dt.timedelta(seconds=90), events=[("closed", now)])
+    app = CounterApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_dashboard(app, pilot)
+        assert screen.day == reports.local_today()
+        before = screen.figures.total.arrivals
+        assert before >= 1
+        add_visit(archive.db, places, counter="2", clerk=places.clerk2, start=utcnow())
+        await wait_for(lambda: screen.figures.total.arrivals == before + 1, pilot)
+        assert screen.figures.total.open >= 1
+        await pilot.press("right")
+        await pilot.pause()
+        assert screen.day == reports.local_today()
+        assert text(screen, "#message")  # "no figures for days after today"
+
+
+@pytest.mark.parametrize("value,maximum,expected", [
+    (0, 10, ""), (10, 10, "█" * 24), (5, 10, "█" * 12), (1, 1000, "▏"), (3, 0, ""),
+])
+def test_hbar(value: int, maximum: int, expected: str) -> None:
+    assert dashboard.hbar(value, maximum) == expected
+
+
+def test_column_chart() -> None:
+    lines = dashboard.column_chart([0, 1, 4], height=2, column=1, gap=1)
+    assert lines == ["    █", "  ▄ █"]  # 1 of 4 over 2 lines = 4 eighths of the lower one
