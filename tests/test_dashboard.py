@@ -166,3 +166,38 @@ def test_hbar(value: int, maximum: int, expected: str) -> None:
 def test_column_chart() -> None:
     lines = dashboard.column_chart([0, 1, 4], height=2, column=1, gap=1)
     assert lines == ["    █", "  ▄ █"]  # 1 of 4 over 2 lines = 4 eighths of the lower one
+
+
+async def test_supervisor_logs_in_to_the_dashboard_and_f3_toggles_the_counter(tmp_path) -> None:  # noqa: ANN001
+    from counter_tui.screens.counter import CounterScreen
+    from counter_tui.screens.login import LoginScreen
+    from tests.factories import PASSWORD
+
+    archive, places, ctx = setup(tmp_path)
+    ctx.workplace = None  # log in through the screen
+    app = CounterApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, LoginScreen), pilot)
+        await pilot.press(*"super1", "enter", *PASSWORD, "enter")
+        await wait_for(lambda: isinstance(app.screen, DashboardScreen), pilot)
+        screen = app.screen
+        await wait_for(lambda: screen.figures is not None, pilot)
+        # It opens on today; the seeded day lies in the past, so today has no arrivals yet.
+        assert screen.day == reports.local_today() != DAY
+        assert screen.figures.total.arrivals == 0
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, DashboardScreen), pilot)
+
+
+async def test_clerks_have_no_dashboard(tmp_path) -> None:  # noqa: ANN001
+    from counter_tui.screens.counter import CounterScreen
+
+    archive, places, ctx = setup(tmp_path, "clerk1")
+    app = CounterApp(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press("f3")
+        await pilot.pause()
+        assert isinstance(app.screen, CounterScreen)
