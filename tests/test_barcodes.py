@@ -172,11 +172,17 @@ def test_demo_rendered_covers_decode_to_their_dossier_number(tmp_path: Path, dos
 
 
 def test_cover_without_a_cjk_font_still_carries_the_barcode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo, "CJK_FONT_CANDIDATES", ())
+    from counter_tui.services import fonts
+
+    monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ())
     monkeypatch.delenv("COUNTER_TUI_CJK_FONT", raising=False)
-    assert demo.find_cjk_font() is None
-    cover = demo.render_cover("CY00012345", "张伟")
-    assert decode_barcodes(cover) == ["CY00012345"]
+    fonts.find_cjk_font.cache_clear()
+    try:
+        assert fonts.find_cjk_font() is None
+        cover = demo.render_cover("CY00012345", "张伟")
+        assert decode_barcodes(cover) == ["CY00012345"]
+    finally:
+        fonts.find_cjk_font.cache_clear()
 
 
 def test_every_frame_of_a_multi_page_tiff_is_searched(tmp_path: Path) -> None:

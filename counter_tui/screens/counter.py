@@ -17,6 +17,7 @@ from counter_tui.db.engine import StorageBusyError
 from counter_tui.i18n import _
 from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
 from counter_tui.services import lookup, viewing, visits
+from counter_tui.widgets.message_line import MessageLine
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
 
@@ -57,7 +58,7 @@ class CounterScreen(Screen):
             yield Static(_("Scan the dossier barcode or the ID card, or type a resident ID, a "
                            "dossier number, or /name — then Enter."), id="hint")
             yield ScanInput(id="scan", placeholder=_("ID number / dossier number / /name"))
-            yield Static("", id="message")
+            yield MessageLine("", id="message")
             yield OptionList(id="choices")
         yield Footer()
 
@@ -75,11 +76,7 @@ class CounterScreen(Screen):
 
     def show_message(self, text: str, *, level: str = "info") -> None:
         """Show ``text`` under the input (level: info, warning, error)."""
-        message = self.query_one("#message", Static)
-        message.update(text)
-        for cls in ("-info", "-warning", "-error"):
-            message.remove_class(cls)
-        message.add_class(f"-{level}")
+        self.query_one("#message", MessageLine).show(text, level=level)
 
     @on(Input.Submitted, "#scan")
     def submitted(self, event: Input.Submitted) -> None:

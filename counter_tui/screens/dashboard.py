@@ -29,6 +29,7 @@ from counter_tui.i18n import N_, _
 from counter_tui.services import reports
 from counter_tui.services.lookup import SHANGHAI
 from counter_tui.services.workplace import InstitutionRef
+from counter_tui.widgets.message_line import MessageLine
 
 REFRESH_S = 5.0
 BAR_WIDTH = 24
@@ -173,7 +174,7 @@ class DashboardScreen(Screen):
                 yield Static("", id="stages")
                 yield Static("", id="hours")
                 yield Static("", id="kinds-chart")
-        yield Static("", id="message")
+        yield MessageLine("", id="message")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -311,11 +312,7 @@ class DashboardScreen(Screen):
 
     def show_message(self, text: str, *, level: str = "info") -> None:
         """Show ``text`` at the bottom (level: info, warning, error)."""
-        message = self.query_one("#message", Static)
-        message.update(text)
-        for cls in ("-info", "-warning", "-error"):
-            message.remove_class(cls)
-        message.add_class(f"-{level}")
+        self.query_one("#message", MessageLine).show(text, level=level)
 
     def _show_where(self) -> None:
         day = self.day

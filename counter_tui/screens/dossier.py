@@ -27,6 +27,7 @@ from counter_tui.services import consultation, issuance, supplement, viewing
 from counter_tui.services.lookup import local_date
 from counter_tui.services.viewing import DossierView
 from counter_tui.widgets.catalogue_table import CatalogueTable
+from counter_tui.widgets.message_line import MessageLine
 from counter_tui.widgets.service_timer import ServiceTimer
 
 
@@ -73,8 +74,8 @@ class DossierScreen(Screen):
             id="header",
         )
         yield CatalogueTable(id="catalogue")
-        yield Static(_("Enter: open pages · Space: mark for citing · 1–9, 0: jump to category · "
-                       "c: certificate · Esc: back"), id="message")
+        yield MessageLine(_("Enter: open pages · Space: mark for citing · 1–9, 0: jump to "
+                            "category · c: certificate · Esc: back"), id="message")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -87,11 +88,7 @@ class DossierScreen(Screen):
 
     def show_message(self, text: str, *, level: str = "info") -> None:
         """Show ``text`` in the message line (level: info, warning, error)."""
-        message = self.query_one("#message", Static)
-        message.update(text)
-        for cls in ("-info", "-warning", "-error"):
-            message.remove_class(cls)
-        message.add_class(f"-{level}")
+        self.query_one("#message", MessageLine).show(text, level=level)
 
     @on(CatalogueTable.MaterialChosen)
     def material_chosen(self, event: CatalogueTable.MaterialChosen) -> None:

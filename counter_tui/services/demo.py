@@ -49,6 +49,7 @@ from counter_tui.db.models import (
 from counter_tui.domain import categories, resident_id
 from counter_tui.i18n import _
 from counter_tui.services import access_log, auth, fixity, history
+from counter_tui.services.fonts import find_cjk_font
 from counter_tui.services.intake import ingest_scan_batch
 
 AS_OF = dt.date(2026, 6, 30)
@@ -61,31 +62,7 @@ PAGE_SIZE = (1240, 1754)
 """A4 at 150 dpi, in pixels."""
 PAGE_DPI = 150
 
-CJK_FONT_CANDIDATES: tuple[str, ...] = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/wenquanyi/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-    "/System/Library/Fonts/STHeiti Light.ttc",
-    "/Library/Fonts/Arial Unicode.ttf",
-    "C:/Windows/Fonts/msyh.ttc",
-    "C:/Windows/Fonts/simsun.ttc",
-    "C:/Windows/Fonts/simhei.ttf",
-)
-"""Where :func:`find_cjk_font` looks for a font with Chinese glyphs (after the environment
-variable ``COUNTER_TUI_CJK_FONT``)."""
+
 
 
 class DemoError(RuntimeError):
@@ -322,32 +299,6 @@ def _history(db: Database, days: int, seed: int) -> int:
     return total
 
 
-def find_cjk_font() -> tuple[str, int] | None:
-    """A font file with Chinese glyphs and the face index to use in it, or None.
-
-    Looks at ``COUNTER_TUI_CJK_FONT`` (a path) first, then :data:`CJK_FONT_CANDIDATES`
-    (Noto Sans/Serif CJK, WenQuanYi, AR PL, PingFang, Microsoft YaHei …). In a Noto CJK
-    collection the Simplified Chinese face ("… CJK SC") is chosen.
-    """
-    candidates = [os.environ.get("COUNTER_TUI_CJK_FONT", ""), *CJK_FONT_CANDIDATES]
-    for path in candidates:
-        if not path or not os.path.isfile(path):
-            continue
-        index = 0
-        for i in range(8):
-            try:
-                face = ImageFont.truetype(path, 12, index=i)
-            except OSError:
-                break
-            if "SC" in face.getname()[0].split():
-                index = i
-                break
-        try:
-            ImageFont.truetype(path, 12, index=index)
-        except OSError:
-            continue
-        return path, index
-    return None
 
 
 # --------------------------------------------------------------------------------------------
