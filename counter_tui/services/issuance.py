@@ -62,9 +62,10 @@ class IssuedCertificate:
 
 
 def clean_text(text: str, limit: int) -> str:
-    """NFKC-fold, drop control characters, collapse whitespace; raises ValueError if longer
-    than ``limit`` characters afterwards."""
-    folded = unicodedata.normalize("NFKC", text)
+    """NFC-normalise, drop control characters, collapse whitespace; raises ValueError if longer
+    than ``limit`` characters afterwards. (Not NFKC: that would turn Chinese full-width
+    punctuation such as （） into ASCII in the certificate's wording.)"""
+    folded = unicodedata.normalize("NFC", text)
     kept = "".join(" " if ch.isspace() else ch for ch in folded
                    if ch.isspace() or unicodedata.category(ch)[0] != "C")
     cleaned = " ".join(kept.split())

@@ -1,0 +1,59 @@
+"""Settings: file → COUNTER_TUI_* environment → command-line flags; no secrets in the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from counter_tui import config
+from counter_tui.cli import build_parser
+
+
+def test_file_then_environment_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('db = "sqlite:///from-file.db"\ncounter = "3"\nlang = "en"\n'
+                    'viewer = "feh --scale-down"\nidle_lock_minutes = 2.5\n', encoding="utf-8")
+    env = {"COUNTER_TUI_COUNTER": "7", "COUNTER_TUI_INSTITUTION": "CY-RC"}
+    settings = config.load({"counter": "9", "lang": None}, config_path=path, environ=env)
+    assert settings.db == "sqlite:///from-file.db"  # file only
+    assert settings.institution == "CY-RC"  # environment over the (absent) file value
+    assert settings.counter == "9"  # flag over environment over file
+    assert settings.lang == "en"  # a flag left unset (None) does not override
+    assert settings.viewer == ["feh", "--scale-down"]
+    assert settings.idle_lock_minutes == 2.5
+
+
+def test_defaults_live_under_the_platform_data_dir(tmp_path: Path) -> None:
+    settings = config.load(config_path=tmp_path / "missing.toml", environ={})
+    assert settings.lang == "zh_CN"
+    assert settings.db_url == f"sqlite:///{settings.data_dir / 'archive.db'}"
+    assert settings.archive_dir == settings.data_dir / "archive"
+    assert "counter-tui" in str(settings.data_dir)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('password = "secret"\n', "unknown key"),
+    ("lang = 'fr'\n", "lang"),
+    ("idle_lock_minutes = 'soon'\n", "idle_lock_minutes"),
+    ("idle_lock_minutes = -1\n", "negative"),
+    ("db = [", "cannot read"),
+])
+def test_bad_settings_files_are_named(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(config.SettingsError) as info:
+        config.load(config_path=path, environ={})
+    assert needle in str(info.value)
+
+
+def test_cli_flags_reach_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args([
+        "--db", "sqlite:///x.db", "--archive-root", str(tmp_path), "--lang", "en",
+        "--institution", "CY-JY", "--counter", "4"])
+    settings = config.load({"db": args.db, "archive_root": args.archive_root, "lang": args.lang,
+                            "institution": args.institution, "counter": args.counter},
+                           config_path=tmp_path / "none.toml", environ={})
+    assert (settings.db, settings.archive_dir, settings.lang, settings.institution,
+            settings.counter) == ("sqlite:///x.db", tmp_path.resolve(), "en", "CY-JY", "4")
+    assert not hasattr(settings, "password")
