@@ -11,6 +11,7 @@ Subcommands:
   demo build [--dossiers N]   build a demo archive into the configured database and archive root
   db upgrade | db revision -m MSG
   user add|disable|enable|passwd|list   accounts (administrators)
+  intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier)
   audit verify                 check the access-log chain, materials and page files
   report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
 """
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("disable", "enable", "passwd"):
         user_sub.add_parser(verb).add_argument("username")
     user_sub.add_parser("list")
+    intake = sub.add_parser("intake", help="attach a scan batch to its dossier (archivists)")
+    intake.add_argument("batch_dir", help="folder of page images; the first is the cover")
+    intake.add_argument("--archivist", required=True, help="username of the archivist")
     audit = sub.add_parser("audit", help="tamper evidence")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="verify the chain, materials and page files")
@@ -90,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return _user(settings, args)
     if args.command == "audit":
         return _audit(settings)
+    if args.command == "intake":
+        return _intake(settings, args)
     return _run_app(settings)
 
 
@@ -164,6 +170,36 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+
+
+def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sqlmodel import select
+
+    from counter_tui.db.models import Clerk
+    from counter_tui.services import intake
+
+    _ = i18n._
+    db = _open_db(settings)
+    try:
+        with db.read() as session:
+            clerk = session.exec(select(Clerk).where(Clerk.username == args.archivist,
+                                                     Clerk.active == True)).first()  # noqa: E712
+        if clerk is None or clerk.role not in ("archivist", "admin"):
+            print(_("{name} is not an active archivist account.").format(name=args.archivist),
+                  file=sys.stderr)
+            return 2
+        result = intake.ingest_scan_batch(db, batch_dir=Path(args.batch_dir),
+                                          archive_root=settings.archive_dir, clerk_id=clerk.id)
+    except intake.IntakeError as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(_("Dossier {no}: {pages} pages attached to {materials} materials.").format(
+        no=result.dossier_no, pages=result.pages, materials=result.materials))
+    return 0
 
 
 def _audit(settings: config.Settings) -> int:

@@ -124,3 +124,44 @@ def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -
     assert main([*db, "user", "add", "clerk8", "--name", "x", "--role", "clerk",
                  "--institution", "CY-RC"]) == 1
     assert "8" in capsys.readouterr().err
+
+
+def test_first_administrator_on_an_empty_database(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import io
+
+    from counter_tui import cli
+    from counter_tui.db import migrate
+    from counter_tui.db.engine import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate.upgrade(db)
+    assert not auth.has_accounts(db)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    answers = iter(["cy-rc", "北京市朝阳区人才服务中心", "cy", "root", "管理员"])
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    passwords = iter(["long enough 1", "long enough 1"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(passwords))
+    assert cli._first_admin(db) is True
+    place = auth.authenticate(db, "root", "long enough 1")
+    assert (place.clerk.role, place.institution.code, place.institution.serial_prefix) == (
+        "admin", "CY-RC", "CY")
+    assert auth.has_accounts(db)
+
+
+def test_no_first_administrator_without_a_terminal(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import io
+
+    from counter_tui import cli
+    from counter_tui.db import migrate
+    from counter_tui.db.engine import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate.upgrade(db)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert cli._first_admin(db) is False
+    assert "counter-tui user add" in capsys.readouterr().err
