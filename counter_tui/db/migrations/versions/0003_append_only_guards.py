@@ -4,16 +4,16 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-29
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from alembic import op
 
 from counter_tui.db import append_only
 
 revision: str = "0003"
-down_revision: Union[str, None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
