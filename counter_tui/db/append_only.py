@@ -56,18 +56,21 @@ def postgresql_drop(table: str) -> list[str]:
             f"DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table}"]
 
 
-def create_statements(dialect: str) -> list[str]:
-    """All guard DDL for ``dialect`` ("sqlite" or "postgresql")."""
+def create_statements(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
+    """All guard DDL for ``dialect`` ("sqlite" or "postgresql") on ``tables``.
+
+    A migration passes its own frozen tuple: a table guarded later gets its own migration.
+    """
     if dialect == "sqlite":
-        return [sql for t in APPEND_ONLY_TABLES for sql in sqlite_create(t)]
-    return [postgresql_function()] + [sql for t in APPEND_ONLY_TABLES for sql in postgresql_create(t)]
+        return [sql for t in tables for sql in sqlite_create(t)]
+    return [postgresql_function()] + [sql for t in tables for sql in postgresql_create(t)]
 
 
-def drop_statements(dialect: str) -> list[str]:
-    """All DDL removing the guards for ``dialect`` (used by downgrade and tamper tests)."""
+def drop_statements(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
+    """All DDL removing the guards of ``tables`` for ``dialect`` (downgrades, tamper tests)."""
     if dialect == "sqlite":
-        return [sql for t in APPEND_ONLY_TABLES for sql in sqlite_drop(t)]
-    return [sql for t in APPEND_ONLY_TABLES for sql in postgresql_drop(t)] + [
+        return [sql for t in tables for sql in sqlite_drop(t)]
+    return [sql for t in tables for sql in postgresql_drop(t)] + [
         f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()"]
 
 
