@@ -134,3 +134,28 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
             ("certificate", cert.id),
         ]
         assert all(a.clerk_id == archive.ids["clerk"] for a in access)
+
+
+async def test_digits_after_the_purpose_never_change_the_kind(tmp_path: Path) -> None:
+    from counter_tui.services import viewing
+
+    archive = tiny_archive(tmp_path)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive)
+    view = viewing.load_view(archive.db, archive.ids["DA00000001"])
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 45)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        results = []
+        dialog = IssueCertificateScreen(view, [])
+        await app.push_screen(dialog, results.append)
+        await pilot.press("1", *"2024", "enter")  # a fast typist: purpose 2, then stray digits
+        await wait_for(lambda: results, pilot)
+        assert (results[0].kind_code, results[0].purpose) == ("custody", "办理户口（落户）")
+        # Tab first types a purpose that starts with a digit.
+        results.clear()
+        dialog = IssueCertificateScreen(view, [])
+        await app.push_screen(dialog, results.append)
+        await pilot.press("1", "tab", *"2024", "enter", "enter")
+        await wait_for(lambda: results, pilot)
+        assert (results[0].kind_code, results[0].purpose) == ("custody", "2024")

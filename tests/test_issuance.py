@@ -56,7 +56,8 @@ def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
         issue(archive, place, now, bad)
     assert info.value.field == "agent_id" and "校验" in str(info.value)
     good = issuance.CertificateRequest("experience", "  入职\t（录用） ", "agent", "李四",
-                                       "110105 19491231 002x")
+                                       "110105 19491231 002x",
+                                       cited_material_ids=(archive.ids["m_cv"],))
     issued = issue(archive, place, now, good)
     text = issued.text_path.read_text(encoding="utf-8")
     assert "经历证明" in text and "李四（代理人，110105********002X）" in text
@@ -74,6 +75,8 @@ def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
     (issuance.CertificateRequest("custody", "\x00\x1b\r\n\t"), "purpose"),
     (issuance.CertificateRequest("custody", "用" * 61), "purpose"),
     (issuance.CertificateRequest("custody", "入职", "agent", "", "11010519491231002X"),
+     "agent_name"),
+    (issuance.CertificateRequest("custody", "入职", "agent", "27", "11010519491231002X"),
      "agent_name"),
     (issuance.CertificateRequest("custody", "入职", "boss"), "kind"),
 ])
@@ -96,3 +99,27 @@ def test_sql_looking_purpose_is_stored_as_text(tmp_path: Path) -> None:
     with archive.db.read() as s:
         assert s.exec(select(Certificate)).one().purpose == purpose
     assert issued.serial.endswith("000001")
+
+
+def test_a_file_left_by_a_crashed_issue_does_not_block_the_next(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    now = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+    leftover = archive.settings.certificates_dir / "2026" / "CY-2026-000001.txt"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("half-written", encoding="utf-8")
+    issued = issue(archive, logged_in(archive), now)
+    assert issued.serial == "CY-2026-000001"
+    assert issued.text_path.read_text(encoding="utf-8") == issued.text
+    orphans = list(leftover.parent.glob("CY-2026-000001.orphan-*.txt"))
+    assert [o.read_text(encoding="utf-8") for o in orphans] == ["half-written"]
+
+
+def test_non_custody_certificates_must_cite_their_source(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    now = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+    with pytest.raises(issuance.IssuanceError) as info:
+        issue(archive, logged_in(archive), now, issuance.CertificateRequest("work_start", "退休"))
+    assert info.value.field == "cited"
+    cited = issuance.CertificateRequest("work_start", "退休",
+                                        cited_material_ids=(archive.ids["m_hire"],))
+    assert "9-2-1  录用审批表" in issue(archive, logged_in(archive), now, cited).text

@@ -6,30 +6,30 @@ Enter (confirm). Returns a :class:`CertificateRequest` via ``dismiss``, or None 
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from counter_tui.domain import certificates
 from counter_tui.i18n import _
+from counter_tui.screens.dialog import Dialog
 from counter_tui.services import issuance
 from counter_tui.services.viewing import DossierView, MaterialRow
-from counter_tui.widgets.preset_input import PresetInput, presets_text
+from counter_tui.widgets.preset_input import presets_text
 
 
-class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
-    """Choose what to issue. Number keys pick the kind; a digit typed into the empty purpose
-    field picks a listed purpose; Enter on Confirm (or ctrl+s anywhere) issues."""
+class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
+    """Choose what to issue, in steps: a number key picks the kind; then a number key picks a
+    listed purpose, or any other key starts typing one (Tab first for a purpose that begins
+    with a digit); then Enter on Issue (or ctrl+s anywhere) issues. Once past a step, number
+    keys never change it: a typed purpose or a fast typist cannot switch the kind."""
 
     CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="certificate.cancel"),
         Binding("ctrl+s", "confirm", _("Issue"), id="certificate.confirm"),
-        *[Binding(str(n), f"choose_kind({n})", show=False, id=f"certificate.kind_{n}")
-          for n in range(1, len(certificates.CERTIFICATE_KINDS) + 1)],
     ]
 
     def __init__(self, view: DossierView, cited: list[MaterialRow]) -> None:
@@ -37,6 +37,7 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
         self.view = view
         self.cited = cited
         self.kind_code: str | None = None
+        self.step = "kind"  # kind → purpose → ready
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -44,8 +45,8 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Static(self._kinds_text(), id="kinds")
             yield Static(presets_text(certificates.PURPOSES), id="purposes")
-            yield PresetInput([zh for zh, _en in certificates.PURPOSES], id="purpose",
-                              placeholder=_("Purpose: a number above, or type it"))
+            yield Input(id="purpose", placeholder=_("Purpose: a number above, or type it (Tab "
+                                                    "first if it starts with a digit)"))
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
             with Vertical(id="agent-fields"):
                 yield Input(id="agent_name", placeholder=_("Agent's name"))
@@ -58,12 +59,29 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
 
     def on_mount(self) -> None:
         self.query_one("#agent-fields").display = False
-        self.query_one("#purpose", Input).disabled = True
-        self.focus_kind_step()
+        self.set_focus(None)  # nothing focused: the number keys choose the kind
 
-    def focus_kind_step(self) -> None:
-        """Nothing focused: the number keys choose the kind."""
-        self.set_focus(None)
+    def on_key(self, event: events.Key) -> None:
+        """Number keys for the kind, then for the purpose; other keys start a typed purpose."""
+        if self.focused is not None or self.step == "ready":
+            return
+        char = event.character or ""
+        if self.step == "kind":
+            if char.isdecimal() and char.isascii() and 1 <= int(char) <= len(
+                    certificates.CERTIFICATE_KINDS):
+                event.stop()
+                self.choose_kind(int(char))
+            return
+        if char.isdecimal() and char.isascii() and 1 <= int(char) <= len(certificates.PURPOSES):
+            event.stop()
+            purpose = self.query_one("#purpose", Input)
+            purpose.value = certificates.PURPOSES[int(char) - 1][0]
+            self.purpose_submitted()
+        elif event.is_printable:
+            event.stop()
+            purpose = self.query_one("#purpose", Input)
+            purpose.focus()
+            purpose.insert_text_at_cursor(char)
 
     def _kinds_text(self) -> str:
         lines = [_("Kind (press its number):")]
@@ -79,23 +97,15 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
         rows = [f"  {m.number}  {m.title}" for m in self.cited]
         return "\n".join([_("Cited materials:"), *rows])
 
-    def action_choose_kind(self, number: int) -> None:
-        """Pick the certificate kind by its number and move on to the purpose."""
+    def choose_kind(self, number: int) -> None:
+        """Take kind ``number`` (1-based) and move on to the purpose."""
         self.kind_code = certificates.CERTIFICATE_KINDS[number - 1].code
         self.query_one("#kinds", Static).update(self._kinds_text())
-        purpose = self.query_one("#purpose", Input)
-        purpose.disabled = False
-        if purpose.value:
-            self.query_one("#confirm", Button).focus()
-        else:
-            purpose.focus()
-
-    @on(PresetInput.PresetChosen, "#purpose")
-    def purpose_chosen(self) -> None:
-        self.purpose_submitted()
+        self.step = "purpose"
 
     @on(Input.Submitted, "#purpose")
     def purpose_submitted(self) -> None:
+        self.step = "ready"
         agent = self.query_one("#agent", Checkbox).value
         (self.query_one("#agent_name", Input) if agent else self.query_one("#confirm", Button)).focus()
 
@@ -144,10 +154,11 @@ class IssueCertificateScreen(ModalScreen[issuance.CertificateRequest | None]):
             if target:
                 self.query_one(target, Input).focus()
             else:
-                self.focus_kind_step()
+                self.set_focus(None)
+                self.step = "kind" if exc.field == "kind" else self.step
             return
-        self.dismiss(request)
+        self.close(request)
 
     def action_cancel(self) -> None:
         """Esc: close without issuing."""
-        self.dismiss(None)
+        self.close(None)

@@ -8,10 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from counter_tui.i18n import _
+from counter_tui.screens.dialog import Dialog
 from counter_tui.services import consultation
 from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import PresetInput, presets_text
@@ -19,7 +19,7 @@ from counter_tui.widgets.preset_input import PresetInput, presets_text
 FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
 
 
-class ConsultationScreen(ModalScreen[consultation.ConsultationRequest | None]):
+class ConsultationScreen(Dialog[consultation.ConsultationRequest | None]):
     """Register a consultation of the open dossier."""
 
     CSS_PATH = "../styles/certificate.tcss"
@@ -81,8 +81,8 @@ class ConsultationScreen(ModalScreen[consultation.ConsultationRequest | None]):
             if exc.field in FIELDS:
                 self.query_one(f"#{exc.field}", Input).focus()
             return
-        self.dismiss(request)
+        self.close(request)
 
     def action_cancel(self) -> None:
         """Esc: close without recording."""
-        self.dismiss(None)
+        self.close(None)

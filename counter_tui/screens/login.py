@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from counter_tui.context import AppContext
 from counter_tui.i18n import _
+from counter_tui.screens.dialog import Dialog
 from counter_tui.services import auth
 from counter_tui.services.workplace import Workplace
 
@@ -112,7 +113,7 @@ class LoginScreen(_CredentialsForm, Screen):
         self.app.logged_in(event.workplace)  # type: ignore[attr-defined]
 
 
-class LockScreen(_CredentialsForm, ModalScreen[None]):
+class LockScreen(_CredentialsForm, Dialog[None]):
     """Shown after the idle time: only the password of the clerk who locked it unlocks.
     Everything under it (typed text, the service timer) stays as it was."""
 
@@ -146,4 +147,4 @@ class LockScreen(_CredentialsForm, ModalScreen[None]):
 
     @on(LoggedIn)
     def unlocked(self, event: LoggedIn) -> None:
-        self.dismiss(None)
+        self.close(None)

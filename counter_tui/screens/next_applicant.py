@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from counter_tui.i18n import _
+from counter_tui.screens.dialog import Dialog
 
 TICKET_MAX = 16
 
@@ -27,7 +27,7 @@ def clean_ticket(text: str) -> str:
     return ticket
 
 
-class NextApplicantScreen(ModalScreen[str | None]):
+class NextApplicantScreen(Dialog[str | None]):
     """Asks for the queue ticket (optional). Returns the ticket ("" for none) or None on Esc."""
 
     CSS_PATH = "../styles/certificate.tcss"
@@ -45,7 +45,7 @@ class NextApplicantScreen(ModalScreen[str | None]):
     @on(Input.Submitted, "#ticket")
     def submitted(self, event: Input.Submitted) -> None:
         try:
-            self.dismiss(clean_ticket(event.value))
+            self.close(clean_ticket(event.value))
         except ValueError:
             self.query_one("#error", Static).update(
                 _("A ticket number has at most {n} letters, digits and hyphens.").format(
@@ -53,4 +53,4 @@ class NextApplicantScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         """Esc: keep serving the current applicant."""
-        self.dismiss(None)
+        self.close(None)

@@ -10,17 +10,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from counter_tui.domain import categories, dates
 from counter_tui.i18n import _
+from counter_tui.screens.dialog import Dialog
 from counter_tui.services.viewing import DossierView, MaterialRow
 
 FIELDS = ("category", "title", "formed_on", "page_count", "remark")
 
 
-class SupplementScreen(ModalScreen[dict | None]):
+class SupplementScreen(Dialog[dict | None]):
     """Type the new catalogue entry; ``corrects`` (a material row) makes it a correction."""
 
     CSS_PATH = "../styles/certificate.tcss"
@@ -93,7 +93,7 @@ class SupplementScreen(ModalScreen[dict | None]):
         if not pages.isdigit():
             self.fail("page_count", _("Type the number of pages as digits."))
             return
-        self.dismiss({
+        self.close({
             "category": category, "subcategory": subcategory, "title": value["title"],
             "formed_on": formed_on, "page_count": int(pages), "remark": value["remark"],
             "corrects": self.corrects.id if self.corrects else None,
@@ -101,4 +101,4 @@ class SupplementScreen(ModalScreen[dict | None]):
 
     def action_cancel(self) -> None:
         """Esc: close without adding."""
-        self.dismiss(None)
+        self.close(None)

@@ -30,7 +30,7 @@ MAX_NAME_CHARS = 30
 
 class IssuanceError(ValueError):
     """A certificate request that cannot be issued. ``field`` names the dialog field at fault
-    (``kind``, ``purpose``, ``agent_name``, ``agent_id``, ``cited``, ``dossier``)."""
+    (``kind``, ``purpose``, ``agent_name``, ``agent_id``, ``cited``, ``dossier``, ``file``)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -92,7 +92,7 @@ def validate(request: CertificateRequest) -> CertificateRequest:
         except ValueError:
             raise IssuanceError("agent_name", _("The agent's name may have at most {n} "
                                 "characters.").format(n=MAX_NAME_CHARS)) from None
-        if not agent_name:
+        if not any(ch.isalpha() for ch in agent_name):
             raise IssuanceError("agent_name", _("Type the agent's name."))
         try:
             agent_id = resident_id.parse(request.agent_id_text)
@@ -100,6 +100,10 @@ def validate(request: CertificateRequest) -> CertificateRequest:
             raise IssuanceError("agent_id", _("Agent's ID: {error}").format(error=exc)) from None
     elif request.applicant_kind != "self":
         raise IssuanceError("kind", _("The applicant is the person or an agent."))
+    if request.kind_code != "custody" and not request.cited_material_ids:
+        # A certificate states its source (出处和根据); only custody follows from custody itself.
+        raise IssuanceError("cited", _("This certificate must cite the materials it rests on: "
+                                       "Esc, mark them with Space in the catalogue, then c."))
     return CertificateRequest(request.kind_code, purpose, request.applicant_kind, agent_name,
                               agent_id, tuple(request.cited_material_ids))
 
@@ -168,6 +172,10 @@ def issue(db: Database, request: CertificateRequest, *, dossier_id: uuid.UUID,
             data = text.encode("utf-8")
             path = certificates_dir / f"{local_day.year:04d}" / f"{serial}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                # No row holds this serial (it is the next free one), so the file is left over
+                # from an issue that died before its commit: keep it aside, never reuse it.
+                path.rename(path.with_name(f"{serial}.orphan-{issued_at:%Y%m%dT%H%M%S%f}.txt"))
             with open(path, "xb") as fh:  # never overwrite an issued certificate
                 written = path
                 fh.write(data)
