@@ -21,7 +21,7 @@ ROLE_MODES = {
     "clerk": "counter", "supervisor": "supervisor", "archivist": "counter",
     "auditor": "audit", "admin": "audit",
 }
-DASHBOARD_ROLES = frozenset({"supervisor", "admin"})
+DASHBOARD_ROLES = frozenset({"supervisor"})
 IDLE_CHECK_S = 5.0
 
 

@@ -106,6 +106,7 @@ class DossierScreen(Screen):
 
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
+            viewing.check_viewer(self.ctx.settings.viewer)
             files = viewing.open_material_pages(
                 self.ctx.db, material_id, self.ctx.workplace, visit_id,
                 archive_root=self.ctx.settings.archive_dir, private_dir=self.ctx.private_dir)

@@ -266,19 +266,37 @@ def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workpla
     return copies
 
 
+# Openers that take a single file per call (xdg-open rejects a second argument).
+SINGLE_FILE_OPENERS = frozenset({"xdg-open", "cmd", "start", "gio", "kde-open", "kde-open5",
+                                 "gnome-open", "exo-open", "wslview"})
+
+
+def check_viewer(command: list[str]) -> None:
+    """Raise ViewingError ``viewer`` unless ``command``'s program can be found (so no view is
+    logged for pages nobody could see)."""
+    if not command:
+        raise ViewingError("viewer", _("No viewer command is configured."))
+    if shutil.which(command[0]) is None:
+        raise ViewingError("viewer", _("The viewer {cmd} is not installed on this computer; "
+                                       "ask IT to install it or set another viewer in the "
+                                       "settings.").format(cmd=command[0]))
+
+
 def launch_viewer(command: list[str], files: list[Path]) -> None:
     """Start the external viewer ``command`` with ``files`` appended; does not wait.
 
-    Raises ViewingError ``viewer`` if the command cannot be started.
+    Openers in :data:`SINGLE_FILE_OPENERS` are started once per file. Raises ViewingError
+    ``viewer`` if the command cannot be started.
     """
-    if not command:
-        raise ViewingError("viewer", _("No viewer command is configured."))
+    check_viewer(command)
+    single = Path(command[0]).name.lower().removesuffix(".exe") in SINGLE_FILE_OPENERS
+    calls = [[*command, str(f)] for f in files] if single else [[*command, *map(str, files)]]
     try:
-        subprocess.Popen(  # noqa: S603 - the command comes from the operator's settings
-            [*command, *map(str, files)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        for argv in calls:
+            subprocess.Popen(  # noqa: S603 - the command comes from the operator's settings
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+            )
     except OSError as exc:
         raise ViewingError("viewer", _("The viewer {cmd} could not be started: {error}")
                            .format(cmd=command[0], error=exc.strerror or exc)) from exc
