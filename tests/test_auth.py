@@ -54,6 +54,16 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(tmp_path: Path) -
     assert str(unknown.value) == str(wrong.value)
 
 
+def test_a_password_typed_as_username_never_reaches_the_access_log(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    with pytest.raises(auth.AuthError):
+        auth.authenticate(archive.db, "clerk1" + PASSWORD, "")
+    with archive.db.read() as s:
+        reasons = [e.reason for e in s.exec(select(AccessEvent))]
+    assert not any(PASSWORD in r for r in reasons)
+    assert auth.UNKNOWN_USER in reasons
+
+
 @pytest.mark.parametrize("username", ["", "   ", "a\x00b", "x" * 65, "'; DROP TABLE clerk; --"])
 def test_hostile_usernames_are_refused_cleanly(tmp_path: Path, username: str) -> None:
     archive = tiny_archive(tmp_path)

@@ -121,3 +121,46 @@ async def test_name_search_gives_a_pick_list(running) -> None:
     await pilot.press("down", "enter")
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
     assert app.screen.view.dossier_no == "DA00000002"
+
+
+async def test_double_enter_opens_the_dossier_once(running) -> None:
+    app, pilot = running
+    await pilot.press(*"DA00000001", "enter", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    await pilot.pause(0.3)
+    assert sum(isinstance(s, DossierScreen) for s in app.screen_stack) == 1
+    from sqlmodel import select
+
+    from counter_tui.db.models import AccessEvent
+
+    with app.ctx.db.read() as s:
+        opened = s.exec(select(AccessEvent).where(AccessEvent.kind == "dossier")).all()
+    assert len(opened) == 1
+
+
+async def test_a_scan_during_a_lookup_waits_its_turn(running) -> None:
+    app, pilot = running
+    screen = app.screen
+    # Simulate the race deterministically: the first lookup is still in flight.
+    screen.busy = "DA00000001"
+    scan = screen.query_one(ScanInput)
+    await pilot.press(*"DA00000002", "enter")
+    assert screen.pending == ["DA00000002"] and scan.value == ""
+    await pilot.press("enter")  # a stray Enter while busy changes nothing
+    assert screen.pending == ["DA00000002"]
+    screen.busy = None
+    screen.reset("")
+    assert scan.value == "DA00000002"
+    assert "DA00000002" in message_text(app)
+    await pilot.press("enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    assert app.screen.view.dossier_no == "DA00000002"
+
+
+async def test_after_a_failed_lookup_the_next_scan_replaces_the_text(running) -> None:
+    app, pilot = running
+    await submit_and_wait(app, pilot, keys=tuple("DA99999999"))
+    scan = app.screen.query_one(ScanInput)
+    assert scan.value == "DA99999999"
+    await pilot.press(*"DA00000001", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)

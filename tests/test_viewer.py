@@ -6,7 +6,6 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from counter_tui.db.models import AccessEvent

@@ -44,6 +44,8 @@ class CounterScreen(Screen):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.busy: str | None = None  # the text being looked up or opened
+        self.pending: list[str] = []  # scans that arrived meanwhile
 
     def compose(self) -> ComposeResult:
         place = self.ctx.workplace
@@ -68,8 +70,18 @@ class CounterScreen(Screen):
         self._sync_timer()
 
     def on_screen_resume(self) -> None:
+        self._offer_pending()
         self.query_one(ScanInput).focus()
         self._sync_timer()
+
+    def _offer_pending(self) -> None:
+        """Put a scan that arrived while the previous dossier was opening into the input."""
+        scan = self.query_one(ScanInput)
+        if self.pending and not scan.value:
+            scan.value = self.pending.pop(0)
+            scan.select_all()
+            self.show_message(_("A scan arrived while the last dossier was opening: {text} — "
+                                "Enter looks it up.").format(text=scan.value), level="warning")
 
     def _sync_timer(self) -> None:
         self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
@@ -81,6 +93,13 @@ class CounterScreen(Screen):
     @on(Input.Submitted, "#scan")
     def submitted(self, event: Input.Submitted) -> None:
         text = event.value
+        if self.busy is not None:
+            # A double Enter re-submits the same text; another scan arriving while this one
+            # is looked up waits its turn instead of being lost or mixed into it.
+            if text.strip() and text != self.busy:
+                self.pending.append(text)
+                self.query_one(ScanInput).clear()
+            return
         if not text.strip():
             self.show_message(_("Scan a barcode or type a resident ID, a dossier number or "
                                 "/name."), level="warning")
@@ -89,8 +108,21 @@ class CounterScreen(Screen):
             # The timer starts now; the worker stores the visit and fills in its id.
             self.ctx.visit = Visit()
             self._sync_timer()
+        self.busy = text
+        # Cleared at once so that the next scan's characters start a fresh line; the text
+        # comes back (selected) if the lookup does not open a dossier.
+        self.query_one(ScanInput).clear()
         self.show_message(_("Looking up…"))
         self.lookup(text)
+
+    def _done(self, *, restore: bool) -> None:
+        """The lookup or opening finished: put the text back if it did not open a dossier."""
+        text, self.busy = self.busy, None
+        scan = self.query_one(ScanInput)
+        if restore and text and not scan.value:
+            scan.value = text
+            scan.select_all()
+        scan.focus()
 
     @work(thread=True, group="lookup")
     def lookup(self, text: str) -> None:
@@ -123,11 +155,12 @@ class CounterScreen(Screen):
             ])
             choices.display = True
             choices.highlighted = 0
+            self._done(restore=True)
             choices.focus()
         else:
             level = "error" if outcome.status == "invalid" else "warning"
             self.show_message(outcome.message, level=level)
-            self.query_one(ScanInput).focus()
+            self._done(restore=True)
 
     @on(OptionList.OptionSelected, "#choices")
     def choice_made(self, event: OptionList.OptionSelected) -> None:
@@ -150,21 +183,21 @@ class CounterScreen(Screen):
     def dossier_opened(self, event: DossierOpened) -> None:
         from counter_tui.screens.dossier import DossierScreen
 
-        scan = self.query_one(ScanInput)
-        scan.clear()
+        self._done(restore=False)
         self.show_message("")
         self.app.push_screen(DossierScreen(self.ctx, event.view))
 
     @on(ServiceFailed)
     def service_failed(self, event: ServiceFailed) -> None:
         self.show_message(event.message, level="error")
-        self.query_one(ScanInput).focus()
+        self._done(restore=True)
 
     def reset(self, message: str = "") -> None:
         """Back to an empty counter for the next applicant."""
         self.query_one(ScanInput).clear()
         self.query_one("#choices", OptionList).display = False
         self.show_message(message, level="info")
+        self._offer_pending()
         self._sync_timer()
         self.query_one(ScanInput).focus()
 

@@ -28,11 +28,12 @@ class LoggedIn(Message):
 
 
 class LoginRefused(Message):
-    """The credentials were refused; ``message`` is for the user."""
+    """The credentials were refused; ``message`` is for the user, ``reason`` the AuthError's."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reason: str = "") -> None:
         super().__init__()
         self.message = message
+        self.reason = reason
 
 
 class _CredentialsForm:
@@ -51,7 +52,7 @@ class _CredentialsForm:
         except auth.AuthError as exc:
             if exc.delay_s:
                 self.sleep(exc.delay_s)
-            self.post_message(LoginRefused(str(exc)))  # type: ignore[attr-defined]
+            self.post_message(LoginRefused(str(exc), exc.reason))  # type: ignore[attr-defined]
             return
         except Exception as exc:  # noqa: BLE001 - the form must stay usable
             self.post_message(LoginRefused(  # type: ignore[attr-defined]
@@ -142,7 +143,8 @@ class LockScreen(_CredentialsForm, Dialog[None]):
 
     @on(LoginRefused)
     def refused(self, event: LoginRefused) -> None:
-        self.query_one("#message", Static).update(event.message)
+        message = _("Wrong password.") if event.reason == "wrong_password" else event.message
+        self.query_one("#message", Static).update(message)
         self.query_one("#password", Input).clear()
 
     @on(LoggedIn)

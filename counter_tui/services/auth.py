@@ -41,6 +41,7 @@ COUNTER_ROLES = frozenset({"clerk", "supervisor", "archivist"})
 MIN_PASSWORD_CHARS = 8
 MAX_FIELD_CHARS = 64
 MAX_DELAY_S = 30.0
+UNKNOWN_USER = "(unknown user)"
 
 _hasher = PasswordHasher()
 # The own-ID check runs on every dossier opened, so it uses OWASP's minimum argon2id
@@ -119,7 +120,8 @@ def authenticate(db: Database, username: str, password: str, *, counter: str = "
     """Check a log-in and return the workplace of the account (its institution).
 
     Every attempt is written to the access log (``login`` / ``login_failed``, reason = the
-    username as typed, at most 64 characters). Raises AuthError ``invalid``, ``unknown``,
+    username, or "(unknown user)" when no account has that name; unknown names share one
+    growing delay). Raises AuthError ``invalid``, ``unknown``,
     ``wrong_password`` (with ``delay_s``) or ``disabled``.
     """
     name = clean_field(username, what=N_("username"))
@@ -132,10 +134,14 @@ def authenticate(db: Database, username: str, password: str, *, counter: str = "
     password_ok = verify_secret(clerk.password_hash if clerk else _dummy_hash(), password)
     ok = clerk is not None and password_ok and clerk.active
     with db.write() as session:
+        # What was typed as a username is logged only when it names an account: a password
+        # typed into the wrong field must not end up in the (unchangeable) access log.
+        logged_name = name if clerk else UNKNOWN_USER
         access_log.append(session, kind="login" if ok else "login_failed",
                           clerk_id=clerk.id if clerk else None,
-                          institution_id=clerk.institution_id if clerk else None, reason=name)
-        failures = 0 if ok else _consecutive_failures(session, name)
+                          institution_id=clerk.institution_id if clerk else None,
+                          reason=logged_name)
+        failures = 0 if ok else _consecutive_failures(session, logged_name)
     if clerk is None or not password_ok:
         raise AuthError("wrong_password", _("Wrong username or password."),
                         delay_s=failure_delay(failures))
