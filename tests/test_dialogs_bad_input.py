@@ -135,7 +135,7 @@ async def test_supplement_dialog(app_and_view, hostile: str) -> None:
                              ("page_count", hostile), ("remark", hostile)):
             await paste(pilot, screen.query_one(f"#{field}", Input), value)
 
-    fields, error = await run_dialog(app, pilot, SupplementScreen(view), fill)
+    fields, error = await run_dialog(app, pilot, SupplementScreen(app.ctx, view), fill)
     assert fields is None and error  # no hostile text is a category code
 
 

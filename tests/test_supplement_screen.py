@@ -77,3 +77,36 @@ async def test_correction_from_the_catalogue(tmp_path: Path) -> None:
         assert table.row_count == 10 + 4
     report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
     assert report.ok, report.problems
+
+
+async def test_refusals_keep_the_dialog_and_what_was_typed(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive)
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, SupplementScreen), pilot)
+        dialog = app.screen
+        error = dialog.query_one("#error", Static)
+        # A future date: refused by the service, the dialog stays with the fields kept.
+        await pilot.press(*"3", "enter", *"zizhuan", "enter", *"2999-01-01", "enter", "2",
+                          "enter", "enter")
+        await wait_for(lambda: "2999-01-01" in str(error.render()), pilot)
+        assert app.screen is dialog and dialog.query_one("#title").value == "zizhuan"
+        assert dialog.query_one("#formed_on").has_focus
+        # A superscript two is a "digit" to str.isdigit but not a page count.
+        dialog.query_one("#formed_on").clear()
+        dialog.query_one("#page_count").value = "²"
+        dialog.query_one("#formed_on").focus()
+        await pilot.press(*"2001-02-03", "enter", "enter", "enter")
+        await wait_for(lambda: "页数" in str(error.render()), pilot)
+        dialog.query_one("#page_count").value = "2"
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        screen = app.screen
+        await wait_for(lambda: len(screen.view.materials) == 4, pilot)
+        assert {m.number: m.title for m in screen.view.materials}["3-1"] == "zizhuan"

@@ -23,7 +23,7 @@ from counter_tui.messages import (
     PagesOpened,
     ServiceFailed,
 )
-from counter_tui.services import consultation, issuance, supplement, viewing
+from counter_tui.services import consultation, issuance, viewing
 from counter_tui.services.lookup import local_date
 from counter_tui.services.viewing import DossierView
 from counter_tui.widgets.catalogue_table import CatalogueTable
@@ -222,7 +222,7 @@ class DossierScreen(Screen):
         """a: add a material to the catalogue (补登)."""
         from counter_tui.screens.supplement import SupplementScreen
 
-        self.app.push_screen(SupplementScreen(self.view), self._supplement_chosen)
+        self.app.push_screen(SupplementScreen(self.ctx, self.view), self._material_added)
 
     def action_correct(self) -> None:
         """r: add a correction (认定) of the material under the cursor."""
@@ -232,30 +232,25 @@ class DossierScreen(Screen):
         if row is None:
             self.show_message(_("Put the cursor on the material to correct."), level="warning")
             return
-        self.app.push_screen(SupplementScreen(self.view, corrects=row), self._supplement_chosen)
+        self.app.push_screen(SupplementScreen(self.ctx, self.view, corrects=row),
+                             self._material_added)
 
-    def _supplement_chosen(self, fields: dict | None) -> None:
+    def _material_added(self, number: str | None) -> None:
         self.query_one(CatalogueTable).focus()
-        if fields is not None:
-            self.show_message(_("Adding…"))
-            self.add_material(fields)
+        if number is not None:
+            self.reload(number)
 
-    @work(thread=True, group="write")
-    def add_material(self, fields: dict) -> None:
-        """Add the material and reload the catalogue (worker thread)."""
+    @work(thread=True, group="open")
+    def reload(self, number: str) -> None:
+        """Read the catalogue again after an addition (worker thread)."""
         from counter_tui.screens.counter import failure_message
 
         try:
-            row = supplement.add_material(self.ctx.db, dossier_id=self.view.id,
-                                          workplace=self.ctx.workplace, **fields)
             view = viewing.load_view(self.ctx.db, self.view.id)
-        except supplement.SupplementError as exc:
-            self.post_message(ServiceFailed(str(exc)))
-            return
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(failure_message(exc)))
             return
-        self.post_message(MaterialAdded(view, row.number))
+        self.post_message(MaterialAdded(view, number))
 
     @on(MaterialAdded)
     def material_added(self, event: MaterialAdded) -> None:

@@ -1,26 +1,41 @@
 """The 补登 dialog: add a material to the open dossier, or a correction (认定) of one.
 
 Fields: category code (e.g. 1, 4-1, 9-2), material title, date formed (YYYY-MM-DD), pages,
-remark. Enter moves on; Enter on the last field or ctrl+s adds. Returns the service's
-arguments as a dict via ``dismiss`` (None on Esc)."""
+remark. Enter moves on; Enter on the last field or ctrl+s adds. The dialog adds the material
+itself (in a worker) and stays open with the fields kept when the service refuses it; it
+returns the new catalogue number (e.g. "1-2"), or None on Esc."""
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from counter_tui.context import AppContext
 from counter_tui.domain import categories, dates
 from counter_tui.i18n import _
 from counter_tui.screens.dialog import Dialog
+from counter_tui.services import supplement
 from counter_tui.services.viewing import DossierView, MaterialRow
 
 FIELDS = ("category", "title", "formed_on", "page_count", "remark")
 
 
-class SupplementScreen(Dialog[dict | None]):
+class SupplementRefused(Message):
+    """The outcome of adding: ``number`` of the new material, or the ``field`` and
+    ``message`` of the refusal."""
+
+    def __init__(self, field: str, message: str, *, number: str = "") -> None:
+        super().__init__()
+        self.field = field
+        self.message = message
+        self.number = number
+
+
+class SupplementScreen(Dialog[str | None]):
     """Type the new catalogue entry; ``corrects`` (a material row) makes it a correction."""
 
     CSS_PATH = "../styles/certificate.tcss"
@@ -29,8 +44,10 @@ class SupplementScreen(Dialog[dict | None]):
         Binding("ctrl+s", "confirm", _("Add"), id="supplement.confirm"),
     ]
 
-    def __init__(self, view: DossierView, corrects: MaterialRow | None = None) -> None:
+    def __init__(self, ctx: AppContext, view: DossierView,
+                 corrects: MaterialRow | None = None) -> None:
         super().__init__()
+        self.ctx = ctx
         self.view = view
         self.corrects = corrects
 
@@ -90,14 +107,38 @@ class SupplementScreen(Dialog[dict | None]):
             self.fail("formed_on", _("Type the date as YYYY-MM-DD, e.g. 2020-05-06."))
             return
         pages = value["page_count"].strip()
-        if not pages.isdigit():
+        if not (pages.isascii() and pages.isdecimal()):
             self.fail("page_count", _("Type the number of pages as digits."))
             return
-        self.close({
+        self.query_one("#error", Static).update(_("Adding…"))
+        self.add({
             "category": category, "subcategory": subcategory, "title": value["title"],
             "formed_on": formed_on, "page_count": int(pages), "remark": value["remark"],
             "corrects": self.corrects.id if self.corrects else None,
         })
+
+    @work(thread=True, group="write")
+    def add(self, fields: dict) -> None:
+        """Add the material (worker thread); posts the outcome back to the dialog."""
+        try:
+            row = supplement.add_material(self.ctx.db, dossier_id=self.view.id,
+                                          workplace=self.ctx.workplace, **fields)
+        except supplement.SupplementError as exc:
+            self.post_message(SupplementRefused(exc.field, str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - the dialog keeps what was typed
+            from counter_tui.screens.counter import failure_message
+
+            self.post_message(SupplementRefused("", failure_message(exc)))
+            return
+        self.post_message(SupplementRefused("", "", number=row.number))
+
+    @on(SupplementRefused)
+    def outcome(self, event: SupplementRefused) -> None:
+        if event.number:
+            self.close(event.number)
+        else:
+            self.fail(event.field, event.message)
 
     def action_cancel(self) -> None:
         """Esc: close without adding."""
