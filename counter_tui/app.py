@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
 from counter_tui.context import AppContext
+from counter_tui.db.models import utcnow
 from counter_tui.i18n import _
 from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LockScreen, LoginScreen
-from counter_tui.services import auth
+from counter_tui.services import auth, visits
 from counter_tui.services.workplace import Workplace
 
 ROLE_MODES = {
@@ -23,6 +26,7 @@ ROLE_MODES = {
 }
 DASHBOARD_ROLES = frozenset({"supervisor"})
 IDLE_CHECK_S = 5.0
+log = logging.getLogger(__name__)
 
 
 class CounterApp(App):
@@ -68,11 +72,31 @@ class CounterApp(App):
             return
         self.ctx.workplace = workplace
         self.last_activity = self.clock()
+        self.close_stale_visits(workplace, utcnow())
         role = workplace.clerk.role if workplace.clerk else "clerk"
         self.sub_title = "{name} · {role}".format(
             name=workplace.clerk.name if workplace.clerk else "",
             role=_(auth.ROLES.get(role, role)))
         self.switch_mode(ROLE_MODES.get(role, "counter"))
+
+    @work(thread=True, group="write")
+    def close_stale_visits(self, workplace: Workplace, logged_in_at: dt.datetime) -> None:
+        """End this counter's visits left open by an earlier session (worker thread)."""
+        try:
+            visits.abandon_open(self.ctx.db, workplace, before=logged_in_at)
+        except Exception:  # noqa: BLE001 - housekeeping must not block the counter
+            log.exception("could not close visits left open")
+
+    async def action_quit(self) -> None:
+        """ctrl+q: end the current service (abandoned) so it does not stay open, then quit."""
+        visit = self.ctx.visit
+        if visit is not None and visit.id is not None:
+            try:
+                visits.end(self.ctx.db, visit.id, "abandoned")
+            except Exception:  # noqa: BLE001 - quitting must always work
+                log.exception("could not end the current visit")
+        self.ctx.visit = None
+        self.exit()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_dashboard":

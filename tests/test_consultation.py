@@ -86,3 +86,26 @@ async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
         assert kinds == ["started", "dossier_opened", "abandoned"]
         second = s.get(ServiceVisit, ctx.visit.id)
         assert second.ticket is None
+
+
+async def test_quit_ends_the_service_and_log_in_closes_visits_left_open(tmp_path: Path) -> None:
+    from counter_tui.services import visits
+
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    stale, _ = visits.start(archive.db, place)  # a visit a crashed session left open
+    ctx = build_context(archive.settings)
+    ctx.workplace = place
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        current = ctx.visit.id
+        await pilot.press("ctrl+q")
+    with archive.db.read() as s:
+        def kinds(visit_id):  # noqa: ANN001, ANN202
+            return [e.kind for e in s.exec(select(ServiceEvent).where(
+                ServiceEvent.visit_id == visit_id).order_by(ServiceEvent.at, ServiceEvent.id))]
+        assert kinds(stale) == ["started", "abandoned"]
+        assert kinds(current) == ["started", "dossier_opened", "abandoned"]

@@ -116,8 +116,10 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
     else:
         if not query.value:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
-        stmt = (select(Dossier).where(col(Dossier.person_name).contains(query.value))
-                .order_by(Dossier.person_name, Dossier.dossier_no).limit(NAME_RESULTS_LIMIT))
+        # Names are searched from their start (surname first); % and _ are literal.
+        stmt = (select(Dossier)
+                .where(col(Dossier.person_name).startswith(query.value, autoescape=True))
+                .order_by(Dossier.person_name, Dossier.dossier_no).limit(NAME_RESULTS_LIMIT + 1))
     return _outcome(db, stmt, query, workplace)
 
 
@@ -128,13 +130,18 @@ def _find_by_dossier_no(db: Database, value: str, workplace: Workplace) -> Looku
 
 def _outcome(db: Database, stmt, query: queries.Query, workplace: Workplace) -> LookupOutcome:  # noqa: ANN001
     with db.read() as session:
-        matches = _summaries(session, list(session.exec(stmt)), workplace)
+        rows = list(session.exec(stmt))
+        truncated = len(rows) > NAME_RESULTS_LIMIT
+        matches = _summaries(session, rows[:NAME_RESULTS_LIMIT], workplace)
     here = [m for m in matches if m.held_here]
     if len(here) == 1:
         return LookupOutcome("found", query.kind, matches=here)
     if here:
-        return LookupOutcome("choices", query.kind, matches=here,
-                             message=_("{n} dossiers match; choose one.").format(n=len(here)))
+        message = _("{n} dossiers match; choose one.").format(n=len(here))
+        if truncated:
+            message = _("More than {n} names match; the first {n} are listed — type more of "
+                        "the name.").format(n=NAME_RESULTS_LIMIT)
+        return LookupOutcome("choices", query.kind, matches=here, message=message)
     if matches:
         first = matches[0]
         holder = first.holder_name or _("an unknown institution")

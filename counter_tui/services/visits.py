@@ -77,3 +77,30 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
     """End a visit in its own transaction; returns the service time in seconds."""
     with db.write() as session:
         return finish(session, visit_id, kind)
+
+
+def abandon_open(db: Database, workplace: Workplace, *, before: dt.datetime) -> int:
+    """End every visit of this counter started before ``before`` (aware) that has no end
+    event (left open by a crash, a closed terminal or a power cut) as ``abandoned`` at the
+    time of its last event; returns how many.
+
+    Called at log-in so that the dashboard does not count them as still being served.
+    """
+    with db.write() as session:
+        open_visits = session.exec(
+            select(ServiceVisit).where(
+                ServiceVisit.institution_id == workplace.institution.id,
+                ServiceVisit.counter == workplace.counter,
+                ServiceVisit.started_at < before,
+                ~select(ServiceEvent.id).where(
+                    ServiceEvent.visit_id == ServiceVisit.id,
+                    ServiceEvent.kind.in_(END_KINDS),  # type: ignore[attr-defined]
+                ).exists(),
+            )
+        ).all()
+        for visit in open_visits:
+            last = session.exec(select(ServiceEvent).where(ServiceEvent.visit_id == visit.id)
+                                .order_by(ServiceEvent.at.desc()).limit(1)).first()
+            record(session, visit.id, "abandoned", at=last.at if last else visit.started_at,
+                   detail="left open")
+        return len(open_visits)
