@@ -84,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 2
     i18n.set_language(settings.lang)
+    if args.command in ("user", "audit", "report", "intake"):
+        # These work on an existing archive: a mistyped path must not create an empty one.
+        path = config.sqlite_file(settings.db_url)
+        if path is not None and not path.exists():
+            print(i18n._("No archive database at {path}; check --db (or COUNTER_TUI_DB).")
+                  .format(path=path), file=sys.stderr)
+            return 2
     if args.command == "report":
         return cli_report.run_report(settings, args)
     if args.command == "demo":
@@ -167,6 +174,9 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         return 0
     except (auth.AuthError, ValueError) as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print(i18n._("No password was given; nothing was changed."), file=sys.stderr)
         return 1
     finally:
         db.dispose()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 APP_NAME = "counter-tui"
 
@@ -144,4 +146,20 @@ def load(
     settings = Settings(**{k: _coerce(k, v) for k, v in values.items()})
     if settings.lang not in ("zh_CN", "en"):
         raise SettingsError(f"lang must be zh_CN or en, not {settings.lang!r}")
+    settings.institution = settings.institution.strip().upper()
+    try:
+        backend = make_url(settings.db_url).get_backend_name()
+    except (ArgumentError, ValueError) as exc:
+        raise SettingsError(f"db is not a database URL: {settings.db_url!r}") from exc
+    if backend not in ("sqlite", "postgresql"):
+        raise SettingsError(f"db must be a sqlite:/// or postgresql+psycopg:// URL, not "
+                            f"{settings.db_url!r}")
     return settings
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for other databases or in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()

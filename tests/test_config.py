@@ -57,3 +57,26 @@ def test_cli_flags_reach_the_settings(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (settings.db, settings.archive_dir, settings.lang, settings.institution,
             settings.counter) == ("sqlite:///x.db", tmp_path.resolve(), "en", "CY-JY", "4")
     assert not hasattr(settings, "password")
+
+
+@pytest.mark.parametrize("url", ["foo://bar", "not a url", "mysql://x/y"])
+def test_bad_database_urls_are_named(tmp_path: Path, url: str) -> None:
+    with pytest.raises(config.SettingsError) as info:
+        config.load({"db": url}, config_path=tmp_path / "none.toml", environ={})
+    assert url in str(info.value)
+
+
+def test_commands_on_an_archive_refuse_a_missing_database(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from counter_tui.cli import main
+
+    missing = tmp_path / "typo" / "archive.db"
+    assert main(["--db", f"sqlite:///{missing}", "user", "list"]) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert not missing.parent.exists()
+    assert main(["--db", "foo://bar", "user", "list"]) == 2
+    assert "foo://bar" in capsys.readouterr().err
+
+
+def test_institution_codes_are_upper_case(tmp_path: Path) -> None:
+    settings = config.load({"institution": " cy-rc "}, config_path=tmp_path / "n.toml", environ={})
+    assert settings.institution == "CY-RC"
