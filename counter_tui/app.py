@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 
 from textual import events, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
+from textual.screen import Screen
 
 from counter_tui.context import AppContext
 from counter_tui.db.models import utcnow
@@ -97,6 +100,17 @@ class CounterApp(App):
                 log.exception("could not end the current visit")
         self.ctx.visit = None
         self.exit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Only our own commands: Textual's theme, screenshot (which would write personal data
+        to a file) and key-help entries are left out of the counter's palette."""
+        yield SystemCommand(_("Quit"), _("Quit the application"), self.action_quit)
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: the command palette, with its prompt in the UI language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette",
+                                            placeholder=_("Search for commands…")))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_dashboard":

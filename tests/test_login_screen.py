@@ -85,7 +85,7 @@ async def test_auditor_gets_the_access_log(tmp_path: Path) -> None:
 
         table = app.screen.query_one(DataTable)
         await wait_for(lambda: table.row_count > 0, pilot)
-        assert "login" in [str(c) for c in table.get_row_at(0)]
+        assert "登录" in [str(c) for c in table.get_row_at(0)]  # "logged in", translated
         await pilot.press("v")
         message = app.screen.query_one("#message", Static)
         await wait_for(lambda: "未发现篡改" in str(message.render()), pilot)

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from counter_tui.context import AppContext
 from counter_tui.db.models import AccessEvent, Clerk, Dossier
 from counter_tui.i18n import _
-from counter_tui.services import fixity
+from counter_tui.services import access_log, fixity
 from counter_tui.services.lookup import SHANGHAI
 
 ROWS_SHOWN = 500
@@ -101,7 +101,8 @@ class AuditScreen(Screen):
         table.clear()
         for row in event.rows:
             table.add_row(str(row.seq), row.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
-                          row.clerk, row.kind, row.dossier_no, row.reason[:40])
+                          row.clerk, _(access_log.KIND_LABELS.get(row.kind, row.kind)),
+                          row.dossier_no, row.reason[:40])
 
     def action_verify(self) -> None:
         """Verify the chain, the materials and the page files."""

@@ -14,7 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from counter_tui.domain import certificates
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog
+from counter_tui.screens.dialog import Dialog, DialogBody
 from counter_tui.services import issuance
 from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import presets_text
@@ -40,7 +40,7 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
         self.step = "kind"  # kind → purpose → ready
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with DialogBody(id="dialog"):
             yield Label(_("Issue a certificate for {name} ({no})").format(
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Static(self._kinds_text(), id="kinds")

@@ -7,11 +7,10 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog
+from counter_tui.screens.dialog import Dialog, DialogBody
 from counter_tui.services import consultation
 from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import PresetInput, presets_text
@@ -35,7 +34,7 @@ class ConsultationScreen(Dialog[consultation.ConsultationRequest | None]):
 
     def compose(self) -> ComposeResult:
         presets = consultation.CONSULTATION_PURPOSES
-        with Vertical(id="dialog"):
+        with DialogBody(id="dialog"):
             yield Label(_("Register a consultation of {name} ({no})").format(
                 name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
             yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))

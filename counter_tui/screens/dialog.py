@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
 ResultType = TypeVar("ResultType")
@@ -26,3 +27,8 @@ class Dialog(ModalScreen[ResultType], Generic[ResultType]):
             return
         self.closing = True
         self.dismiss(result)
+
+
+class DialogBody(VerticalScroll, can_focus=False):
+    """The dialog's frame: scrolls on a small terminal, never takes focus itself (Tab goes
+    straight to the first field)."""

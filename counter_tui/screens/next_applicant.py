@@ -8,11 +8,10 @@ import unicodedata
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog
+from counter_tui.screens.dialog import Dialog, DialogBody
 
 TICKET_MAX = 16
 
@@ -34,7 +33,7 @@ class NextApplicantScreen(Dialog[str | None]):
     BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="next.cancel")]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with DialogBody(id="dialog"):
             yield Label(_("Next applicant"), id="dialog-title")
             yield Input(id="ticket", placeholder=_("Queue ticket number (optional), then Enter"))
             yield Static("", id="error")

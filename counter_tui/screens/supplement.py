@@ -10,14 +10,13 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from counter_tui.context import AppContext
 from counter_tui.domain import categories, dates
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog
+from counter_tui.screens.dialog import Dialog, DialogBody
 from counter_tui.services import supplement
 from counter_tui.services.viewing import DossierView, MaterialRow
 
@@ -52,7 +51,7 @@ class SupplementScreen(Dialog[str | None]):
         self.corrects = corrects
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
+        with DialogBody(id="dialog"):
             if self.corrects:
                 title = _("Correction (认定) of {number} {title} in {no}").format(
                     number=self.corrects.number, title=self.corrects.title, no=self.view.dossier_no)

@@ -17,11 +17,24 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
+from counter_tui.i18n import N_
 
-KINDS = (
-    "dossier", "material", "page", "export", "refused", "certificate", "login", "login_failed",
-    "reveal_id", "material_added", "page_added", "consultation",
-)
+KIND_LABELS: dict[str, str] = {
+    "dossier": N_("dossier opened"),
+    "material": N_("material viewed"),
+    "page": N_("page viewed"),
+    "export": N_("exported"),
+    "refused": N_("access refused"),
+    "certificate": N_("certificate issued"),
+    "login": N_("logged in"),
+    "login_failed": N_("log-in failed"),
+    "reveal_id": N_("full ID revealed"),
+    "material_added": N_("material added (sealed)"),
+    "page_added": N_("page added (sealed)"),
+    "consultation": N_("consultation registered"),
+}
+"""Each access event kind with its label for auditors (a msgid; translate when shown)."""
+KINDS = tuple(KIND_LABELS)
 
 
 def canonical_content(event: AccessEvent) -> dict[str, object]:

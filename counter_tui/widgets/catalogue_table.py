@@ -14,6 +14,7 @@ from counter_tui.i18n import _
 from counter_tui.services.viewing import MaterialRow
 
 MARK = "✓"
+TITLE_WIDTH = 36
 
 
 class CatalogueTable(DataTable):
@@ -50,7 +51,9 @@ class CatalogueTable(DataTable):
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
         self.add_column(_("No."), key="number")
-        self.add_column(_("Material title"), key="title")
+        # Fixed width: the longest category heading would otherwise push the date and page
+        # columns off an 80-column terminal.
+        self.add_column(_("Material title"), key="title", width=TITLE_WIDTH)
         self.add_column(_("Formed on"), key="formed_on")
         self.add_column(_("Pages"), key="pages")
         self.add_column(_("Remarks"), key="remark")
