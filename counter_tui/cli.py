@@ -19,61 +19,76 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from counter_tui import cli_report, config, i18n
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (kept separate so tests can inspect it)."""
+    """The argument parser (kept separate so tests can inspect it); help in the UI language."""
+    _ = i18n._
     parser = argparse.ArgumentParser(prog="counter-tui", description="档案窗口 Counter TUI")
-    parser.add_argument("--db", help="database URL")
-    parser.add_argument("--archive-root", dest="archive_root", help="folder of page images")
-    parser.add_argument("--data-dir", dest="data_dir", help="folder for database and certificates")
-    parser.add_argument("--lang", choices=i18n.LANGUAGES, help="UI language")
-    parser.add_argument("--institution", help="institution code of this counter")
-    parser.add_argument("--counter", help="counter (window) number")
+    parser.add_argument("--db", help=_("database URL"))
+    parser.add_argument("--archive-root", dest="archive_root", help=_("folder of page images"))
+    parser.add_argument("--data-dir", dest="data_dir", help=_("folder for database and certificates"))
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, help=_("UI language"))
+    parser.add_argument("--institution", help=_("institution code of this counter"))
+    parser.add_argument("--counter", help=_("counter (window) number"))
     sub = parser.add_subparsers(dest="command")
     cli_report.add_report_parser(sub)
-    demo = sub.add_parser("demo", help="demo archive")
+    demo = sub.add_parser("demo", help=_("demo archive"))
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
-    build = demo_sub.add_parser("build", help="build a demo archive")
-    build.add_argument("--dossiers", type=int, default=300, help="number of dossiers (≥ 1)")
+    build = demo_sub.add_parser("build", help=_("build a demo archive"))
+    build.add_argument("--dossiers", type=int, default=300, help=_("number of dossiers (≥ 1)"))
     build.add_argument("--if-missing", action="store_true",
-                       help="do nothing if the database already holds dossiers")
-    db = sub.add_parser("db", help="database schema")
+                       help=_("do nothing if the database already holds dossiers"))
+    db = sub.add_parser("db", help=_("database schema"))
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("upgrade", help="apply migrations")
-    rev = db_sub.add_parser("revision", help="autogenerate a migration (developers)")
+    db_sub.add_parser("upgrade", help=_("apply migrations"))
+    rev = db_sub.add_parser("revision", help=_("autogenerate a migration (developers)"))
     rev.add_argument("-m", "--message", required=True)
-    user = sub.add_parser("user", help="accounts")
+    user = sub.add_parser("user", help=_("accounts"))
     user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create an account (asks for the password)")
+    add = user_sub.add_parser("add", help=_("create an account (asks for the password)"))
     add.add_argument("username")
-    add.add_argument("--name", required=True, help="the person's name as shown")
+    add.add_argument("--name", required=True, help=_("the person's name as shown"))
     add.add_argument("--role", required=True, choices=sorted(ROLE_CHOICES))
     add.add_argument("--institution", dest="account_institution", required=True,
-                     help="institution code")
+                     help=_("institution code"))
     add.add_argument("--own-id", action="store_true",
-                     help="also ask for the holder's resident ID (stored hashed; the counter "
-                          "then refuses their own dossier)")
+                     help=_("also ask for the holder's resident ID (stored hashed; the counter "
+                          "then refuses their own dossier)"))
     for verb in ("disable", "enable", "passwd"):
         user_sub.add_parser(verb).add_argument("username")
     user_sub.add_parser("list")
-    intake = sub.add_parser("intake", help="attach a scan batch to its dossier (archivists)")
-    intake.add_argument("batch_dir", help="folder of page images; the first is the cover")
-    intake.add_argument("--archivist", required=True, help="username of the archivist")
-    audit = sub.add_parser("audit", help="tamper evidence")
+    intake = sub.add_parser("intake", help=_("attach a scan batch to its dossier (archivists)"))
+    intake.add_argument("batch_dir", help=_("folder of page images; the first is the cover"))
+    intake.add_argument("--archivist", required=True, help=_("username of the archivist"))
+    audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="verify the chain, materials and page files")
+    audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
     return parser
 
 
 ROLE_CHOICES = ("clerk", "supervisor", "archivist", "auditor", "admin")
 
 
+def _peek_language(argv: list[str]) -> str:
+    """The language for --help and argument errors, before the settings are read: --lang,
+    then COUNTER_TUI_LANG, else the default (the settings file may still change it later)."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else (
+            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        if value in i18n.LANGUAGES:
+            return value
+    env = os.environ.get("COUNTER_TUI_LANG", "")
+    return env if env in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``counter-tui`` and ``python -m counter_tui``; returns the exit status."""
+    i18n.set_language(_peek_language(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
         settings = config.load({

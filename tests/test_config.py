@@ -80,3 +80,14 @@ def test_commands_on_an_archive_refuse_a_missing_database(tmp_path: Path, capsys
 def test_institution_codes_are_upper_case(tmp_path: Path) -> None:
     settings = config.load({"institution": " cy-rc "}, config_path=tmp_path / "n.toml", environ={})
     assert settings.institution == "CY-RC"
+
+
+def test_command_line_help_follows_the_language(capsys) -> None:  # noqa: ANN001
+    from counter_tui.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "演示档案库" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "--help"])
+    assert "demo archive" in capsys.readouterr().out
