@@ -37,10 +37,12 @@ class CounterApp(App):
     carries a logged-in workplace; then opens the mode of the account's role."""
 
     CSS_PATH = "styles/app.tcss"
-    COMMAND_PALETTE_DISPLAY = _("commands")  # translated: the module is imported after set_language
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
         Binding("f3", "toggle_dashboard", _("Dashboard / counter"), id="app.dashboard"),
+        # Declared here so that its label is translated (Textual's own says "palette").
+        Binding("ctrl+p", "command_palette", _("commands"), show=False, priority=True,
+                id="app.command_palette"),
     ]
 
     def __init__(self, ctx: AppContext, *, clock=time.monotonic) -> None:  # noqa: ANN001
