@@ -159,3 +159,29 @@ async def test_digits_after_the_purpose_never_change_the_kind(tmp_path: Path) ->
         await pilot.press("1", "tab", *"2024", "enter", "enter")
         await wait_for(lambda: results, pilot)
         assert (results[0].kind_code, results[0].purpose) == ("custody", "2024")
+
+
+async def test_reveal_full_id_from_the_command_palette_is_logged(tmp_path: Path) -> None:
+    from textual.command import CommandPalette
+
+    archive = tiny_archive(tmp_path)
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive)
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        dossier = app.screen
+        header = str(dossier.query_one("#header").render())
+        assert "110105********002X" in header and "11010519491231002X" not in header
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, CommandPalette), pilot)
+        await pilot.press(*"显示完整")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(lambda: "11010519491231002X" in str(
+            dossier.query_one("#message").render()), pilot)
+    with archive.db.read() as s:
+        reveals = s.exec(select(AccessEvent).where(AccessEvent.kind == "reveal_id")).all()
+    assert [r.target_id for r in reveals] == [archive.ids["DA00000001"]]
