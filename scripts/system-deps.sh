@@ -7,7 +7,12 @@ mode="${1:-run}"
 
 have_zbar() { ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || [ -e /opt/homebrew/lib/libzbar.dylib ] || [ -e /usr/local/lib/libzbar.dylib ]; }
 have_pg() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
-have_cjk_font() { ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc >/dev/null 2>&1; }
+have_cjk_font() {
+  for f in /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /System/Library/Fonts/PingFang.ttc; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
 
 missing=""
 have_zbar || missing="$missing libzbar0"
