@@ -164,3 +164,45 @@ async def test_after_a_failed_lookup_the_next_scan_replaces_the_text(running) ->
     assert scan.value == "DA99999999"
     await pilot.press(*"DA00000001", "enter")
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+
+
+async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(running, monkeypatch) -> None:  # noqa: ANN001
+    from counter_tui.widgets import catalogue_table
+
+    # Pilot waits for the screen to settle after every key (each digit scrolls the catalogue),
+    # so its "burst" is slower than a scanner's; widen the gap instead of racing the clock.
+    monkeypatch.setattr(catalogue_table, "SCAN_GAP_S", 2.0)
+    app, pilot = running
+    await pilot.press(*"DA00000001", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    dossier = app.screen
+    await pilot.press(*"DA00000002", "enter")
+    await wait_for(lambda: "DA00000002" in str(dossier.query_one("#message").render()), pilot)
+    await pilot.press("escape")
+    await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+    assert app.screen.query_one(ScanInput).value == "DA00000002"
+    from sqlmodel import select
+
+    from counter_tui.db.models import AccessEvent
+
+    with app.ctx.db.read() as s:  # the scan's Enter opened no pages
+        assert s.exec(select(AccessEvent).where(AccessEvent.kind == "page")).all() == []
+
+
+async def test_a_person_typing_at_the_catalogue_is_not_a_scan(running) -> None:
+    from textual import events
+
+    from counter_tui.widgets.catalogue_table import CatalogueTable
+
+    app, pilot = running
+    await pilot.press(*"DA00000001", "enter")
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    table = app.screen.query_one(CatalogueTable)
+    for ch in "123456":
+        table.on_key(events.Key(ch, ch))
+        table._burst_at -= 1.0  # a person: a second between keys
+    enter = events.Key("enter", None)
+    table.on_key(enter)
+    assert not enter._stop_propagation  # the Enter goes on to open the pages as usual
+    await pilot.pause()
+    assert "123456" not in str(app.screen.query_one("#message").render())

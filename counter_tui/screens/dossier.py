@@ -95,6 +95,18 @@ class DossierScreen(Screen):
         self.show_message(_("Opening pages…"))
         self.open_pages(event.material_id)
 
+    @on(CatalogueTable.ScanReceived)
+    def scan_received(self, event: CatalogueTable.ScanReceived) -> None:
+        """Another barcode was scanned while this dossier is open: keep it for the counter."""
+        from counter_tui.screens.counter import CounterScreen
+
+        counter = next((s for s in self.app.screen_stack if isinstance(s, CounterScreen)), None)
+        if counter is not None:
+            counter.pending.append(event.text)
+        self.show_message(_("A scan ({text}) arrived while this dossier is open; it waits at the "
+                            "counter input for the next applicant.").format(text=event.text),
+                          level="warning")
+
     @on(CatalogueTable.MarksChanged)
     def marks_changed(self, event: CatalogueTable.MarksChanged) -> None:
         self.show_message(_("{n} material(s) marked for citing.").format(n=len(event.marked)))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -14,6 +16,9 @@ from counter_tui.i18n import _
 from counter_tui.services.viewing import MaterialRow
 
 MARK = "✓"
+# Keyboard-wedge scanners type faster than people: < 50 ms between keys (domain.md §5, D4c).
+SCAN_GAP_S = 0.05
+SCAN_MIN_CHARS = 6
 TITLE_WIDTH = 36
 
 
@@ -35,6 +40,14 @@ class CatalogueTable(DataTable):
             super().__init__()
             self.material_id = material_id
 
+    class ScanReceived(Message):
+        """A scanner burst (printable keys < 50 ms apart, then Enter) arrived at the catalogue:
+        another applicant's barcode, not a key for this dossier."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     class MarksChanged(Message):
         """The set of marked materials changed."""
 
@@ -47,6 +60,8 @@ class CatalogueTable(DataTable):
         self.marked: list[uuid.UUID] = []
         self._rows: dict[str, MaterialRow] = {}
         self._category_rows: dict[int, int] = {}
+        self._burst = ""
+        self._burst_at = 0.0
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
@@ -126,6 +141,20 @@ class CatalogueTable(DataTable):
     def scroll_to_row_top(self, row: int) -> None:
         """Scroll so that ``row`` is at the top of the view."""
         self.scroll_to(y=row, animate=False)
+
+    def on_key(self, event: events.Key) -> None:
+        """Tell a scanner burst from keys: its Enter must not open pages of this dossier."""
+        now = time.monotonic()
+        fast = now - self._burst_at <= SCAN_GAP_S
+        if event.is_printable and event.character and event.key != "space":
+            self._burst = (self._burst if fast else "") + event.character
+            self._burst_at = now
+            return
+        if event.key == "enter" and fast and len(self._burst) >= SCAN_MIN_CHARS:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.ScanReceived(self._burst))
+        self._burst = ""
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
