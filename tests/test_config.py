@@ -33,11 +33,11 @@ def test_defaults_live_under_the_platform_data_dir(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "needle"), [
-    ('password = "secret"\n', "unknown key"),
-    ("lang = 'fr'\n", "lang"),
-    ("idle_lock_minutes = 'soon'\n", "idle_lock_minutes"),
-    ("idle_lock_minutes = -1\n", "negative"),
-    ("db = [", "cannot read"),
+    ('password = "secret"\n', "password"),
+    ("lang = 'fr'\n", "'fr'"),
+    ("idle_lock_minutes = 'soon'\n", "'soon'"),
+    ("idle_lock_minutes = -1\n", "idle_lock_minutes 不能为负数"),
+    ("db = [", "settings.toml"),
 ])
 def test_bad_settings_files_are_named(tmp_path: Path, text: str, needle: str) -> None:
     path = tmp_path / "settings.toml"
