@@ -78,8 +78,10 @@ class CounterApp(App):
             return
         self.ctx.workplace = workplace
         self.last_activity = self.clock()
-        self.close_stale_visits(workplace, utcnow())
+
         role = workplace.clerk.role if workplace.clerk else "clerk"
+        if role in auth.COUNTER_ROLES:
+            self.close_stale_visits(workplace, utcnow())
         self.sub_title = "{name} · {role}".format(
             name=workplace.clerk.name if workplace.clerk else "",
             role=_(auth.ROLES.get(role, role)))

@@ -109,3 +109,22 @@ async def test_quit_ends_the_service_and_log_in_closes_visits_left_open(tmp_path
                 ServiceEvent.visit_id == visit_id).order_by(ServiceEvent.at, ServiceEvent.id))]
         assert kinds(stale) == ["started", "abandoned"]
         assert kinds(current) == ["started", "dossier_opened", "abandoned"]
+
+
+def test_log_in_leaves_a_colleagues_open_service_alone(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from counter_tui.services import visits
+
+    archive = tiny_archive(tmp_path)
+    clerk1 = logged_in(archive, "clerk1")
+    clerk2 = logged_in(archive, "clerk2")
+    now = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+    colleague, _ = visits.start(archive.db, clerk1, at=now - dt.timedelta(minutes=2))
+    own, _ = visits.start(archive.db, clerk2, at=now - dt.timedelta(minutes=30))
+    yesterday, _ = visits.start(archive.db, clerk1, at=now - dt.timedelta(hours=20))
+    assert visits.abandon_open(archive.db, clerk2, before=now) == 2
+    with archive.db.read() as s:
+        ended = {e.visit_id for e in s.exec(select(ServiceEvent).where(
+            ServiceEvent.kind == "abandoned"))}
+    assert ended == {own, yesterday}

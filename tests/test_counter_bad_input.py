@@ -206,3 +206,21 @@ async def test_a_person_typing_at_the_catalogue_is_not_a_scan(running) -> None:
     assert not enter._stop_propagation  # the Enter goes on to open the pages as usual
     await pilot.pause()
     assert "123456" not in str(app.screen.query_one("#message").render())
+
+
+async def test_two_scans_in_one_terminal_read_stay_apart(running) -> None:
+    from textual import events
+
+    app, pilot = running
+    screen = app.screen
+    scan = screen.query_one(ScanInput)
+    # Everything arrives before the screen handles the first Enter: queue the keys at once.
+    for ch in "DA00000001\rDA00000002\r":
+        key = events.Key("enter", None) if ch == "\r" else events.Key(ch, ch)
+        app.post_message(key)  # as the terminal driver does
+    await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+    assert app.screen.view.dossier_no == "DA00000001"
+    await pilot.press("escape")
+    await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+    assert scan.value == "DA00000002"  # the second scan, offered back whole
+    assert "DA00000002" in message_text(app)

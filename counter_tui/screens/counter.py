@@ -94,13 +94,14 @@ class CounterScreen(Screen):
     def submitted(self, event: Input.Submitted) -> None:
         text = event.value
         if self.busy is not None:
-            # A double Enter re-submits the same text; another scan arriving while this one
-            # is looked up waits its turn instead of being lost or mixed into it.
-            if text.strip() and text != self.busy:
+            # Another scan arriving while this one is looked up waits its turn instead of
+            # being lost or mixed into it (a double Enter submits nothing: the field was
+            # emptied by the first).
+            if text.strip():
                 self.pending.append(text)
-                self.query_one(ScanInput).clear()
             return
         if not text.strip():
+            self.query_one(ScanInput).value = text  # blanks typed stay where they were
             self.show_message(_("Scan a barcode or type a resident ID, a dossier number or "
                                 "/name."), level="warning")
             return
@@ -109,9 +110,8 @@ class CounterScreen(Screen):
             self.ctx.visit = Visit()
             self._sync_timer()
         self.busy = text
-        # Cleared at once so that the next scan's characters start a fresh line; the text
-        # comes back (selected) if the lookup does not open a dossier.
-        self.query_one(ScanInput).clear()
+        # ScanInput emptied itself on Enter; the text comes back (selected) if the lookup
+        # does not open a dossier.
         self.show_message(_("Looking up…"))
         self.lookup(text)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import ServiceEvent, ServiceVisit, utcnow
@@ -79,19 +79,26 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
         return finish(session, visit_id, kind)
 
 
-def abandon_open(db: Database, workplace: Workplace, *, before: dt.datetime) -> int:
-    """End every visit of this counter started before ``before`` (aware) that has no end
-    event (left open by a crash, a closed terminal or a power cut) as ``abandoned`` at the
-    time of its last event; returns how many.
+def abandon_open(db: Database, workplace: Workplace, *, before: dt.datetime,
+                 stale_after: dt.timedelta = dt.timedelta(hours=12)) -> int:
+    """End visits left open by a crash, a closed terminal or a power cut as ``abandoned`` at
+    the time of their last event; returns how many.
 
-    Called at log-in so that the dashboard does not count them as still being served.
+    Only visits of this counter started before ``before`` (aware) that have no end event,
+    and either belong to the clerk now logging in (their own earlier session) or started
+    more than ``stale_after`` before ``before`` (anyone's, e.g. yesterday's). A colleague's
+    service in progress at the same counter number is never touched. Called at log-in so
+    that the dashboard does not count them as still being served.
     """
+    clerk_id = workplace.clerk.id if workplace.clerk else None
     with db.write() as session:
         open_visits = session.exec(
             select(ServiceVisit).where(
                 ServiceVisit.institution_id == workplace.institution.id,
                 ServiceVisit.counter == workplace.counter,
                 ServiceVisit.started_at < before,
+                or_(ServiceVisit.clerk_id == clerk_id,
+                    ServiceVisit.started_at < before - stale_after),
                 ~select(ServiceEvent.id).where(
                     ServiceEvent.visit_id == ServiceVisit.id,
                     ServiceEvent.kind.in_(END_KINDS),  # type: ignore[attr-defined]

@@ -32,6 +32,26 @@ class ScanInput(Input):
         if text:
             self.insert_text_at_cursor(text[: MAX_KEPT_CHARS - len(self.value)])
 
+    def _on_key(self, event: events.Key) -> None:
+        # Enter is taken here, in this widget's own key queue, not as a binding: a binding
+        # runs only after the key has bubbled up, by which time the characters of a second
+        # scan from the same terminal read have already been appended to the first.
+        if event.key == "enter":
+            event.prevent_default()
+            event.stop()
+            self.submit_now()
+
+    async def action_submit(self) -> None:
+        """Enter (or a binding): see :meth:`submit_now`."""
+        self.submit_now()
+
+    def submit_now(self) -> None:
+        """Post the text and empty the field in the same step, so the characters of a next
+        scan start a fresh line (the screen puts the text back if the lookup fails)."""
+        value = self.value
+        self.value = ""
+        self.post_message(self.Submitted(self, value, None))
+
     @property
     def looks_pasted_or_long(self) -> bool:
         """Whether the current text is longer than any valid query."""
