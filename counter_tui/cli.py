@@ -106,6 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             print(i18n._("No archive database at {path}; check --db (or COUNTER_TUI_DB).")
                   .format(path=path), file=sys.stderr)
             return 2
+    try:
+        return _dispatch(args, settings)
+    except (EOFError, KeyboardInterrupt):
+        # A password prompt with no terminal (cron, a pipe) or an interrupted one.
+        print(i18n._("No terminal to ask for the central database password; store it in the "
+                     "keyring or run this command in a terminal."), file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "report":
         return cli_report.run_report(settings, args)
     if args.command == "demo":

@@ -200,11 +200,14 @@ def test_edited_material_title_is_changed(archive: TinyArchive) -> None:
 
 @pytest.mark.parametrize("column, value", [
     ("formed_on", dt.date(1980, 1, 1)), ("page_count", 3), ("remark", "原件"),
-    ("category", 2), ("item_no", 7),
+    ("category", 2), ("item_no", 7), ("created_at", "2001-01-01 00:00:00.000000"),
+    ("created_by", "CLERK"),
 ])
 def test_any_edited_material_field_is_changed(archive: TinyArchive, column: str,
                                               value: object) -> None:
     material = archive.ids["m_grad"]
+    if value == "CLERK":  # who added it: pretend a colleague did
+        value = archive.ids["clerk"].hex
     sql(archive.db, f"UPDATE material SET {column} = :v WHERE id = :id", v=value, id=material)
     problem = first_problem(archive.db)
     assert (problem.table, problem.row_id, problem.what) == (

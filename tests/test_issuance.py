@@ -26,7 +26,9 @@ def test_serials_run_per_institution_and_beijing_year(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
     place = logged_in(archive)
     t = dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.UTC)  # 23:00 in Beijing, still 2026
-    assert issue(archive, place, t).serial == "CY-2026-000001"
+    first = issue(archive, place, t)
+    assert first.serial == "CY-2026-000001"
+    assert first.text_path.stat().st_mode & 0o777 == 0o600  # personal data
     assert issue(archive, place, t).serial == "CY-2026-000002"
     # 16:00 UTC on 31 December is already 1 January in Beijing: a new sequence.
     assert issue(archive, place, t + dt.timedelta(hours=1)).serial == "CY-2027-000001"

@@ -256,3 +256,20 @@ def test_headless_signing_key_from_the_session_is_never_generated(no_keyring: No
         secrets.signing_key(secrets=nothing)
     with pytest.raises(secrets.SecretsUnavailable):
         secrets.signing_key(create=True, secrets=nothing)
+
+
+def test_central_database_without_keyring_or_terminal_is_a_clear_message(
+        use_keyring, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from keyring.backends import fail
+
+    from counter_tui.cli import main
+
+    use_keyring(fail.Keyring())
+
+    def no_terminal(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", no_terminal)
+    assert main(["--db", "postgresql+psycopg://clerk@db.invalid/archive", "user", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "密钥环" in err and "Traceback" not in err

@@ -15,11 +15,14 @@ from textual.widgets import DataTable, Footer, Static
 
 from counter_tui.context import AppContext
 from counter_tui.db.models import AccessEvent, Clerk, Dossier
-from counter_tui.i18n import _
+from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, fixity
 from counter_tui.services.lookup import SHANGHAI
 
 ROWS_SHOWN = 500
+# Reasons recorded as codes, shown in the UI language (other reasons are free text).
+REASON_LABELS = {"counter": N_("at the counter"), "command palette": N_("command palette"),
+                 "own_dossier": N_("own dossier"), "not_held": N_("not held here")}
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class AuditScreen(Screen):
         for row in event.rows:
             table.add_row(str(row.seq), row.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
                           row.clerk, _(access_log.KIND_LABELS.get(row.kind, row.kind)),
-                          row.dossier_no, row.reason[:40])
+                          row.dossier_no, _(REASON_LABELS.get(row.reason, row.reason))[:40])
 
     def action_verify(self) -> None:
         """Verify the chain, the materials and the page files."""

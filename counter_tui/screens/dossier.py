@@ -36,6 +36,9 @@ def gender_label(code: str) -> str:
     return {"M": _("male"), "F": _("female")}.get(code, "—")
 
 
+REVEAL_SECONDS = 30.0
+
+
 class DossierScreen(Screen):
     """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
 
@@ -292,3 +295,5 @@ class DossierScreen(Screen):
     def id_revealed(self, event: IdRevealed) -> None:
         self.show_message(_("Full resident ID (this reveal is logged): {id}").format(
             id=event.number or "—"), level="warning")
+        # Shown long enough to copy it onto a form, then masked again.
+        self.set_timer(REVEAL_SECONDS, lambda: self.show_message(""))

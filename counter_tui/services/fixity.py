@@ -17,6 +17,7 @@ compare it with a head recorded earlier.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -32,8 +33,19 @@ from counter_tui.i18n import _
 from counter_tui.services import access_log
 
 
+def _instant(moment: dt.datetime | None) -> str | None:
+    """A stored time as UTC ISO text (SQLite gives it back without an offset, PostgreSQL
+    with one, so normalise before hashing)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 def material_content_hash(material: Material) -> str:
-    """SHA-256 (hex) of a material's canonical content (RFC 8785 JSON of its catalogue fields)."""
+    """SHA-256 (hex) of a material's canonical content (RFC 8785 JSON of its catalogue fields,
+    who added it and when)."""
     content = {
         "id": str(material.id), "dossier_id": str(material.dossier_id),
         "category": material.category, "subcategory": material.subcategory,
@@ -41,6 +53,8 @@ def material_content_hash(material: Material) -> str:
         "formed_on": material.formed_on.isoformat() if material.formed_on else None,
         "page_count": material.page_count, "remark": material.remark,
         "corrects": str(material.corrects) if material.corrects else None,
+        "created_at": _instant(material.created_at),
+        "created_by": str(material.created_by) if material.created_by else None,
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 
@@ -50,7 +64,7 @@ def page_content_hash(page: Page) -> str:
     content = {
         "id": str(page.id), "material_id": str(page.material_id), "page_no": page.page_no,
         "rel_path": page.rel_path, "sha256": page.sha256, "dpi": page.dpi,
-        "width": page.width, "height": page.height,
+        "width": page.width, "height": page.height, "created_at": _instant(page.created_at),
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 

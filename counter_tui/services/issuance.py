@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -171,12 +172,13 @@ def issue(db: Database, request: CertificateRequest, *, dossier_id: uuid.UUID,
             text = certificates.render_text(facts)
             data = text.encode("utf-8")
             path = certificates_dir / f"{local_day.year:04d}" / f"{serial}.txt"
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if path.exists():
                 # No row holds this serial (it is the next free one), so the file is left over
                 # from an issue that died before its commit: keep it aside, never reuse it.
                 path.rename(path.with_name(f"{serial}.orphan-{issued_at:%Y%m%dT%H%M%S%f}.txt"))
-            with open(path, "xb") as fh:  # never overwrite an issued certificate
+            # Never overwrite an issued certificate; personal data: readable by this user only.
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
                 written = path
                 fh.write(data)
             cert = Certificate(

@@ -84,7 +84,8 @@ class CatalogueTable(DataTable):
         for cat in categories.CATEGORIES:
             rows = by_category.get(cat.number, [])
             self._category_rows[cat.number] = self.row_count
-            heading = Text(f"{cat.numeral}  {cat.label()}  ({len(rows)})", style="bold")
+            # The count first: a long category name is cut by the column width.
+            heading = Text(f"{cat.numeral} ({len(rows)}) {cat.label()}", style="bold")
             self.add_row("", Text(str(cat.number), style="bold"), heading, "", "", "",
                          key=f"cat-{cat.number}")
             for row in rows:
