@@ -402,11 +402,18 @@ class DashboardScreen(Screen):
         first = min([8, *busy])
         last = max([18, *busy])
         shown = hours[first:last + 1]
+        # Three cells an hour fit 13 hours in the column; a longer day (evening services)
+        # gets one-cell bars and a label every third hour, so no line wraps.
+        wide = len(shown) * 3 <= CHARTS_WIDTH + 1
         parts: list = [(_("Arrivals per hour"), "bold"), "  ",
                        _("(busiest hour: {n})").format(n=max(shown)), "\n"]
-        for line in column_chart(shown):
+        for line in column_chart(shown, column=2 if wide else 1, gap=1 if wide else 0):
             parts += [(line, "$accent"), "\n"]
-        parts.append(" ".join(f"{h:02d}" for h in range(first, last + 1)))
+        if wide:
+            parts.append(" ".join(f"{h:02d}" for h in range(first, last + 1)))
+        else:
+            parts.append("".join(f"{h:02d} " if (h - first) % 3 == 0 else ""
+                                 for h in range(first, last + 1)))
         self.query_one("#hours", Static).update(Content.assemble(*parts))
 
     def _draw_kinds(self, figures: reports.DayFigures) -> None:
