@@ -137,3 +137,13 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
 def logged_in(archive: TinyArchive, username: str = "clerk1") -> Workplace:
     """Log ``username`` in with the factory password (writes the ``login`` access event)."""
     return auth.authenticate(archive.db, username, PASSWORD)
+
+
+def counter_app(archive: TinyArchive, username: str = "clerk1"):  # noqa: ANN201
+    """The real app on ``archive`` with ``username`` already logged in (its counter mode)."""
+    from counter_tui.app import CounterApp
+    from counter_tui.context import build_context
+
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive, username)
+    return CounterApp(ctx)

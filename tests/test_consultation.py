@@ -14,15 +14,14 @@ from counter_tui.screens.consultation import ConsultationScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.screens.next_applicant import NextApplicantScreen
-from tests.factories import logged_in, tiny_archive
+from tests.factories import counter_app, logged_in, tiny_archive
 from tests.test_counter_flow import wait_for
 
 
 async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
+    ctx = app.ctx
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press("f2")
@@ -67,9 +66,8 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
 
 async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
+    ctx = app.ctx
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA00000001", "enter")

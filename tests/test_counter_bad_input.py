@@ -9,11 +9,10 @@ from textual import events
 from textual.widgets import Static
 
 from counter_tui.app import CounterApp
-from counter_tui.context import build_context
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.widgets.scan_input import ScanInput
-from tests.factories import logged_in, tiny_archive
+from tests.factories import counter_app, tiny_archive
 from tests.test_counter_flow import wait_for
 
 
@@ -36,9 +35,7 @@ async def submit_and_wait(app: CounterApp, pilot, *, keys=(), paste: str | None 
 @pytest.fixture
 async def running(tmp_path: Path):
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         yield app, pilot

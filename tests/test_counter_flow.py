@@ -17,7 +17,7 @@ from counter_tui.screens.certificate import IssueCertificateScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.widgets.catalogue_table import CatalogueTable
-from tests.factories import logged_in, tiny_archive
+from tests.factories import counter_app, logged_in, tiny_archive
 
 
 def recording_viewer(tmp_path: Path) -> tuple[list[str], Path]:
@@ -46,9 +46,8 @@ async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # noqa: AN
 async def test_scan_to_certificate(tmp_path: Path) -> None:
     viewer, viewer_log = recording_viewer(tmp_path)
     archive = tiny_archive(tmp_path, viewer=viewer)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
+    ctx = app.ctx
     keys_after_scan = 0
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -165,9 +164,7 @@ async def test_reveal_full_id_from_the_command_palette_is_logged(tmp_path: Path)
     from textual.command import CommandPalette
 
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA00000001", "enter")

@@ -59,17 +59,13 @@ def test_service_time_levels(seconds: float, shown: str, level: str) -> None:
 
 
 async def test_the_timer_turns_warning_then_alert(tmp_path) -> None:  # noqa: ANN001
-    from counter_tui.app import CounterApp
-    from counter_tui.context import build_context
     from counter_tui.screens.counter import CounterScreen
     from counter_tui.widgets.service_timer import ServiceTimer
-    from tests.factories import logged_in, tiny_archive
+    from tests.factories import counter_app, tiny_archive
     from tests.test_counter_flow import wait_for
 
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         timer = app.screen.query_one(ServiceTimer)

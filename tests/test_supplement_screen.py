@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from counter_tui.app import CounterApp
-from counter_tui.context import build_context
 from counter_tui.domain import categories, dates
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.screens.supplement import SupplementScreen
 from counter_tui.services import fixity
 from counter_tui.widgets.catalogue_table import CatalogueTable
-from tests.factories import logged_in, tiny_archive
+from tests.factories import counter_app, tiny_archive
 from tests.test_counter_flow import wait_for
 
 
@@ -48,9 +46,7 @@ def test_parse_date_rejects(text: str) -> None:
 
 async def test_correction_from_the_catalogue(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA00000001", "enter")
@@ -81,9 +77,7 @@ async def test_correction_from_the_catalogue(tmp_path: Path) -> None:
 
 async def test_refusals_keep_the_dialog_and_what_was_typed(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA00000001", "enter")

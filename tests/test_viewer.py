@@ -48,17 +48,13 @@ def test_other_viewers_get_all_files_at_once(tmp_path: Path) -> None:
 async def test_a_missing_viewer_is_reported_before_anything_is_logged(tmp_path: Path) -> None:
     from textual.widgets import Static
 
-    from counter_tui.app import CounterApp
-    from counter_tui.context import build_context
     from counter_tui.screens.counter import CounterScreen
     from counter_tui.screens.dossier import DossierScreen
-    from tests.factories import logged_in, tiny_archive
+    from tests.factories import counter_app, tiny_archive
     from tests.test_counter_flow import wait_for
 
     archive = tiny_archive(tmp_path, viewer=["no-such-viewer-here"])
-    ctx = build_context(archive.settings)
-    ctx.workplace = logged_in(archive)
-    app = CounterApp(ctx)
+    app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA00000001", "enter")
