@@ -126,7 +126,7 @@ def test_people_have_valid_ids_names_and_recorded_birth_dates(built: Built) -> N
         assert match, d.birth_date_recorded
         year = int(match[1])
         month = int(match[2] or match[4])
-        assert 1 <= month <= 12
+        assert month in range(1, 13)
         # As written in the dossier: usually the ID's date, sometimes a little off.
         assert abs(dt.date(year, month, 1) - facts.birth_date.replace(day=1)) < dt.timedelta(days=400)
 
@@ -155,7 +155,7 @@ def test_catalogues_follow_the_ten_categories_and_the_life(built: Built) -> None
             assert m.formed_on is not None
             fifteen = born.replace(year=born.year + 15, day=min(born.day, 28))
             assert fifteen <= m.formed_on <= today, (d.dossier_no, m.title, m.formed_on)
-            assert 1 <= m.page_count <= 6
+            assert m.page_count in range(1, 7)
             assert m.remark in ("", "复印件")
             if "复印件" in m.title:
                 assert m.remark == "复印件"
