@@ -36,14 +36,15 @@ class PresetInput(Input):
             self.post_message(self.PresetChosen(self, chosen))
 
 
-def presets_text(presets: tuple[tuple[str, str], ...], *, per_line: int = 3) -> str:
+def presets_text(presets: tuple[tuple[str, str], ...], *, per_line: int | None = None) -> str:
     """The numbered list shown above a PresetInput: "1 政审   2 …", ``per_line`` per line.
 
     ``presets`` are (Chinese wording, English msgid) pairs; with --lang en the English gloss
-    follows in brackets.
+    follows in brackets, and two fit a line instead of three.
     """
     from counter_tui.i18n import _, current_language
 
+    per_line = per_line or (3 if current_language() == "zh_CN" else 2)
     items = [f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
              for n, (zh, en) in enumerate(presets, start=1)]
     lines = ["   ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
