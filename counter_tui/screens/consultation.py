@@ -10,16 +10,16 @@ from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog, DialogBody
+from counter_tui.screens.dialog import DialogBody, FormDialog
 from counter_tui.services import consultation
 from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import PresetInput, presets_text
 
-FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
 
-
-class ConsultationScreen(Dialog[consultation.ConsultationRequest | None]):
+class ConsultationScreen(FormDialog[consultation.ConsultationRequest | None]):
     """Register a consultation of the open dossier."""
+
+    FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
 
     CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
@@ -57,28 +57,18 @@ class ConsultationScreen(Dialog[consultation.ConsultationRequest | None]):
     def on_mount(self) -> None:
         self.query_one("#requesting_unit", Input).focus()
 
-    @on(Input.Submitted)
-    def next_field(self, event: Input.Submitted) -> None:
-        index = FIELDS.index(event.input.id or "")
-        if index + 1 < len(FIELDS):
-            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
-        else:
-            self.action_confirm()
-
     @on(PresetInput.PresetChosen)
     def preset_chosen(self) -> None:
         self.query_one("#readers", Input).focus()
 
     def action_confirm(self) -> None:
         """Validate; on success return the request, otherwise show what is wrong."""
-        values = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        values = {name: self.query_one(f"#{name}", Input).value for name in self.FIELDS}
         try:
             request = consultation.validate(consultation.ConsultationRequest(
                 **values, shown_material_ids=tuple(m.id for m in self.shown)))
         except consultation.ConsultationError as exc:
-            self.query_one("#error", Static).update(str(exc))
-            if exc.field in FIELDS:
-                self.query_one(f"#{exc.field}", Input).focus()
+            self.fail(exc.field, str(exc))
             return
         self.close(request)
 

@@ -16,11 +16,9 @@ from textual.widgets import Input, Label, Static
 from counter_tui.context import AppContext
 from counter_tui.domain import categories, dates
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog, DialogBody
+from counter_tui.screens.dialog import DialogBody, FormDialog
 from counter_tui.services import supplement
 from counter_tui.services.viewing import DossierView, MaterialRow
-
-FIELDS = ("category", "title", "formed_on", "page_count", "remark")
 
 
 class SupplementRefused(Message):
@@ -34,8 +32,10 @@ class SupplementRefused(Message):
         self.number = number
 
 
-class SupplementScreen(Dialog[str | None]):
+class SupplementScreen(FormDialog[str | None]):
     """Type the new catalogue entry; ``corrects`` (a material row) makes it a correction."""
+
+    FIELDS = ("category", "title", "formed_on", "page_count", "remark")
 
     CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
@@ -78,23 +78,9 @@ class SupplementScreen(Dialog[str | None]):
     def on_mount(self) -> None:
         self.query_one("#title" if self.corrects else "#category", Input).focus()
 
-    @on(Input.Submitted)
-    def next_field(self, event: Input.Submitted) -> None:
-        index = FIELDS.index(event.input.id or "")
-        if index + 1 < len(FIELDS):
-            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
-        else:
-            self.action_confirm()
-
-    def fail(self, field: str, message: str) -> None:
-        """Show ``message`` and focus ``field`` (when it is one of the form's fields)."""
-        self.query_one("#error", Static).update(message)
-        if field in FIELDS:
-            self.query_one(f"#{field}", Input).focus()
-
     def action_confirm(self) -> None:
         """Parse the fields; the service validates the rest when it adds the material."""
-        value = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        value = {name: self.query_one(f"#{name}", Input).value for name in self.FIELDS}
         try:
             category, subcategory = categories.parse_placement(value["category"])
         except ValueError:

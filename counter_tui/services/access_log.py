@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 
 import rfc8785
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
@@ -110,30 +109,3 @@ def append(
                                   dossier_id=dossier_id, target_id=target_id, reason=reason)
     session.flush()
     return event
-
-
-@dataclass(frozen=True)
-class AccessEntry:
-    """A read model of one access event."""
-
-    seq: int
-    kind: str
-    dossier_id: uuid.UUID | None
-    target_id: uuid.UUID | None
-    reason: str
-
-
-def entries(session: Session, *, dossier_id: uuid.UUID | None = None) -> list[AccessEntry]:
-    """Access events in chain order, optionally only those of one dossier."""
-    stmt = select(AccessEvent).order_by(AccessEvent.seq)
-    if dossier_id is not None:
-        stmt = stmt.where(AccessEvent.dossier_id == dossier_id)
-    return [
-        AccessEntry(e.seq, e.kind, e.dossier_id, e.target_id, e.reason)
-        for e in session.exec(stmt)
-    ]
-
-
-def count(session: Session) -> int:
-    """Number of access events."""
-    return session.exec(select(func.count()).select_from(AccessEvent)).one()

@@ -13,7 +13,6 @@ institution), ``archivist`` (intake and receipt), ``auditor`` (read-only access 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import unicodedata
 import uuid
@@ -257,8 +256,3 @@ def is_own_dossier(db: Database, clerk_id: uuid.UUID, id_number: str | None) -> 
     with db.read() as session:
         clerk = session.get(Clerk, clerk_id)
     return bool(clerk and verify_secret(clerk.id_number_hash, id_number))
-
-
-def created_at_local(moment: dt.datetime) -> str:
-    """An aware UTC time shown as Beijing time "YYYY-MM-DD HH:MM"."""
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")

@@ -177,53 +177,59 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
         present: set[tuple[str, str]] = set()
         for material in session.exec(select(Material).order_by(Material.id)):
             report.materials += 1
-            present.add(("material", str(material.id)))
-            want = sealed.get(("material", str(material.id)))
-            if want is None:
-                if chain_ok:
-                    report.problems.append(Problem(
-                        "material", str(material.id), "unsealed",
-                        _("material {id} ({title}) was never sealed in the access chain "
-                          "(added behind the application's back)").format(
-                            id=material.id, title=material.title)))
-            elif material_content_hash(material) != want:
-                report.problems.append(Problem(
-                    "material", str(material.id), "changed",
-                    _("material {id} ({title}) differs from its sealed content").format(
-                        id=material.id, title=material.title)))
+            _check_seal(report, sealed, present, chain_ok, "material", material.id,
+                        material_content_hash(material), material.title)
         _report_missing(report, sealed, present, "material")
         for page in session.exec(select(Page).order_by(Page.id)):
             report.pages += 1
-            present.add(("page", str(page.id)))
-            want = sealed.get(("page", str(page.id)))
-            if want is None:
-                if chain_ok:
-                    report.problems.append(Problem(
-                        "page", str(page.id), "unsealed",
-                        _("page {id} ({path}) was never sealed in the access chain").format(
-                            id=page.id, path=page.rel_path)))
-            elif page_content_hash(page) != want:
-                report.problems.append(Problem(
-                    "page", str(page.id), "changed",
-                    _("page {id} ({path}) differs from its sealed content").format(
-                        id=page.id, path=page.rel_path)))
+            _check_seal(report, sealed, present, chain_ok, "page", page.id,
+                        page_content_hash(page), page.rel_path)
             if archive_root is not None:
-                path = archive_root / page.rel_path
                 report.files += 1
-                try:
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                except OSError:
-                    report.problems.append(Problem(
-                        "page", str(page.id), "file_missing",
-                        _("page file {path} is missing").format(path=page.rel_path)))
-                    continue
-                if digest != page.sha256:
-                    report.problems.append(Problem(
-                        "page", str(page.id), "file_changed",
-                        _("page file {path} differs from its recorded SHA-256").format(
-                            path=page.rel_path)))
+                _check_file(report, archive_root, page)
         _report_missing(report, sealed, present, "page")
     return report
+
+
+def _check_seal(report: VerifyReport, sealed: dict[tuple[str, str], str],
+                present: set[tuple[str, str]], chain_ok: bool, table: str,
+                row_id: uuid.UUID, content_hash: str, label: str) -> None:
+    """Compare one material or page row (``label``: its title or path) with its seal.
+
+    Unsealed rows are only reported when the chain itself is intact: after a break the
+    seals that follow it were not read.
+    """
+    key = (table, str(row_id))
+    present.add(key)
+    want = sealed.get(key)
+    if want is None:
+        if chain_ok:
+            message = (_("material {id} ({title}) was never sealed in the access chain "
+                         "(added behind the application's back)") if table == "material"
+                       else _("page {id} ({path}) was never sealed in the access chain"))
+            report.problems.append(Problem(table, str(row_id), "unsealed",
+                                           message.format(id=row_id, title=label, path=label)))
+    elif content_hash != want:
+        message = (_("material {id} ({title}) differs from its sealed content")
+                   if table == "material"
+                   else _("page {id} ({path}) differs from its sealed content"))
+        report.problems.append(Problem(table, str(row_id), "changed",
+                                       message.format(id=row_id, title=label, path=label)))
+
+
+def _check_file(report: VerifyReport, archive_root: Path, page: Page) -> None:
+    """Compare a page's image file with its recorded SHA-256."""
+    try:
+        digest = hashlib.sha256((archive_root / page.rel_path).read_bytes()).hexdigest()
+    except OSError:
+        report.problems.append(Problem(
+            "page", str(page.id), "file_missing",
+            _("page file {path} is missing").format(path=page.rel_path)))
+        return
+    if digest != page.sha256:
+        report.problems.append(Problem(
+            "page", str(page.id), "file_changed",
+            _("page file {path} differs from its recorded SHA-256").format(path=page.rel_path)))
 
 
 def _report_missing(report: VerifyReport, sealed: dict[tuple[str, str], str],

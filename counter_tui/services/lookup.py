@@ -111,8 +111,7 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             return LookupOutcome("invalid", query.kind, message, reason=exc.reason)
         stmt = select(Dossier).where(Dossier.id_number == number)
     elif query.kind == "dossier_no":
-        stmt = select(Dossier).where(or_(Dossier.dossier_no == query.value,
-                                         Dossier.barcode == query.value))
+        return _find_by_dossier_no(db, query.value, workplace)
     else:
         if not query.value:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")

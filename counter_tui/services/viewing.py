@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material, Page
@@ -73,18 +73,24 @@ class DossierView:
 def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
     """Read a dossier's header and catalogue (no access event). Raises ViewingError."""
     with db.read() as session:
-        dossier = session.get(Dossier, dossier_id)
-        if dossier is None:
-            raise ViewingError("not_found", _("This dossier no longer exists."))
-        materials = list(session.exec(select(Material).where(Material.dossier_id == dossier_id)))
-        material_ids = [m.id for m in materials]
-        scanned: dict[uuid.UUID, int] = dict.fromkeys(material_ids, 0)
-        if material_ids:
-            for page in session.exec(select(Page.material_id).where(
-                    Page.material_id.in_(material_ids))):  # type: ignore[attr-defined]
-                scanned[page] += 1
-        state = custody.states(session, [dossier_id])[dossier_id]
-        names = institution_names(session)
+        return _read_view(session, dossier_id)[0]
+
+
+def _read_view(session: Session, dossier_id: uuid.UUID
+               ) -> tuple[DossierView, str | None, custody.CustodyState]:
+    """The view, the unmasked resident ID and the custody state, from one session."""
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise ViewingError("not_found", _("This dossier no longer exists."))
+    materials = list(session.exec(select(Material).where(Material.dossier_id == dossier_id)))
+    material_ids = [m.id for m in materials]
+    scanned: dict[uuid.UUID, int] = dict.fromkeys(material_ids, 0)
+    if material_ids:
+        for page in session.exec(select(Page.material_id).where(
+                Page.material_id.in_(material_ids))):  # type: ignore[attr-defined]
+            scanned[page] += 1
+    state = custody.states(session, [dossier_id])[dossier_id]
+    names = institution_names(session)
     corrected = {m.corrects for m in materials if m.corrects}
     rows = [
         MaterialRow(
@@ -96,7 +102,7 @@ def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
         )
         for m in sorted(materials, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
     ]
-    return DossierView(
+    view = DossierView(
         id=dossier.id, dossier_no=dossier.dossier_no, person_name=dossier.person_name,
         id_masked=resident_id.mask(dossier.id_number or ""), gender=dossier.gender,
         birth_date_recorded=dossier.birth_date_recorded,
@@ -104,6 +110,7 @@ def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
         held_since=state.since, shelf_location=state.shelf_location,
         digitised=any(r.scanned_pages for r in rows), materials=rows,
     )
+    return view, dossier.id_number, state
 
 
 def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
@@ -114,13 +121,10 @@ def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
     the dossier is the clerk's own (by their hashed resident ID) or not held by the clerk's
     institution: nobody may consult their own dossier, and a counter serves only its own.
     """
-    view = load_view(db, dossier_id)
-    refusal = None
     with db.read() as session:
-        dossier = session.get(Dossier, dossier_id)
-        state = custody.states(session, [dossier_id])[dossier_id]
-    if workplace.clerk and auth.is_own_dossier(db, workplace.clerk.id,
-                                               dossier.id_number if dossier else None):
+        view, id_number, state = _read_view(session, dossier_id)
+    refusal = None
+    if workplace.clerk and auth.is_own_dossier(db, workplace.clerk.id, id_number):
         refusal = ("own_dossier", _("This is your own dossier: you may not open it. "
                                     "Ask a colleague at another counter."))
     elif state.holder_id != workplace.institution.id or state.transferred_out:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
-from counter_tui.domain.queries import LINE_BREAK_MARK, MAX_QUERY_CHARS
+from counter_tui.domain.queries import LINE_BREAK_MARK
 
 # Generous: a pasted paragraph is kept whole (and then refused with a message) but a runaway
 # scanner cannot grow the field without bound.
@@ -51,8 +51,3 @@ class ScanInput(Input):
         value = self.value
         self.value = ""
         self.post_message(self.Submitted(self, value, None))
-
-    @property
-    def looks_pasted_or_long(self) -> bool:
-        """Whether the current text is longer than any valid query."""
-        return len(self.value) > MAX_QUERY_CHARS
