@@ -24,8 +24,11 @@ from counter_tui.services import auth, visits
 from counter_tui.services.workplace import Workplace
 
 ROLE_MODES = {
-    "clerk": "counter", "supervisor": "supervisor", "archivist": "counter",
-    "auditor": "audit", "admin": "audit",
+    "clerk": "counter",
+    "supervisor": "supervisor",
+    "archivist": "counter",
+    "auditor": "audit",
+    "admin": "audit",
 }
 DASHBOARD_ROLES = frozenset({"supervisor"})
 IDLE_CHECK_S = 5.0
@@ -41,8 +44,14 @@ class CounterApp(App):
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
         Binding("f3", "toggle_dashboard", _("Dashboard / counter"), id="app.dashboard"),
         # Declared here so that its label is translated (Textual's own says "palette").
-        Binding("ctrl+p", "command_palette", _("commands"), show=False, priority=True,
-                id="app.command_palette"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            _("commands"),
+            show=False,
+            priority=True,
+            id="app.command_palette",
+        ),
     ]
 
     def __init__(self, ctx: AppContext, *, clock=time.monotonic) -> None:  # noqa: ANN001
@@ -71,10 +80,15 @@ class CounterApp(App):
         if wanted and workplace.institution.code != wanted:
             screen = self.screen
             if isinstance(screen, LoginScreen):
-                screen.show(_("This counter belongs to {code}; the account {name} belongs to "
-                              "{other}.").format(code=wanted, name=workplace.clerk.username
-                                                 if workplace.clerk else "",
-                                                 other=workplace.institution.code))
+                screen.show(
+                    _(
+                        "This counter belongs to {code}; the account {name} belongs to {other}."
+                    ).format(
+                        code=wanted,
+                        name=workplace.clerk.username if workplace.clerk else "",
+                        other=workplace.institution.code,
+                    )
+                )
             return
         self.ctx.workplace = workplace
         self.last_activity = self.clock()
@@ -83,8 +97,8 @@ class CounterApp(App):
         if role in auth.COUNTER_ROLES:
             self.close_stale_visits(workplace, utcnow())
         self.sub_title = "{name} · {role}".format(
-            name=workplace.clerk.name if workplace.clerk else "",
-            role=_(auth.ROLES.get(role, role)))
+            name=workplace.clerk.name if workplace.clerk else "", role=_(auth.ROLES.get(role, role))
+        )
         self.switch_mode(ROLE_MODES.get(role, "counter"))
 
     @work(thread=True, group="write")
@@ -114,8 +128,9 @@ class CounterApp(App):
     def action_command_palette(self) -> None:
         """ctrl+p: the command palette, with its prompt in the UI language."""
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette",
-                                            placeholder=_("Search for commands…")))
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+            )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_dashboard":

@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="counter-tui", description="档案窗口 Counter TUI")
     parser.add_argument("--db", help=_("database URL"))
     parser.add_argument("--archive-root", dest="archive_root", help=_("folder of page images"))
-    parser.add_argument("--data-dir", dest="data_dir", help=_("folder for database and certificates"))
+    parser.add_argument(
+        "--data-dir", dest="data_dir", help=_("folder for database and certificates")
+    )
     parser.add_argument("--lang", choices=i18n.LANGUAGES, help=_("UI language"))
     parser.add_argument("--institution", help=_("institution code of this counter"))
     parser.add_argument("--counter", help=_("counter (window) number"))
@@ -41,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     build = demo_sub.add_parser("build", help=_("build a demo archive"))
     build.add_argument("--dossiers", type=int, default=300, help=_("number of dossiers (≥ 1)"))
-    build.add_argument("--if-missing", action="store_true",
-                       help=_("do nothing if the database already holds dossiers"))
+    build.add_argument(
+        "--if-missing",
+        action="store_true",
+        help=_("do nothing if the database already holds dossiers"),
+    )
     db = sub.add_parser("db", help=_("database schema"))
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help=_("apply migrations"))
@@ -54,11 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--name", required=True, help=_("the person's name as shown"))
     add.add_argument("--role", required=True, choices=sorted(ROLE_CHOICES))
-    add.add_argument("--institution", dest="account_institution", required=True,
-                     help=_("institution code"))
-    add.add_argument("--own-id", action="store_true",
-                     help=_("also ask for the holder's resident ID (stored hashed; the counter "
-                          "then refuses their own dossier)"))
+    add.add_argument(
+        "--institution", dest="account_institution", required=True, help=_("institution code")
+    )
+    add.add_argument(
+        "--own-id",
+        action="store_true",
+        help=_(
+            "also ask for the holder's resident ID (stored hashed; the counter "
+            "then refuses their own dossier)"
+        ),
+    )
     for verb in ("disable", "enable", "passwd"):
         user_sub.add_parser(verb).add_argument("username")
     user_sub.add_parser("list")
@@ -78,8 +89,11 @@ def _peek_language(argv: list[str]) -> str:
     """The language for --help and argument errors, before the settings are read: --lang,
     then COUNTER_TUI_LANG, else the default (the settings file may still change it later)."""
     for i, arg in enumerate(argv):
-        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else (
-            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        value = (
+            arg.split("=", 1)[1]
+            if arg.startswith("--lang=")
+            else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        )
         if value in i18n.LANGUAGES:
             return value
     env = os.environ.get("COUNTER_TUI_LANG", "")
@@ -91,10 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     i18n.set_language(_peek_language(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
-        settings = config.load({
-            "db": args.db, "archive_root": args.archive_root, "data_dir": args.data_dir,
-            "lang": args.lang, "institution": args.institution, "counter": args.counter,
-        })
+        settings = config.load(
+            {
+                "db": args.db,
+                "archive_root": args.archive_root,
+                "data_dir": args.data_dir,
+                "lang": args.lang,
+                "institution": args.institution,
+                "counter": args.counter,
+            }
+        )
     except config.SettingsError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 2
@@ -103,15 +123,24 @@ def main(argv: list[str] | None = None) -> int:
         # These work on an existing archive: a mistyped path must not create an empty one.
         path = config.sqlite_file(settings.db_url)
         if path is not None and not path.exists():
-            print(i18n._("No archive database at {path}; check --db (or COUNTER_TUI_DB).")
-                  .format(path=path), file=sys.stderr)
+            print(
+                i18n._("No archive database at {path}; check --db (or COUNTER_TUI_DB).").format(
+                    path=path
+                ),
+                file=sys.stderr,
+            )
             return 2
     try:
         return _dispatch(args, settings)
     except (EOFError, KeyboardInterrupt):
         # A password prompt with no terminal (cron, a pipe) or an interrupted one.
-        print(i18n._("No terminal to ask for the central database password; store it in the "
-                     "keyring or run this command in a terminal."), file=sys.stderr)
+        print(
+            i18n._(
+                "No terminal to ask for the central database password; store it in the "
+                "keyring or run this command in a terminal."
+            ),
+            file=sys.stderr,
+        )
         return 2
 
 
@@ -152,7 +181,8 @@ def _database_url(settings: config.Settings) -> str:
     if not url.startswith("postgresql"):
         return url
     source = secrets.secret_source(
-        lambda _name: getpass.getpass(i18n._("Central database password: ")))
+        lambda _name: getpass.getpass(i18n._("Central database password: "))
+    )
     return secrets.database_url_with_password(url, source)
 
 
@@ -174,8 +204,10 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         if args.user_command == "list":
             for a in auth.list_users(db):
                 state = _("active") if a.active else _("disabled")
-                print(f"{a.institution_code:8} {a.username:16} {a.name:10} "
-                      f"{_(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role:8} {state}")
+                print(
+                    f"{a.institution_code:8} {a.username:16} {a.name:10} "
+                    f"{_(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role:8} {state}"
+                )
             return 0
         if args.user_command == "add":
             password = _ask_password()
@@ -184,18 +216,27 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
                 import getpass
 
                 own = getpass.getpass(_("The holder's own resident ID (not shown): "))
-            auth.add_user(db, username=args.username, name=args.name, role=args.role,
-                          institution_code=args.account_institution, password=password,
-                          own_id=own)
+            auth.add_user(
+                db,
+                username=args.username,
+                name=args.name,
+                role=args.role,
+                institution_code=args.account_institution,
+                password=password,
+                own_id=own,
+            )
             print(_("Account {name} created.").format(name=args.username))
         elif args.user_command == "passwd":
             auth.set_password(db, args.username, _ask_password())
             print(_("Password of {name} changed.").format(name=args.username))
         else:
             auth.set_active(db, args.username, args.user_command == "enable")
-            print(_("Account {name} {state}.").format(
-                name=args.username,
-                state=_("enabled") if args.user_command == "enable" else _("disabled")))
+            print(
+                _("Account {name} {state}.").format(
+                    name=args.username,
+                    state=_("enabled") if args.user_command == "enable" else _("disabled"),
+                )
+            )
         return 0
     except (auth.AuthError, ValueError) as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
@@ -219,21 +260,28 @@ def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
     db = _open_db(settings)
     try:
         with db.read() as session:
-            clerk = session.exec(select(Clerk).where(Clerk.username == args.archivist,
-                                                     Clerk.active == True)).first()  # noqa: E712
+            clerk = session.exec(
+                select(Clerk).where(Clerk.username == args.archivist, Clerk.active == True)
+            ).first()  # noqa: E712
         if clerk is None or clerk.role not in ("archivist", "admin"):
-            print(_("{name} is not an active archivist account.").format(name=args.archivist),
-                  file=sys.stderr)
+            print(
+                _("{name} is not an active archivist account.").format(name=args.archivist),
+                file=sys.stderr,
+            )
             return 2
-        result = intake.ingest_scan_batch(db, batch_dir=Path(args.batch_dir),
-                                          archive_root=settings.archive_dir, clerk_id=clerk.id)
+        result = intake.ingest_scan_batch(
+            db, batch_dir=Path(args.batch_dir), archive_root=settings.archive_dir, clerk_id=clerk.id
+        )
     except intake.IntakeError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 1
     finally:
         db.dispose()
-    print(_("Dossier {no}: {pages} pages attached to {materials} materials.").format(
-        no=result.dossier_no, pages=result.pages, materials=result.materials))
+    print(
+        _("Dossier {no}: {pages} pages attached to {materials} materials.").format(
+            no=result.dossier_no, pages=result.pages, materials=result.materials
+        )
+    )
     return 0
 
 
@@ -267,8 +315,12 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
     if existing:
         if if_missing:
             return 0
-        print(_("The database {db} already holds {n} dossiers; the demo is built into an empty "
-                "one.").format(db=settings.db_url, n=existing), file=sys.stderr)
+        print(
+            _(
+                "The database {db} already holds {n} dossiers; the demo is built into an empty one."
+            ).format(db=settings.db_url, n=existing),
+            file=sys.stderr,
+        )
         return 1
     try:
         summary = demo.build_demo(db, settings.archive_dir, dossiers=dossiers)
@@ -277,13 +329,23 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
         return 1
     finally:
         db.dispose()
-    print(_("Demo archive built: {institutions} institutions, {clerks} accounts, {dossiers} "
+    print(
+        _(
+            "Demo archive built: {institutions} institutions, {clerks} accounts, {dossiers} "
             "dossiers, {materials} materials, {digitised} digitised dossiers with {pages} "
-            "pages, {services} services of history; {seconds:.1f} s, {mb:.0f} MB.").format(
-        institutions=summary.institutions, clerks=summary.clerks, dossiers=summary.dossiers,
-        materials=summary.materials, digitised=summary.digitised_dossiers, pages=summary.pages,
-        services=summary.services,
-        seconds=summary.seconds, mb=summary.bytes_on_disk / 1e6))
+            "pages, {services} services of history; {seconds:.1f} s, {mb:.0f} MB."
+        ).format(
+            institutions=summary.institutions,
+            clerks=summary.clerks,
+            dossiers=summary.dossiers,
+            materials=summary.materials,
+            digitised=summary.digitised_dossiers,
+            pages=summary.pages,
+            services=summary.services,
+            seconds=summary.seconds,
+            mb=summary.bytes_on_disk / 1e6,
+        )
+    )
     return 0
 
 
@@ -330,9 +392,14 @@ def _first_admin(db) -> bool:  # noqa: ANN001
 
     _ = i18n._
     if not sys.stdin.isatty():
-        print(_("This database has no account yet. Run counter-tui in a terminal to create the "
+        print(
+            _(
+                "This database has no account yet. Run counter-tui in a terminal to create the "
                 "first administrator, or use: counter-tui user add NAME --role admin "
-                "--institution CODE --name NAME"), file=sys.stderr)
+                "--institution CODE --name NAME"
+            ),
+            file=sys.stderr,
+        )
         return False
     print(_("This database has no account yet: create the first administrator."))
     try:
@@ -343,15 +410,22 @@ def _first_admin(db) -> bool:  # noqa: ANN001
                 name = input(_("Institution name: ")).strip()
                 prefix = input(_("Certificate serial prefix (letters, e.g. CY): ")).strip().upper()
                 if not (code and name and prefix.isalpha() and len(prefix) <= 8):
-                    raise ValueError(_("Institution code, name and a prefix of 1–8 letters are "
-                                       "needed."))
+                    raise ValueError(
+                        _("Institution code, name and a prefix of 1–8 letters are needed.")
+                    )
                 inst = Institution(code=code, name=name, kind="district", serial_prefix=prefix)
                 session.add(inst)
             code = inst.code
         username = input(_("Administrator username: ")).strip()
         name = input(_("Administrator name: ")).strip()
-        auth.add_user(db, username=username, name=name, role="admin", institution_code=code,
-                      password=_ask_password())
+        auth.add_user(
+            db,
+            username=username,
+            name=name,
+            role="admin",
+            institution_code=code,
+            password=_ask_password(),
+        )
     except (auth.AuthError, ValueError, EOFError, KeyboardInterrupt) as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return False

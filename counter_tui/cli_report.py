@@ -37,18 +37,45 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     returns its parser. Its options land in ``report_from``, ``report_to``,
     ``report_institution``, ``report_format`` and ``report_output``."""
     report = subparsers.add_parser(
-        "report", help=_("service figures of a date range as CSV or JSON"),
-        description=_("Services, certificates and service times per day, counter and clerk."))
-    report.add_argument("--from", dest="report_from", required=True, type=_date,
-                        metavar="YYYY-MM-DD", help=_("first day (Beijing time)"))
-    report.add_argument("--to", dest="report_to", required=True, type=_date,
-                        metavar="YYYY-MM-DD", help=_("last day, included"))
-    report.add_argument("--institution", dest="report_institution", metavar="CODE",
-                        help=_("institution code (default: all institutions)"))
-    report.add_argument("--format", dest="report_format", choices=("csv", "json"),
-                        default="csv", help=_("csv (UTF-8 with BOM, for Excel) or json"))
-    report.add_argument("--output", dest="report_output", metavar="FILE",
-                        help=_("write to FILE instead of standard output"))
+        "report",
+        help=_("service figures of a date range as CSV or JSON"),
+        description=_("Services, certificates and service times per day, counter and clerk."),
+    )
+    report.add_argument(
+        "--from",
+        dest="report_from",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_("first day (Beijing time)"),
+    )
+    report.add_argument(
+        "--to",
+        dest="report_to",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_("last day, included"),
+    )
+    report.add_argument(
+        "--institution",
+        dest="report_institution",
+        metavar="CODE",
+        help=_("institution code (default: all institutions)"),
+    )
+    report.add_argument(
+        "--format",
+        dest="report_format",
+        choices=("csv", "json"),
+        default="csv",
+        help=_("csv (UTF-8 with BOM, for Excel) or json"),
+    )
+    report.add_argument(
+        "--output",
+        dest="report_output",
+        metavar="FILE",
+        help=_("write to FILE instead of standard output"),
+    )
     return report
 
 
@@ -62,8 +89,12 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
 
     start, end = args.report_from, args.report_to
     if end < start:
-        print(_("The end date {end} is before the start date {start}.").format(
-            start=start.isoformat(), end=end.isoformat()), file=sys.stderr)
+        print(
+            _("The end date {end} is before the start date {start}.").format(
+                start=start.isoformat(), end=end.isoformat()
+            ),
+            file=sys.stderr,
+        )
         return 2
     if (end - start).days + 1 > MAX_DAYS:
         print(_("A report covers at most {n} days.").format(n=MAX_DAYS), file=sys.stderr)
@@ -85,8 +116,12 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
         try:
             write(figures, target)
         except OSError as exc:
-            print(_("Cannot write {path}: {error}").format(
-                path=args.report_output, error=exc.strerror or exc), file=sys.stderr)
+            print(
+                _("Cannot write {path}: {error}").format(
+                    path=args.report_output, error=exc.strerror or exc
+                ),
+                file=sys.stderr,
+            )
             return 1
         if args.report_output is None:
             stdout.flush()

@@ -18,8 +18,11 @@ class DossierCommands(Provider):
             return
         matcher = self.matcher(query)
         commands = [
-            (_("Reveal full resident ID (logged)"), screen.reveal_id,
-             _("Shows the whole ID number; an access event records who revealed it.")),
+            (
+                _("Reveal full resident ID (logged)"),
+                screen.reveal_id,
+                _("Shows the whole ID number; an access event records who revealed it."),
+            ),
         ]
         for name, callback, help_text in commands:
             score = matcher.match(name)

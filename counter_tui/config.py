@@ -101,14 +101,20 @@ def _coerce(name: str, value: object) -> object:
             return shlex.split(value)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
-        raise SettingsError(_("viewer must be a command line or a list of strings, not {value!r}").format(value=value))
+        raise SettingsError(
+            _("viewer must be a command line or a list of strings, not {value!r}").format(
+                value=value
+            )
+        )
     if "Path" in str(kind):
         return Path(str(value)).expanduser().resolve()
     if kind in ("float", float):
         try:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
-            raise SettingsError(_("{name} must be a number, not {value!r}").format(name=name, value=value)) from exc
+            raise SettingsError(
+                _("{name} must be a number, not {value!r}").format(name=name, value=value)
+            ) from exc
         if number < 0:
             raise SettingsError(_("{name} must not be negative").format(name=name))
         return number
@@ -133,10 +139,14 @@ def load(
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(_("cannot read settings file {path}: {error}").format(path=path, error=exc)) from exc
+            raise SettingsError(
+                _("cannot read settings file {path}: {error}").format(path=path, error=exc)
+            ) from exc
         unknown = sorted(set(data) - set(_FIELDS))
         if unknown:
-            raise SettingsError(_("unknown key(s) in {path}: {keys}").format(path=path, keys=", ".join(unknown)))
+            raise SettingsError(
+                _("unknown key(s) in {path}: {keys}").format(path=path, keys=", ".join(unknown))
+            )
         values.update(data)
     for name in _FIELDS:
         env_value = environ.get(f"COUNTER_TUI_{name.upper()}")
@@ -147,15 +157,22 @@ def load(
             values[name] = value
     settings = Settings(**{k: _coerce(k, v) for k, v in values.items()})
     if settings.lang not in ("zh_CN", "en"):
-        raise SettingsError(_("lang must be zh_CN or en, not {value!r}").format(value=settings.lang))
+        raise SettingsError(
+            _("lang must be zh_CN or en, not {value!r}").format(value=settings.lang)
+        )
     settings.institution = settings.institution.strip().upper()
     try:
         backend = make_url(settings.db_url).get_backend_name()
     except (ArgumentError, ValueError) as exc:
-        raise SettingsError(_("db is not a database URL: {value!r}").format(value=settings.db_url)) from exc
+        raise SettingsError(
+            _("db is not a database URL: {value!r}").format(value=settings.db_url)
+        ) from exc
     if backend not in ("sqlite", "postgresql"):
-        raise SettingsError(_("db must be a sqlite:/// or postgresql+psycopg:// URL, not "
-                              "{value!r}").format(value=settings.db_url))
+        raise SettingsError(
+            _("db must be a sqlite:/// or postgresql+psycopg:// URL, not {value!r}").format(
+                value=settings.db_url
+            )
+        )
     return settings
 
 

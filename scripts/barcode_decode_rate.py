@@ -68,10 +68,14 @@ def main(argv: list[str]) -> int:
         total_found += found
         total_expected += expected
         total_fp += false_positives
-    print(f"{'total':<20} {f'{total_found}/{total_expected}':>15} "
-          f"{total_found / max(total_expected, 1):>7.0%} {total_fp:>16}")
-    print(f"mean time per image: {seconds / max(total_images, 1) * 1000:.1f} ms "
-          f"({total_images} images)")
+    print(
+        f"{'total':<20} {f'{total_found}/{total_expected}':>15} "
+        f"{total_found / max(total_expected, 1):>7.0%} {total_fp:>16}"
+    )
+    print(
+        f"mean time per image: {seconds / max(total_images, 1) * 1000:.1f} ms "
+        f"({total_images} images)"
+    )
     return 0
 
 

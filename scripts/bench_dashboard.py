@@ -44,9 +44,13 @@ from counter_tui.db.models import (
 )
 from counter_tui.services import history, reports
 
-INSTITUTIONS = (("BJ-CY", "朝阳区人才服务中心", "CY"), ("BJ-HD", "海淀区人才服务中心", "HD"),
-                ("BJ-DC", "东城区人才服务中心", "DC"), ("BJ-XC", "西城区人才服务中心", "XC"),
-                ("BJ-FT", "丰台区人才服务中心", "FT"))
+INSTITUTIONS = (
+    ("BJ-CY", "朝阳区人才服务中心", "CY"),
+    ("BJ-HD", "海淀区人才服务中心", "HD"),
+    ("BJ-DC", "东城区人才服务中心", "DC"),
+    ("BJ-XC", "西城区人才服务中心", "XC"),
+    ("BJ-FT", "丰台区人才服务中心", "FT"),
+)
 COUNTERS = 10
 DOSSIERS_PER_INSTITUTION = 1000
 YEAR_START = dt.date(2025, 1, 1)
@@ -65,36 +69,88 @@ def build(db: Database, per_counter_day: float, days: int) -> tuple[list, float]
         for n, (code, name, prefix) in enumerate(INSTITUTIONS):
             iid = new_id()
             inst_ids.append(iid)
-            conn.execute(insert(Institution.__table__), [{
-                "id": iid, "code": code, "name": name, "kind": "district", "parent_code": None,
-                "serial_prefix": prefix}])
-            clerks = [{"id": new_id(), "username": f"{code.lower()}-{c}", "name": f"窗口{c}号",
-                       "role": "clerk", "institution_id": iid, "password_hash": None,
-                       "id_number_hash": None, "active": True, "created_at": at}
-                      for c in range(1, COUNTERS + 1)]
+            conn.execute(
+                insert(Institution.__table__),
+                [
+                    {
+                        "id": iid,
+                        "code": code,
+                        "name": name,
+                        "kind": "district",
+                        "parent_code": None,
+                        "serial_prefix": prefix,
+                    }
+                ],
+            )
+            clerks = [
+                {
+                    "id": new_id(),
+                    "username": f"{code.lower()}-{c}",
+                    "name": f"窗口{c}号",
+                    "role": "clerk",
+                    "institution_id": iid,
+                    "password_hash": None,
+                    "id_number_hash": None,
+                    "active": True,
+                    "created_at": at,
+                }
+                for c in range(1, COUNTERS + 1)
+            ]
             conn.execute(insert(Clerk.__table__), clerks)
             clerk_ids += [c["id"] for c in clerks]
-            dossiers = [{"id": new_id(), "dossier_no": f"{n + 1}{d:07d}", "barcode": None,
-                         "person_name": f"测试{d}", "id_number": None, "gender": "",
-                         "birth_date_recorded": "", "created_at": at,
-                         "origin_institution_id": iid}
-                        for d in range(DOSSIERS_PER_INSTITUTION)]
+            dossiers = [
+                {
+                    "id": new_id(),
+                    "dossier_no": f"{n + 1}{d:07d}",
+                    "barcode": None,
+                    "person_name": f"测试{d}",
+                    "id_number": None,
+                    "gender": "",
+                    "birth_date_recorded": "",
+                    "created_at": at,
+                    "origin_institution_id": iid,
+                }
+                for d in range(DOSSIERS_PER_INSTITUTION)
+            ]
             conn.execute(insert(Dossier.__table__), dossiers)
-            conn.execute(insert(CustodyEvent.__table__), [{
-                "id": new_id(), "dossier_id": d["id"], "kind": "received",
-                "holder_institution_id": iid, "shelf_location": "", "at": at, "clerk_id": None,
-                "remark": ""} for d in dossiers])
+            conn.execute(
+                insert(CustodyEvent.__table__),
+                [
+                    {
+                        "id": new_id(),
+                        "dossier_id": d["id"],
+                        "kind": "received",
+                        "holder_institution_id": iid,
+                        "shelf_location": "",
+                        "at": at,
+                        "clerk_id": None,
+                        "remark": "",
+                    }
+                    for d in dossiers
+                ],
+            )
     started = time.perf_counter()
 
     def progress(day: dt.date, total: int) -> None:
         if day.day <= 5:
-            print(f"  {day}  {total:>10,} services  {time.perf_counter() - started:7.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  {day}  {total:>10,} services  {time.perf_counter() - started:7.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     history.generate_history(
-        db, institution_ids=inst_ids, counters=COUNTERS, clerks=clerk_ids, start=YEAR_START,
-        days=days, seed=2025, per_counter_day=per_counter_day,
-        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), progress=progress)
+        db,
+        institution_ids=inst_ids,
+        counters=COUNTERS,
+        clerks=clerk_ids,
+        start=YEAR_START,
+        days=days,
+        seed=2025,
+        per_counter_day=per_counter_day,
+        now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        progress=progress,
+    )
     return inst_ids, time.perf_counter() - started
 
 
@@ -140,27 +196,39 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for label, inst in (("one institution (10 counters)", one.id), ("all 50 counters", None)):
-        cold, warm, fig = timed(lambda inst=inst: reports.day_figures(
-            db, day=BUSY_DAY, institution_id=inst), args.runs)
+        cold, warm, fig = timed(
+            lambda inst=inst: reports.day_figures(db, day=BUSY_DAY, institution_id=inst), args.runs
+        )
         rows.append((f"day_figures {BUSY_DAY}, {label}", fig.total.arrivals, cold, warm))
     for label, inst in (("one institution", one.id), ("all institutions", None)):
-        cold, warm, fig = timed(lambda inst=inst: reports.range_figures(
-            db, start=MONTH[0], end=MONTH[1], institution_id=inst), max(1, args.runs // 3))
-        rows.append((f"range_figures {MONTH[0]}…{MONTH[1]}, {label}", fig.total.arrivals,
-                     cold, warm))
+        cold, warm, fig = timed(
+            lambda inst=inst: reports.range_figures(
+                db, start=MONTH[0], end=MONTH[1], institution_id=inst
+            ),
+            max(1, args.runs // 3),
+        )
+        rows.append(
+            (f"range_figures {MONTH[0]}…{MONTH[1]}, {label}", fig.total.arrivals, cold, warm)
+        )
     # Counted last: counting reads whole indexes into the page cache, which would warm the
     # "first run" figures above.
     with db.read() as session:
-        counts = {t.__tablename__: session.execute(select(func.count()).select_from(t)).scalar()
-                  for t in (ServiceVisit, ServiceEvent, Certificate)}
+        counts = {
+            t.__tablename__: session.execute(select(func.count()).select_from(t)).scalar()
+            for t in (ServiceVisit, ServiceEvent, Certificate)
+        }
     db.dispose()
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, SQLite {__import__('sqlite3').sqlite_version}"
+    )
     if build_s is not None:
         print(f"history generated and inserted in {build_s:.0f} s")
-    print(f"rows: {counts['service_visit']:,} services, {counts['service_event']:,} events, "
-          f"{counts['certificate']:,} certificates; file {size_mb:,.0f} MB")
+    print(
+        f"rows: {counts['service_visit']:,} services, {counts['service_event']:,} events, "
+        f"{counts['certificate']:,} certificates; file {size_mb:,.0f} MB"
+    )
     print()
     print("| query | services | first run (ms) | median of warm runs (ms) |")
     print("|---|---:|---:|---:|")

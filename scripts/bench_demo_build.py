@@ -40,23 +40,37 @@ def main(argv: list[str]) -> int:
         migrate.upgrade(db)
         started = time.perf_counter()
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        summary = build_demo(db, folder / "archive", dossiers=args.dossiers, seed=args.seed,
-                             digitised_share=args.share, workers=args.workers)
+        summary = build_demo(
+            db,
+            folder / "archive",
+            dossiers=args.dossiers,
+            seed=args.seed,
+            digitised_share=args.share,
+            workers=args.workers,
+        )
         wall = time.perf_counter() - started
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+            cpu_after.ru_stime - cpu_before.ru_stime
+        )
         db.dispose()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         font = find_cjk_font()
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-              f"{platform.python_version()}; CJK font: {font[0] if font else 'none (ASCII)'}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}; CJK font: {font[0] if font else 'none (ASCII)'}"
+        )
         print(summary)
-        print(f"dossiers {summary.dossiers}, materials {summary.materials}, digitised "
-              f"{summary.digitised_dossiers}, pages {summary.pages}")
-        print(f"build: {wall:.1f} s wall, {cpu:.1f} s CPU (1-min load average at the end: "
-              f"{os.getloadavg()[0]:.1f}); on disk: {summary.bytes_on_disk / 1e6:.1f} MB "
-              f"({summary.bytes_on_disk / max(summary.pages, 1) / 1e3:.1f} kB per page incl. DB); "
-              f"peak RSS {peak_mb:.0f} MB")
+        print(
+            f"dossiers {summary.dossiers}, materials {summary.materials}, digitised "
+            f"{summary.digitised_dossiers}, pages {summary.pages}"
+        )
+        print(
+            f"build: {wall:.1f} s wall, {cpu:.1f} s CPU (1-min load average at the end: "
+            f"{os.getloadavg()[0]:.1f}); on disk: {summary.bytes_on_disk / 1e6:.1f} MB "
+            f"({summary.bytes_on_disk / max(summary.pages, 1) / 1e3:.1f} kB per page incl. DB); "
+            f"peak RSS {peak_mb:.0f} MB"
+        )
         if args.keep:
             print(f"kept: {folder}")
     finally:

@@ -36,13 +36,19 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 def fill(db: Database, n: int, rng: random.Random) -> tuple[Workplace, list[tuple[str, str, str]]]:
     """Insert ``n`` dossiers held by one institution; return the workplace and samples."""
     with db.write() as s:
-        inst = Institution(code="CY-RC", name="北京市朝阳区人才服务中心", kind="district",
-                           serial_prefix="CY")
+        inst = Institution(
+            code="CY-RC", name="北京市朝阳区人才服务中心", kind="district", serial_prefix="CY"
+        )
         s.add(inst)
         s.flush()
         # A real clerk account carries their own ID (argon2id), checked on every open.
-        clerk = Clerk(username="bench", name="基准", role="clerk", institution_id=inst.id,
-                      id_number_hash=auth.hash_id_number("11010519491231002X"))
+        clerk = Clerk(
+            username="bench",
+            name="基准",
+            role="clerk",
+            institution_id=inst.id,
+            id_number_hash=auth.hash_id_number("11010519491231002X"),
+        )
         s.add(clerk)
         s.flush()
         place = Workplace(institution_ref(inst), ClerkRef(clerk.id, "bench", "基准", "clerk"), "1")
@@ -58,21 +64,46 @@ def fill(db: Database, n: int, rng: random.Random) -> tuple[Workplace, list[tupl
             name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
             did = new_id()
             no = f"CY{i:08d}"
-            dossiers.append(dict(id=did, dossier_no=no, barcode=no, person_name=name,
-                                 id_number=number, gender="M", birth_date_recorded="",
-                                 created_at=at))
-            custody.append(dict(id=new_id(), dossier_id=did, kind="shelved",
-                                holder_institution_id=place.institution.id,
-                                shelf_location=f"{i % 9 + 1}库-{i % 97:02d}架", at=at,
-                                remark=""))
+            dossiers.append(
+                dict(
+                    id=did,
+                    dossier_no=no,
+                    barcode=no,
+                    person_name=name,
+                    id_number=number,
+                    gender="M",
+                    birth_date_recorded="",
+                    created_at=at,
+                )
+            )
+            custody.append(
+                dict(
+                    id=new_id(),
+                    dossier_id=did,
+                    kind="shelved",
+                    holder_institution_id=place.institution.id,
+                    shelf_location=f"{i % 9 + 1}库-{i % 97:02d}架",
+                    at=at,
+                    remark="",
+                )
+            )
             if i % 100 == 0:
                 samples.append((number, no, name))
                 for k in range(30):
-                    materials.append(dict(id=new_id(), dossier_id=did, category=k % 10 + 1,
-                                          subcategory=1 if k % 10 + 1 in (4, 9) else None,
-                                          item_no=k // 10 + 1, title="干部履历表",
-                                          formed_on=dt.date(1990, 1, 1), page_count=2,
-                                          remark="", created_at=at))
+                    materials.append(
+                        dict(
+                            id=new_id(),
+                            dossier_id=did,
+                            category=k % 10 + 1,
+                            subcategory=1 if k % 10 + 1 in (4, 9) else None,
+                            item_no=k // 10 + 1,
+                            title="干部履历表",
+                            formed_on=dt.date(1990, 1, 1),
+                            page_count=2,
+                            remark="",
+                            created_at=at,
+                        )
+                    )
         with db.begin_write_connection() as c:
             c.execute(insert(Dossier), dossiers)
             c.execute(insert(CustodyEvent), custody)

@@ -28,10 +28,17 @@ def extract() -> Catalog:
     """All msgids in the package, with their source locations."""
     template = Catalog(project="counter-tui", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-        str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS,
+        str(PACKAGE),
+        method_map=[("**.py", "python")],
+        keywords=KEYWORDS,
     ):
-        template.add(message, None, [(f"counter_tui/{filename}", lineno)],
-                     auto_comments=comments, context=context)
+        template.add(
+            message,
+            None,
+            [(f"counter_tui/{filename}", lineno)],
+            auto_comments=comments,
+            context=context,
+        )
     return template
 
 
@@ -57,7 +64,12 @@ def missing(catalog: Catalog, template: Catalog) -> list[str]:
         if not message.id:
             continue
         found = catalog.get(message.id)
-        if found is None or not found.string or (isinstance(found.string, tuple) and not all(found.string)) or found.fuzzy:
+        if (
+            found is None
+            or not found.string
+            or (isinstance(found.string, tuple) and not all(found.string))
+            or found.fuzzy
+        ):
             out.append(message.id if isinstance(message.id, str) else message.id[0])
     return out
 

@@ -27,7 +27,15 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("COUNTER_TUI_CONFIG", str(home / "settings.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    for name in ("DB", "ARCHIVE_ROOT", "LANG", "INSTITUTION", "COUNTER", "VIEWER", "IDLE_LOCK_MINUTES",
-                 "DATA_DIR"):
+    for name in (
+        "DB",
+        "ARCHIVE_ROOT",
+        "LANG",
+        "INSTITUTION",
+        "COUNTER",
+        "VIEWER",
+        "IDLE_LOCK_MINUTES",
+        "DATA_DIR",
+    ):
         monkeypatch.delenv(f"COUNTER_TUI_{name}", raising=False)
     i18n.set_language("zh_CN")

@@ -59,75 +59,141 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
     * DA00000003 李娜 110105198001010024 transferred to CY-JY on 2024-03-01.
     """
     settings = Settings(
-        db=f"sqlite:///{tmp_path / 'archive.db'}", data_dir=tmp_path / "data",
-        archive_root=tmp_path / "archive", viewer=viewer or ["true"],
+        db=f"sqlite:///{tmp_path / 'archive.db'}",
+        data_dir=tmp_path / "data",
+        archive_root=tmp_path / "archive",
+        viewer=viewer or ["true"],
     )
     db = Database(settings.db_url)
     migrate.upgrade(db)
     ids: dict[str, object] = {}
     with db.write() as s:
-        here = Institution(code="CY-RC", name="北京市朝阳区人才服务中心", kind="district",
-                           serial_prefix="CY")
-        there = Institution(code="CY-JY", name="北京市朝阳区职业介绍服务中心", kind="district",
-                            serial_prefix="CJ")
+        here = Institution(
+            code="CY-RC", name="北京市朝阳区人才服务中心", kind="district", serial_prefix="CY"
+        )
+        there = Institution(
+            code="CY-JY", name="北京市朝阳区职业介绍服务中心", kind="district", serial_prefix="CJ"
+        )
         s.add_all([here, there])
         s.flush()
-        clerk = Clerk(username="clerk1", name="王芳", role="clerk", institution_id=here.id,
-                      password_hash=PASSWORD_HASH)
+        clerk = Clerk(
+            username="clerk1",
+            name="王芳",
+            role="clerk",
+            institution_id=here.id,
+            password_hash=PASSWORD_HASH,
+        )
         s.add(clerk)
         # clerk2's own resident ID is that of dossier DA00000002.
-        s.add(Clerk(username="clerk2", name="李强", role="clerk", institution_id=here.id,
-                    password_hash=PASSWORD_HASH,
-                    id_number_hash=auth.hash_id_number("440524188001010014")))
-        s.add(Clerk(username="super1", name="赵敏", role="supervisor", institution_id=here.id,
-                    password_hash=PASSWORD_HASH))
-        s.add(Clerk(username="audit1", name="刘洋", role="auditor", institution_id=here.id,
-                    password_hash=PASSWORD_HASH))
+        s.add(
+            Clerk(
+                username="clerk2",
+                name="李强",
+                role="clerk",
+                institution_id=here.id,
+                password_hash=PASSWORD_HASH,
+                id_number_hash=auth.hash_id_number("440524188001010014"),
+            )
+        )
+        s.add(
+            Clerk(
+                username="super1",
+                name="赵敏",
+                role="supervisor",
+                institution_id=here.id,
+                password_hash=PASSWORD_HASH,
+            )
+        )
+        s.add(
+            Clerk(
+                username="audit1",
+                name="刘洋",
+                role="auditor",
+                institution_id=here.id,
+                password_hash=PASSWORD_HASH,
+            )
+        )
         people = [
             ("DA00000001", "张伟", "11010519491231002X", "F", "1949年12月"),
             ("DA00000002", "张敏", "440524188001010014", "M", "1880.01.01"),
             ("DA00000003", "李娜", "110105198001010024", "F", "1980年1月"),
         ]
         for no, name, idn, gender, born in people:
-            d = Dossier(dossier_no=no, barcode=no, person_name=name, id_number=idn,
-                        gender=gender, birth_date_recorded=born)
+            d = Dossier(
+                dossier_no=no,
+                barcode=no,
+                person_name=name,
+                id_number=idn,
+                gender=gender,
+                birth_date_recorded=born,
+            )
             s.add(d)
             s.flush()
             ids[no] = d.id
-            s.add(CustodyEvent(dossier_id=d.id, kind="received", holder_institution_id=here.id,
-                               at=T0))
-            s.add(CustodyEvent(dossier_id=d.id, kind="shelved", holder_institution_id=here.id,
-                               shelf_location="1库-01架-1层-001", at=T0 + dt.timedelta(hours=1)))
-        s.add(CustodyEvent(dossier_id=ids["DA00000003"], kind="transferred_out",
-                           holder_institution_id=there.id,
-                           at=dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC)))
+            s.add(
+                CustodyEvent(dossier_id=d.id, kind="received", holder_institution_id=here.id, at=T0)
+            )
+            s.add(
+                CustodyEvent(
+                    dossier_id=d.id,
+                    kind="shelved",
+                    holder_institution_id=here.id,
+                    shelf_location="1库-01架-1层-001",
+                    at=T0 + dt.timedelta(hours=1),
+                )
+            )
+        s.add(
+            CustodyEvent(
+                dossier_id=ids["DA00000003"],
+                kind="transferred_out",
+                holder_institution_id=there.id,
+                at=dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC),
+            )
+        )
         materials = [
             ("m_cv", 1, None, 1, "干部履历表", dt.date(1972, 3, 1), 2, ""),
             ("m_grad", 4, 1, 1, "高等学校毕业生登记表", dt.date(1971, 7, 1), 4, "复印件"),
             ("m_hire", 9, 2, 1, "录用审批表", dt.date(1972, 2, 1), 1, ""),
         ]
         for key, cat, sub, item, title, formed, pages, remark in materials:
-            m = Material(dossier_id=ids["DA00000001"], category=cat, subcategory=sub,
-                         item_no=item, title=title, formed_on=formed, page_count=pages,
-                         remark=remark)
+            m = Material(
+                dossier_id=ids["DA00000001"],
+                category=cat,
+                subcategory=sub,
+                item_no=item,
+                title=title,
+                formed_on=formed,
+                page_count=pages,
+                remark=remark,
+            )
             s.add(m)
             s.flush()
             ids[key] = m.id
-            fixity.register_material(access_log.Chain(s), m, clerk_id=None,
-                                     institution_id=here.id)
+            fixity.register_material(access_log.Chain(s), m, clerk_id=None, institution_id=here.id)
             if key == "m_grad":
                 continue
             for n in range(1, pages + 1):
                 rel = f"DA00000001/DA00000001-{len(ids):02d}{n:02d}.png"
                 data = write_page(settings.archive_dir / rel, f"{title} p{n}")
-                page = Page(material_id=m.id, page_no=n, rel_path=rel,
-                            sha256=hashlib.sha256(data).hexdigest(), dpi=150, width=320,
-                            height=452)
+                page = Page(
+                    material_id=m.id,
+                    page_no=n,
+                    rel_path=rel,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    dpi=150,
+                    width=320,
+                    height=452,
+                )
                 s.add(page)
                 s.flush()
                 ids[f"{key}_p{n}"] = page.id
-                fixity.register_page(access_log.Chain(s), page, dossier_id=m.dossier_id,
-                                     clerk_id=None, institution_id=here.id)
+                fixity.register_page(
+                    access_log.Chain(s),
+                    page,
+                    dossier_id=m.dossier_id,
+                    clerk_id=None,
+                    institution_id=here.id,
+                )
         ids["here"] = here.id
         ids["there"] = there.id
         ids["clerk"] = clerk.id

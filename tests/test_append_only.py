@@ -33,8 +33,15 @@ from counter_tui.db.models import (
 from counter_tui.services import access_log
 from tests.factories import tiny_archive
 
-FACT_TABLES = ("material", "page", "certificate", "service_event", "access_event",
-               "custody_event", "consultation")
+FACT_TABLES = (
+    "material",
+    "page",
+    "certificate",
+    "service_event",
+    "access_event",
+    "custody_event",
+    "consultation",
+)
 
 
 def seed_facts(db: Database) -> None:
@@ -44,30 +51,70 @@ def seed_facts(db: Database) -> None:
         inst = Institution(code=f"T-{tag}", name="测试中心", kind="district", serial_prefix="TT")
         s.add(inst)
         s.flush()
-        dossier = Dossier(dossier_no=f"T{tag}", person_name="测试", gender="F",
-                          birth_date_recorded="1980年1月")
+        dossier = Dossier(
+            dossier_no=f"T{tag}", person_name="测试", gender="F", birth_date_recorded="1980年1月"
+        )
         s.add(dossier)
         s.flush()
-        s.add(CustodyEvent(dossier_id=dossier.id, kind="received",
-                           holder_institution_id=inst.id))
-        material = Material(dossier_id=dossier.id, category=1, item_no=1, title="履历表",
-                            formed_on=dt.date(2000, 1, 1), page_count=1)
+        s.add(CustodyEvent(dossier_id=dossier.id, kind="received", holder_institution_id=inst.id))
+        material = Material(
+            dossier_id=dossier.id,
+            category=1,
+            item_no=1,
+            title="履历表",
+            formed_on=dt.date(2000, 1, 1),
+            page_count=1,
+        )
         s.add(material)
         s.flush()
-        s.add(Page(material_id=material.id, page_no=1, rel_path=f"T{tag}/T{tag}-0001.png",
-                   sha256="0" * 64, dpi=150, width=10, height=10))
+        s.add(
+            Page(
+                material_id=material.id,
+                page_no=1,
+                rel_path=f"T{tag}/T{tag}-0001.png",
+                sha256="0" * 64,
+                dpi=150,
+                width=10,
+                height=10,
+            )
+        )
         visit = ServiceVisit(institution_id=inst.id, counter="1")
         s.add(visit)
         s.flush()
         s.add(ServiceEvent(visit_id=visit.id, kind="started"))
-        s.add(Certificate(serial=f"TT-2026-{tag}", kind="archive", dossier_id=dossier.id,
-                          visit_id=visit.id, institution_id=inst.id, applicant_kind="self",
-                          purpose="测试", text_path=f"{tag}.txt", text_sha256="0" * 64))
-        s.add(Consultation(dossier_id=dossier.id, visit_id=visit.id, institution_id=inst.id,
-                           requesting_unit="某单位", approval_no="2026-1", purpose="政审",
-                           shown_material_ids=str(material.id)))
-        access_log.append(s, kind="dossier", clerk_id=None, institution_id=inst.id,
-                          dossier_id=dossier.id, target_id=dossier.id, reason="test")
+        s.add(
+            Certificate(
+                serial=f"TT-2026-{tag}",
+                kind="archive",
+                dossier_id=dossier.id,
+                visit_id=visit.id,
+                institution_id=inst.id,
+                applicant_kind="self",
+                purpose="测试",
+                text_path=f"{tag}.txt",
+                text_sha256="0" * 64,
+            )
+        )
+        s.add(
+            Consultation(
+                dossier_id=dossier.id,
+                visit_id=visit.id,
+                institution_id=inst.id,
+                requesting_unit="某单位",
+                approval_no="2026-1",
+                purpose="政审",
+                shown_material_ids=str(material.id),
+            )
+        )
+        access_log.append(
+            s,
+            kind="dossier",
+            clerk_id=None,
+            institution_id=inst.id,
+            dossier_id=dossier.id,
+            target_id=dossier.id,
+            reason="test",
+        )
 
 
 def row_count(db: Database, table: str) -> int:

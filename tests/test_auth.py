@@ -37,11 +37,18 @@ def test_wrong_passwords_are_logged_and_delayed_more_each_time(tmp_path: Path) -
         auth.authenticate(archive.db, "clerk1", "nope")
     assert info.value.delay_s == 1.0
     with archive.db.read() as s:
-        kinds = [(e.kind, e.reason) for e in s.exec(
-            select(AccessEvent).where(AccessEvent.kind.in_(("login", "login_failed")))
-            .order_by(AccessEvent.seq))]
-    assert kinds == [("login_failed", "clerk1")] * 4 + [("login", "clerk1"),
-                                                        ("login_failed", "clerk1")]
+        kinds = [
+            (e.kind, e.reason)
+            for e in s.exec(
+                select(AccessEvent)
+                .where(AccessEvent.kind.in_(("login", "login_failed")))
+                .order_by(AccessEvent.seq)
+            )
+        ]
+    assert kinds == [("login_failed", "clerk1")] * 4 + [
+        ("login", "clerk1"),
+        ("login_failed", "clerk1"),
+    ]
     assert auth.failure_delay(20) == auth.MAX_DELAY_S
 
 
@@ -117,11 +124,30 @@ def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -
     answers = iter(["new password 1", "new password 1", "11010519491231002X"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     db = ["--db", archive.settings.db_url]
-    assert main([*db, "user", "add", "clerk9", "--name", "周杰", "--role", "clerk",
-                 "--institution", "CY-RC", "--own-id"]) == 0
+    assert (
+        main(
+            [
+                *db,
+                "user",
+                "add",
+                "clerk9",
+                "--name",
+                "周杰",
+                "--role",
+                "clerk",
+                "--institution",
+                "CY-RC",
+                "--own-id",
+            ]
+        )
+        == 0
+    )
     assert auth.authenticate(archive.db, "clerk9", "new password 1").clerk.name == "周杰"
-    assert auth.is_own_dossier(archive.db, auth.authenticate(
-        archive.db, "clerk9", "new password 1").clerk.id, "11010519491231002X")
+    assert auth.is_own_dossier(
+        archive.db,
+        auth.authenticate(archive.db, "clerk9", "new password 1").clerk.id,
+        "11010519491231002X",
+    )
     assert main([*db, "user", "disable", "clerk9"]) == 0
     with pytest.raises(auth.AuthError):
         auth.authenticate(archive.db, "clerk9", "new password 1")
@@ -131,8 +157,23 @@ def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -
     assert "clerk9" in listing and "已停用" in listing and "clerk1" in listing
     # A short password is refused with a message, nothing is created.
     answers = iter(["short", "short"])
-    assert main([*db, "user", "add", "clerk8", "--name", "x", "--role", "clerk",
-                 "--institution", "CY-RC"]) == 1
+    assert (
+        main(
+            [
+                *db,
+                "user",
+                "add",
+                "clerk8",
+                "--name",
+                "x",
+                "--role",
+                "clerk",
+                "--institution",
+                "CY-RC",
+            ]
+        )
+        == 1
+    )
     assert "8" in capsys.readouterr().err
 
 
@@ -159,7 +200,10 @@ def test_first_administrator_on_an_empty_database(tmp_path: Path, monkeypatch, c
     assert cli._first_admin(db) is True
     place = auth.authenticate(db, "root", "long enough 1")
     assert (place.clerk.role, place.institution.code, place.institution.serial_prefix) == (
-        "admin", "CY-RC", "CY")
+        "admin",
+        "CY-RC",
+        "CY",
+    )
     assert auth.has_accounts(db)
 
 

@@ -58,8 +58,12 @@ def _rate(folder: Path) -> tuple[int, int]:
     return found, expected
 
 
-CODE128_IMAGES = [p for folder in sorted(CORPUS.glob("code128-*")) for p in _images(folder)
-                  if _expected(p) is not None]
+CODE128_IMAGES = [
+    p
+    for folder in sorted(CORPUS.glob("code128-*"))
+    for p in _images(folder)
+    if _expected(p) is not None
+]
 
 
 @pytest.mark.parametrize("image", CODE128_IMAGES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -100,7 +104,8 @@ def test_false_positive_images_decode_to_nothing() -> None:
 
 def test_pil_image_input_and_transparent_background() -> None:
     label = barcode.Code128("CY00000042", writer=ImageWriter()).render(
-        {"dpi": 150, "module_width": 0.4, "module_height": 10})
+        {"dpi": 150, "module_width": 0.4, "module_height": 10}
+    )
     assert decode_barcodes(label) == ["CY00000042"]
     # Black bars on transparent "paper", as a PNG exported from a label program may be.
     rgba = Image.new("RGBA", label.size, (0, 0, 0, 0))
@@ -118,7 +123,8 @@ def test_image_without_barcode_gives_an_empty_list(tmp_path: Path) -> None:
 def test_several_barcodes_come_back_deduplicated_in_reading_order() -> None:
     def label(text: str) -> Image.Image:
         return barcode.Code128(text, writer=ImageWriter()).render(
-            {"dpi": 150, "module_width": 0.4, "module_height": 8, "write_text": False})
+            {"dpi": 150, "module_width": 0.4, "module_height": 8, "write_text": False}
+        )
 
     top, bottom = label("CY00000002"), label("CY00000001")
     sheet = Image.new("RGB", (top.width + 40, 3 * top.height + 80), "white")
@@ -162,7 +168,9 @@ def test_wrong_arguments_are_refused() -> None:
 
 
 @pytest.mark.parametrize("dossier_no", ["CY00086001", "CJ00031415", "JW00002100", "CY99999999"])
-def test_demo_rendered_covers_decode_to_their_dossier_number(tmp_path: Path, dossier_no: str) -> None:
+def test_demo_rendered_covers_decode_to_their_dossier_number(
+    tmp_path: Path, dossier_no: str
+) -> None:
     cover = demo.render_cover(dossier_no, "欧阳建国", birth_recorded="1975年3月", seed=3)
     assert cover.mode == "1" and cover.size == demo.PAGE_SIZE
     assert decode_barcodes(cover) == [dossier_no]
@@ -171,7 +179,9 @@ def test_demo_rendered_covers_decode_to_their_dossier_number(tmp_path: Path, dos
     assert decode_barcodes(path) == [dossier_no]
 
 
-def test_cover_without_a_cjk_font_still_carries_the_barcode(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cover_without_a_cjk_font_still_carries_the_barcode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from counter_tui.services import fonts
 
     monkeypatch.setattr(fonts, "CJK_FONT_CANDIDATES", ())

@@ -12,8 +12,11 @@ from counter_tui.cli import build_parser
 
 def test_file_then_environment_then_flags(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
-    path.write_text('db = "sqlite:///from-file.db"\ncounter = "3"\nlang = "en"\n'
-                    'viewer = "feh --scale-down"\nidle_lock_minutes = 2.5\n', encoding="utf-8")
+    path.write_text(
+        'db = "sqlite:///from-file.db"\ncounter = "3"\nlang = "en"\n'
+        'viewer = "feh --scale-down"\nidle_lock_minutes = 2.5\n',
+        encoding="utf-8",
+    )
     env = {"COUNTER_TUI_COUNTER": "7", "COUNTER_TUI_INSTITUTION": "CY-RC"}
     settings = config.load({"counter": "9", "lang": None}, config_path=path, environ=env)
     assert settings.db == "sqlite:///from-file.db"  # file only
@@ -32,13 +35,16 @@ def test_defaults_live_under_the_platform_data_dir(tmp_path: Path) -> None:
     assert "counter-tui" in str(settings.data_dir)
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ('password = "secret"\n', "password"),
-    ("lang = 'fr'\n", "'fr'"),
-    ("idle_lock_minutes = 'soon'\n", "'soon'"),
-    ("idle_lock_minutes = -1\n", "idle_lock_minutes 不能为负数"),
-    ("db = [", "settings.toml"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('password = "secret"\n', "password"),
+        ("lang = 'fr'\n", "'fr'"),
+        ("idle_lock_minutes = 'soon'\n", "'soon'"),
+        ("idle_lock_minutes = -1\n", "idle_lock_minutes 不能为负数"),
+        ("db = [", "settings.toml"),
+    ],
+)
 def test_bad_settings_files_are_named(tmp_path: Path, text: str, needle: str) -> None:
     path = tmp_path / "settings.toml"
     path.write_text(text, encoding="utf-8")
@@ -48,14 +54,38 @@ def test_bad_settings_files_are_named(tmp_path: Path, text: str, needle: str) ->
 
 
 def test_cli_flags_reach_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    args = build_parser().parse_args([
-        "--db", "sqlite:///x.db", "--archive-root", str(tmp_path), "--lang", "en",
-        "--institution", "CY-JY", "--counter", "4"])
-    settings = config.load({"db": args.db, "archive_root": args.archive_root, "lang": args.lang,
-                            "institution": args.institution, "counter": args.counter},
-                           config_path=tmp_path / "none.toml", environ={})
-    assert (settings.db, settings.archive_dir, settings.lang, settings.institution,
-            settings.counter) == ("sqlite:///x.db", tmp_path.resolve(), "en", "CY-JY", "4")
+    args = build_parser().parse_args(
+        [
+            "--db",
+            "sqlite:///x.db",
+            "--archive-root",
+            str(tmp_path),
+            "--lang",
+            "en",
+            "--institution",
+            "CY-JY",
+            "--counter",
+            "4",
+        ]
+    )
+    settings = config.load(
+        {
+            "db": args.db,
+            "archive_root": args.archive_root,
+            "lang": args.lang,
+            "institution": args.institution,
+            "counter": args.counter,
+        },
+        config_path=tmp_path / "none.toml",
+        environ={},
+    )
+    assert (
+        settings.db,
+        settings.archive_dir,
+        settings.lang,
+        settings.institution,
+        settings.counter,
+    ) == ("sqlite:///x.db", tmp_path.resolve(), "en", "CY-JY", "4")
     assert not hasattr(settings, "password")
 
 

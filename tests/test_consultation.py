@@ -27,8 +27,14 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
         await pilot.press("f2")
         await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
         await pilot.press(*"a-017", "enter")
-        await wait_for(lambda: isinstance(app.screen, CounterScreen)
-                       and ctx.visit is not None and ctx.visit.id is not None, pilot)
+        await wait_for(
+            lambda: (
+                isinstance(app.screen, CounterScreen)
+                and ctx.visit is not None
+                and ctx.visit.id is not None
+            ),
+            pilot,
+        )
         first_visit = ctx.visit.id
         await pilot.press(*"DA00000001", "enter")
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
@@ -45,8 +51,7 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
         app.screen.query_one("#approval_no").post_message(events.Paste("组审〔2026〕15号"))
         await pilot.pause()
         await pilot.press("enter", "1", *"王某", "space", *"李某", "enter")
-        await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None,
-                       pilot)
+        await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None, pilot)
 
     with archive.db.read() as s:
         row = s.exec(select(Consultation)).one()
@@ -57,8 +62,14 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
         assert row.shown_material_ids == f"{archive.ids['m_cv']},{archive.ids['m_grad']}"
         visit = s.get(ServiceVisit, first_visit)
         assert visit.ticket == "A-017"
-        kinds = [e.kind for e in s.exec(select(ServiceEvent).where(
-            ServiceEvent.visit_id == first_visit).order_by(ServiceEvent.at, ServiceEvent.id))]
+        kinds = [
+            e.kind
+            for e in s.exec(
+                select(ServiceEvent)
+                .where(ServiceEvent.visit_id == first_visit)
+                .order_by(ServiceEvent.at, ServiceEvent.id)
+            )
+        ]
         assert kinds == ["started", "dossier_opened", "consultation_recorded", "closed"]
         logged = s.exec(select(AccessEvent).where(AccessEvent.kind == "consultation")).one()
         assert logged.target_id == row.id
@@ -76,11 +87,16 @@ async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
         await pilot.press("escape", "f2")
         await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
         await pilot.press("enter")
-        await wait_for(lambda: ctx.visit is not None and ctx.visit.id not in (None, first),
-                       pilot)
+        await wait_for(lambda: ctx.visit is not None and ctx.visit.id not in (None, first), pilot)
     with archive.db.read() as s:
-        kinds = [e.kind for e in s.exec(select(ServiceEvent).where(
-            ServiceEvent.visit_id == first).order_by(ServiceEvent.at, ServiceEvent.id))]
+        kinds = [
+            e.kind
+            for e in s.exec(
+                select(ServiceEvent)
+                .where(ServiceEvent.visit_id == first)
+                .order_by(ServiceEvent.at, ServiceEvent.id)
+            )
+        ]
         assert kinds == ["started", "dossier_opened", "abandoned"]
         second = s.get(ServiceVisit, ctx.visit.id)
         assert second.ticket is None
@@ -102,9 +118,17 @@ async def test_quit_ends_the_service_and_log_in_closes_visits_left_open(tmp_path
         current = ctx.visit.id
         await pilot.press("ctrl+q")
     with archive.db.read() as s:
+
         def kinds(visit_id):  # noqa: ANN001, ANN202
-            return [e.kind for e in s.exec(select(ServiceEvent).where(
-                ServiceEvent.visit_id == visit_id).order_by(ServiceEvent.at, ServiceEvent.id))]
+            return [
+                e.kind
+                for e in s.exec(
+                    select(ServiceEvent)
+                    .where(ServiceEvent.visit_id == visit_id)
+                    .order_by(ServiceEvent.at, ServiceEvent.id)
+                )
+            ]
+
         assert kinds(stale) == ["started", "abandoned"]
         assert kinds(current) == ["started", "dossier_opened", "abandoned"]
 
@@ -123,6 +147,7 @@ def test_log_in_leaves_a_colleagues_open_service_alone(tmp_path: Path) -> None:
     yesterday, _ = visits.start(archive.db, clerk1, at=now - dt.timedelta(hours=20))
     assert visits.abandon_open(archive.db, clerk2, before=now) == 2
     with archive.db.read() as s:
-        ended = {e.visit_id for e in s.exec(select(ServiceEvent).where(
-            ServiceEvent.kind == "abandoned"))}
+        ended = {
+            e.visit_id for e in s.exec(select(ServiceEvent).where(ServiceEvent.kind == "abandoned"))
+        }
     assert ended == {own, yesterday}

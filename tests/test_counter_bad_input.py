@@ -163,7 +163,9 @@ async def test_after_a_failed_lookup_the_next_scan_replaces_the_text(running) ->
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
 
 
-async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(running, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(
+    running, monkeypatch
+) -> None:  # noqa: ANN001
     from counter_tui.widgets import catalogue_table
 
     # Pilot waits for the screen to settle after every key (each digit scrolls the catalogue),

@@ -88,8 +88,7 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         await wait_for(lambda: isinstance(app.screen, IssueCertificateScreen), pilot)
         await pilot.press("1", "1", "enter")
         keys_after_scan += 3
-        await wait_for(lambda: isinstance(app.screen, CounterScreen)
-                       and ctx.visit is None, pilot)
+        await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None, pilot)
         await pilot.pause()
         scan = app.screen.query_one("#scan")
         assert scan.value == "" and scan.has_focus
@@ -112,10 +111,18 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         assert hashlib.sha256(text.encode()).hexdigest() == cert.text_sha256
 
         visit = s.exec(select(ServiceVisit)).one()
-        events = s.exec(select(ServiceEvent).where(ServiceEvent.visit_id == visit.id)
-                        .order_by(ServiceEvent.at, ServiceEvent.id)).all()
+        events = s.exec(
+            select(ServiceEvent)
+            .where(ServiceEvent.visit_id == visit.id)
+            .order_by(ServiceEvent.at, ServiceEvent.id)
+        ).all()
         assert [e.kind for e in events] == [
-            "started", "dossier_opened", "material_viewed", "certificate_issued", "closed"]
+            "started",
+            "dossier_opened",
+            "material_viewed",
+            "certificate_issued",
+            "closed",
+        ]
         duration = (events[-1].at - visit.started_at).total_seconds()
         assert 0 < duration < 60
 
@@ -124,7 +131,7 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         assert [a.seq for a in chain] == list(range(1, len(chain) + 1))
         # After the factory's sealing events and the log-in, the views in order:
         login = next(i for i, a in enumerate(chain) if a.kind == "login")
-        access = chain[login + 1:]
+        access = chain[login + 1 :]
         assert [(a.kind, a.target_id) for a in access] == [
             ("dossier", archive.ids["DA00000001"]),
             ("material", archive.ids["m_cv"]),
@@ -177,8 +184,9 @@ async def test_reveal_full_id_from_the_command_palette_is_logged(tmp_path: Path)
         await pilot.press(*"显示完整")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await wait_for(lambda: "11010519491231002X" in str(
-            dossier.query_one("#message").render()), pilot)
+        await wait_for(
+            lambda: "11010519491231002X" in str(dossier.query_one("#message").render()), pilot
+        )
     with archive.db.read() as s:
         reveals = s.exec(select(AccessEvent).where(AccessEvent.kind == "reveal_id")).all()
     assert [r.target_id for r in reveals] == [archive.ids["DA00000001"]]

@@ -39,8 +39,15 @@ def setup(tmp_path, username: str = "super1"):  # noqa: ANN001, ANN201
         city = Institution(code="BJ", name="北京市人才服务中心", kind="city", serial_prefix="BJ")
         s.add(city)
         s.flush()
-        s.add(Clerk(username="city1", name="孙丽", role="supervisor", institution_id=city.id,
-                    password_hash=PASSWORD_HASH))
+        s.add(
+            Clerk(
+                username="city1",
+                name="孙丽",
+                role="supervisor",
+                institution_id=city.id,
+                password_hash=PASSWORD_HASH,
+            )
+        )
     seed_day(archive.db, places)
     ctx = build_context(archive.settings)
     ctx.workplace = logged_in(archive, username)
@@ -128,8 +135,9 @@ async def test_city_supervisor_cycles_institutions(tmp_path) -> None:  # noqa: A
         for _n in range(4):
             await pilot.press("i")
             # The choice changes at once; the figures follow from the worker.
-            await wait_for(lambda: code(screen.figures.institution) == code(screen.institution),
-                           pilot)
+            await wait_for(
+                lambda: code(screen.figures.institution) == code(screen.institution), pilot
+            )
             seen.append(screen.figures.institution)
         assert [(i.code if i else None) for i in seen] == ["BJ", "CY-JY", "CY-RC", None]
         assert screen.figures.total.arrivals == 12
@@ -139,8 +147,14 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(dashboard, "REFRESH_S", 0.2)
     archive, places, ctx = setup(tmp_path)
     now = utcnow()
-    add_visit(archive.db, places, counter="1", clerk=places.clerk1,
-              start=now - dt.timedelta(seconds=90), events=[("closed", now)])
+    add_visit(
+        archive.db,
+        places,
+        counter="1",
+        clerk=places.clerk1,
+        start=now - dt.timedelta(seconds=90),
+        events=[("closed", now)],
+    )
     app = CounterApp(ctx)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_dashboard(app, pilot)
@@ -156,9 +170,16 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
         assert text(screen, "#message")  # "no figures for days after today"
 
 
-@pytest.mark.parametrize("value,maximum,expected", [
-    (0, 10, ""), (10, 10, "█" * 24), (5, 10, "█" * 12), (1, 1000, "▏"), (3, 0, ""),
-])
+@pytest.mark.parametrize(
+    "value,maximum,expected",
+    [
+        (0, 10, ""),
+        (10, 10, "█" * 24),
+        (5, 10, "█" * 12),
+        (1, 1000, "▏"),
+        (3, 0, ""),
+    ],
+)
 def test_hbar(value: int, maximum: int, expected: str) -> None:
     assert dashboard.hbar(value, maximum) == expected
 

@@ -102,9 +102,12 @@ def test_institutions_and_accounts(built: Built) -> None:
     code = {i.id: i.code for i in built.institutions}
     accounts = {(c.username, c.name, c.role, code[c.institution_id]) for c in built.clerks}
     assert accounts == {
-        ("clerk1", "王芳", "clerk", "CY-RC"), ("clerk2", "李强", "clerk", "CY-RC"),
-        ("super1", "赵敏", "supervisor", "CY-RC"), ("arch1", "陈刚", "archivist", "CY-RC"),
-        ("audit1", "刘洋", "auditor", "CY-RC"), ("admin", "系统管理员", "admin", "CY-RC"),
+        ("clerk1", "王芳", "clerk", "CY-RC"),
+        ("clerk2", "李强", "clerk", "CY-RC"),
+        ("super1", "赵敏", "supervisor", "CY-RC"),
+        ("arch1", "陈刚", "archivist", "CY-RC"),
+        ("audit1", "刘洋", "auditor", "CY-RC"),
+        ("admin", "系统管理员", "admin", "CY-RC"),
         ("clerk3", "孙丽", "clerk", "CY-JY"),
     }
     # The README's demo passwords: "<username>-demo".
@@ -121,14 +124,18 @@ def test_people_have_valid_ids_names_and_recorded_birth_dates(built: Built) -> N
         assert dt.date(1950, 1, 1) <= facts.birth_date <= dt.date(2002, 12, 31)
         assert 2 <= len(d.person_name) <= 4
         assert all("\u4e00" <= ch <= "\u9fff" for ch in d.person_name)
-        match = re.match(r"^(\d{4})(?:年(\d{1,2})月(?:(\d{2})日)?|[.-](\d{1,2})(?:\.(\d{2}))?)$",
-                         d.birth_date_recorded)
+        match = re.match(
+            r"^(\d{4})(?:年(\d{1,2})月(?:(\d{2})日)?|[.-](\d{1,2})(?:\.(\d{2}))?)$",
+            d.birth_date_recorded,
+        )
         assert match, d.birth_date_recorded
         year = int(match[1])
         month = int(match[2] or match[4])
         assert month in range(1, 13)
         # As written in the dossier: usually the ID's date, sometimes a little off.
-        assert abs(dt.date(year, month, 1) - facts.birth_date.replace(day=1)) < dt.timedelta(days=400)
+        assert abs(dt.date(year, month, 1) - facts.birth_date.replace(day=1)) < dt.timedelta(
+            days=400
+        )
 
 
 def test_dossier_numbers_follow_the_holder_prefix(built: Built) -> None:
@@ -181,8 +188,12 @@ def test_custody_histories(built: Built) -> None:
         kinds.update(e.kind for e in events)
     assert kinds["transferred_out"] >= 1
     # Shelf slots are not shared at one institution.
-    slots = [(e.holder_institution_id, e.shelf_location) for es in built.events.values() for e in es
-             if e.kind == "shelved"]
+    slots = [
+        (e.holder_institution_id, e.shelf_location)
+        for es in built.events.values()
+        for e in es
+        if e.kind == "shelved"
+    ]
     assert len(slots) == len(set(slots))
 
 
@@ -199,12 +210,15 @@ def test_some_dossiers_are_held_elsewhere_after_a_transfer(built: Built) -> None
 
 
 def test_digitised_dossiers_have_all_their_pages(built: Built) -> None:
-    digitised = [d for d in built.dossiers
-                 if any(built.pages.get(m.id) for m in built.materials[d.id])]
+    digitised = [
+        d for d in built.dossiers if any(built.pages.get(m.id) for m in built.materials[d.id])
+    ]
     assert len(digitised) == round(N * SHARE)
     for d in digitised:
         expected_serial = 0
-        for m in sorted(built.materials[d.id], key=lambda m: (m.category, m.subcategory or 0, m.item_no)):
+        for m in sorted(
+            built.materials[d.id], key=lambda m: (m.category, m.subcategory or 0, m.item_no)
+        ):
             pages = sorted(built.pages.get(m.id, []), key=lambda p: p.page_no)
             assert [p.page_no for p in pages] == list(range(1, m.page_count + 1))
             for page in pages:
@@ -225,8 +239,9 @@ def test_digitised_dossiers_have_all_their_pages(built: Built) -> None:
 
 
 def test_paper_only_dossiers_have_no_pages_but_a_shelf(built: Built) -> None:
-    paper = [d for d in built.dossiers
-             if not any(built.pages.get(m.id) for m in built.materials[d.id])]
+    paper = [
+        d for d in built.dossiers if not any(built.pages.get(m.id) for m in built.materials[d.id])
+    ]
     assert len(paper) == N - round(N * SHARE)
     for d in paper:
         assert not (built.root / d.dossier_no).exists()
@@ -242,10 +257,13 @@ def test_same_seed_gives_the_same_archive(built: Built, tmp_path: Path) -> None:
     def people(b: Built) -> list[tuple]:
         out = []
         for d in sorted(b.dossiers, key=lambda d: d.dossier_no):
-            catalogue = sorted((m.category, m.subcategory or 0, m.item_no, m.title, m.formed_on,
-                                m.page_count) for m in b.materials[d.id])
-            out.append((d.dossier_no, d.person_name, d.id_number, d.birth_date_recorded,
-                        tuple(catalogue)))
+            catalogue = sorted(
+                (m.category, m.subcategory or 0, m.item_no, m.title, m.formed_on, m.page_count)
+                for m in b.materials[d.id]
+            )
+            out.append(
+                (d.dossier_no, d.person_name, d.id_number, d.birth_date_recorded, tuple(catalogue))
+            )
         return out
 
     assert people(again) == people(built)
@@ -259,8 +277,9 @@ def test_a_second_build_into_the_same_database_is_refused(built: Built, tmp_path
 
 def test_small_build_renders_in_the_calling_thread(tmp_path: Path) -> None:
     db = _new_db(tmp_path / "c.db")
-    summary = build_demo(db, tmp_path / "archive", dossiers=3, seed=7, digitised_share=0.34,
-                         workers=0)
+    summary = build_demo(
+        db, tmp_path / "archive", dossiers=3, seed=7, digitised_share=0.34, workers=0
+    )
     assert (summary.dossiers, summary.digitised_dossiers) == (3, 1)
     with db.read() as s:
         assert len(s.exec(select(Page)).all()) == summary.pages > 0

@@ -131,8 +131,13 @@ async def test_supplement_dialog(app_and_view, hostile: str) -> None:
     app, pilot, view = app_and_view
 
     async def fill(screen) -> None:  # noqa: ANN001
-        for field, value in (("category", hostile), ("title", hostile), ("formed_on", hostile),
-                             ("page_count", hostile), ("remark", hostile)):
+        for field, value in (
+            ("category", hostile),
+            ("title", hostile),
+            ("formed_on", hostile),
+            ("page_count", hostile),
+            ("remark", hostile),
+        ):
             await paste(pilot, screen.query_one(f"#{field}", Input), value)
 
     fields, error = await run_dialog(app, pilot, SupplementScreen(app.ctx, view), fill)

@@ -28,11 +28,16 @@ def test_catalogue_order_and_numbers_follow_formation_dates() -> None:
         M(1, None, None, "简历（日期不详）"),
         M(4, 2, dt.date(1995, 1, 1), "职称评审表"),
     ]
-    numbered = [(categories.catalogue_number(m.category, m.subcategory, n), m.title)
-                for m, n in categories.number_items(materials)]
+    numbered = [
+        (categories.catalogue_number(m.category, m.subcategory, n), m.title)
+        for m, n in categories.number_items(materials)
+    ]
     assert numbered == [
-        ("1-1", "干部履历表"), ("1-2", "简历（日期不详）"),
-        ("4-1-1", "学籍登记表"), ("4-1-2", "毕业生登记表"), ("4-2-1", "职称评审表"),
+        ("1-1", "干部履历表"),
+        ("1-2", "简历（日期不详）"),
+        ("4-1-1", "学籍登记表"),
+        ("4-1-2", "毕业生登记表"),
+        ("4-2-1", "职称评审表"),
         ("9-2-1", "录用审批表"),
     ]
 
@@ -40,7 +45,15 @@ def test_catalogue_order_and_numbers_follow_formation_dates() -> None:
 def test_ten_categories_and_eight_subcategories() -> None:
     assert [c.numeral for c in categories.CATEGORIES] == list("一二三四五六七八九十")
     assert [s.code for s in categories.SUBCATEGORIES] == [
-        "4-1", "4-2", "4-3", "4-4", "9-1", "9-2", "9-3", "9-4"]
+        "4-1",
+        "4-2",
+        "4-3",
+        "4-4",
+        "9-1",
+        "9-2",
+        "9-3",
+        "9-4",
+    ]
     assert categories.category(4).name_zh.startswith("学历学位")
     categories.validate_placement(9, 4)
     for bad in ((4, None), (3, 1), (11, None), (9, 5)):
@@ -48,11 +61,18 @@ def test_ten_categories_and_eight_subcategories() -> None:
             categories.validate_placement(*bad)
 
 
-@pytest.mark.parametrize(("seconds", "shown", "level"), [
-    (0, "00:00", "ok"), (119.9, "01:59", "ok"), (120, "02:00", "warning"),
-    (179, "02:59", "warning"), (180, "03:00", "alert"), (3725, "62:05", "alert"),
-    (-5, "00:00", "ok"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "shown", "level"),
+    [
+        (0, "00:00", "ok"),
+        (119.9, "01:59", "ok"),
+        (120, "02:00", "warning"),
+        (179, "02:59", "warning"),
+        (180, "03:00", "alert"),
+        (3725, "62:05", "alert"),
+        (-5, "00:00", "ok"),
+    ],
+)
 def test_service_time_levels(seconds: float, shown: str, level: str) -> None:
     assert service_time.format_elapsed(seconds) == shown
     assert service_time.level(seconds) == level

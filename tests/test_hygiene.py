@@ -27,14 +27,17 @@ def test_core_never_imports_textual() -> None:
         "assert 'textual' not in sys.modules, sorted(k for k in sys.modules if 'textual' in k)\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def _load_locale_script():
-    spec = importlib.util.spec_from_file_location("update_locale", REPO / "scripts" / "update_locale.py")
+    spec = importlib.util.spec_from_file_location(
+        "update_locale", REPO / "scripts" / "update_locale.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -42,13 +42,16 @@ def _cover(path: Path, number: str | None) -> None:
     draw.rectangle((80, 80, 1160, 1674), outline=0, width=4)
     if number is not None:
         label = barcode.Code128(number, writer=ImageWriter()).render(
-            {"dpi": 150, "module_width": 0.5, "module_height": 15})
+            {"dpi": 150, "module_width": 0.5, "module_height": 15}
+        )
         page.paste(label, (450, 300))
     path.parent.mkdir(parents=True, exist_ok=True)
     page.save(path, dpi=(150, 150))
 
 
-def _page(path: Path, marker: int, *, dpi: int | None = 150, size: tuple[int, int] = (620, 877)) -> None:
+def _page(
+    path: Path, marker: int, *, dpi: int | None = 150, size: tuple[int, int] = (620, 877)
+) -> None:
     """A distinct page: ``marker`` black bars at distinct places (so hashes differ)."""
     page = Image.new("L", size, 255)
     draw = ImageDraw.Draw(page)
@@ -68,15 +71,26 @@ def archive(tmp_path: Path) -> Archive:
     migrate.upgrade(db)
     ids: dict[str, uuid.UUID] = {}
     with db.write() as s:
-        here = Institution(code="CY-RC", name="北京市朝阳区人才服务中心", kind="district",
-                           serial_prefix="CY")
+        here = Institution(
+            code="CY-RC", name="北京市朝阳区人才服务中心", kind="district", serial_prefix="CY"
+        )
         s.add(here)
         s.flush()
-        dossier = Dossier(dossier_no=DOSSIER_NO, barcode=DOSSIER_NO, person_name="王建国",
-                          id_number="11010519491231002X", gender="M",
-                          birth_date_recorded="1949年12月")
-        legacy = Dossier(dossier_no="CY00000077", barcode="LEGACY-0077", person_name="李娜",
-                         gender="F", birth_date_recorded="1980.01.01")
+        dossier = Dossier(
+            dossier_no=DOSSIER_NO,
+            barcode=DOSSIER_NO,
+            person_name="王建国",
+            id_number="11010519491231002X",
+            gender="M",
+            birth_date_recorded="1949年12月",
+        )
+        legacy = Dossier(
+            dossier_no="CY00000077",
+            barcode="LEGACY-0077",
+            person_name="李娜",
+            gender="F",
+            birth_date_recorded="1980.01.01",
+        )
         s.add_all([dossier, legacy])
         s.flush()
         # Inserted out of catalogue order on purpose: intake must sort them.
@@ -88,13 +102,28 @@ def archive(tmp_path: Path) -> Archive:
             ("note", 5, None, 1, "参加工作时间认定审批表", None, 0, ""),
         ]
         for key, cat, sub, item, title, formed, pages, remark in rows:
-            m = Material(dossier_id=dossier.id, category=cat, subcategory=sub, item_no=item,
-                         title=title, formed_on=formed, page_count=pages, remark=remark)
+            m = Material(
+                dossier_id=dossier.id,
+                category=cat,
+                subcategory=sub,
+                item_no=item,
+                title=title,
+                formed_on=formed,
+                page_count=pages,
+                remark=remark,
+            )
             s.add(m)
             s.flush()
             ids[key] = m.id
-        m = Material(dossier_id=legacy.id, category=1, subcategory=None, item_no=1, title="职工登记表",
-                     formed_on=dt.date(1999, 1, 1), page_count=1)
+        m = Material(
+            dossier_id=legacy.id,
+            category=1,
+            subcategory=None,
+            item_no=1,
+            title="职工登记表",
+            formed_on=dt.date(1999, 1, 1),
+            page_count=1,
+        )
         s.add(m)
         s.flush()
         ids["legacy"] = m.id
@@ -127,8 +156,9 @@ def test_batch_is_attached_in_catalogue_order(archive: Archive, tmp_path: Path) 
 
     result = ingest_scan_batch(archive.db, batch_dir=batch, archive_root=archive.root)
 
-    assert result == IntakeResult(dossier_no=DOSSIER_NO, dossier_id=archive.dossier_id, pages=10,
-                                  materials=4)
+    assert result == IntakeResult(
+        dossier_no=DOSSIER_NO, dossier_id=archive.dossier_id, pages=10, materials=4
+    )
     rows = _page_rows(archive.db)
     assert len(rows) == 10
     by_material: dict[uuid.UUID, list[Page]] = {}
@@ -153,7 +183,8 @@ def test_batch_is_attached_in_catalogue_order(archive: Archive, tmp_path: Path) 
     assert archive.material_ids["note"] not in by_material
     assert len({p.phash for p in rows}) == 10
     assert (archive.root / DOSSIER_NO / f"{DOSSIER_NO}-0000.png").read_bytes() == (
-        batch / "p0.png").read_bytes()
+        batch / "p0.png"
+    ).read_bytes()
     assert len(_files(archive.root)) == 11  # cover + 10 pages, nothing else copied
 
 
@@ -240,7 +271,9 @@ def test_second_batch_for_a_digitised_dossier_is_refused(archive: Archive, tmp_p
     assert {p: p.read_bytes() for p in _files(archive.root)} == files_before
 
 
-def test_damaged_page_image_is_refused_and_nothing_is_kept(archive: Archive, tmp_path: Path) -> None:
+def test_damaged_page_image_is_refused_and_nothing_is_kept(
+    archive: Archive, tmp_path: Path
+) -> None:
     batch = _batch(tmp_path / "batch", DOSSIER_NO, 10)
     (batch / "p6.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 100)
     with pytest.raises(IntakeError) as caught:
@@ -275,8 +308,13 @@ def test_files_written_before_a_failure_are_removed(archive: Archive, tmp_path: 
 
 
 def test_every_reason_is_documented() -> None:
-    assert set(REASONS) == {"no_barcode", "unknown_dossier", "page_count_mismatch",
-                            "already_digitised", "bad_image"}
+    assert set(REASONS) == {
+        "no_barcode",
+        "unknown_dossier",
+        "page_count_mismatch",
+        "already_digitised",
+        "bad_image",
+    }
     assert issubclass(IntakeError, ValueError)
 
 
@@ -284,8 +322,11 @@ def test_difference_hash_tracks_visual_similarity(tmp_path: Path) -> None:
     _page(tmp_path / "a.png", 5)
     _page(tmp_path / "b.png", 5)
     _page(tmp_path / "c.png", 1)
-    with Image.open(tmp_path / "a.png") as a, Image.open(tmp_path / "b.png") as b, \
-            Image.open(tmp_path / "c.png") as c:
+    with (
+        Image.open(tmp_path / "a.png") as a,
+        Image.open(tmp_path / "b.png") as b,
+        Image.open(tmp_path / "c.png") as c,
+    ):
         ha, hb, hc = difference_hash(a), difference_hash(b), difference_hash(c)
         noisy = a.copy()
         ImageDraw.Draw(noisy).point([(300, 300), (301, 301), (500, 20)], fill=0)
@@ -308,12 +349,23 @@ def test_intake_command_line(archive: Archive, tmp_path: Path, capsys) -> None: 
 
     with archive.db.write() as s:
         inst = s.exec(select(Institution)).first()
-        s.add(Clerk(username="arch1", name="陈刚", role="archivist", institution_id=inst.id,
-                    password_hash=auth.hash_secret("arch1-demo")))
+        s.add(
+            Clerk(
+                username="arch1",
+                name="陈刚",
+                role="archivist",
+                institution_id=inst.id,
+                password_hash=auth.hash_secret("arch1-demo"),
+            )
+        )
         s.add(Clerk(username="clerk1", name="王芳", role="clerk", institution_id=inst.id))
     batch = _batch(tmp_path / "batch", "LEGACY-0077", 1)
-    url = ["--db", str(archive.db.url.render_as_string(hide_password=False)),
-           "--archive-root", str(archive.root)]
+    url = [
+        "--db",
+        str(archive.db.url.render_as_string(hide_password=False)),
+        "--archive-root",
+        str(archive.root),
+    ]
     assert main([*url, "intake", str(batch), "--archivist", "clerk1"]) == 2
     assert "clerk1" in capsys.readouterr().err
     assert main([*url, "intake", str(batch), "--archivist", "arch1"]) == 0

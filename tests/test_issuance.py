@@ -17,9 +17,15 @@ REQUEST = issuance.CertificateRequest("custody", "办理生育服务证")
 
 
 def issue(archive, place: Workplace, now: dt.datetime, request=REQUEST, dossier="DA00000001"):  # noqa: ANN001, ANN201
-    return issuance.issue(archive.db, request, dossier_id=archive.ids[dossier], workplace=place,
-                          visit_id=None, certificates_dir=archive.settings.certificates_dir,
-                          now=now)
+    return issuance.issue(
+        archive.db,
+        request,
+        dossier_id=archive.ids[dossier],
+        workplace=place,
+        visit_id=None,
+        certificates_dir=archive.settings.certificates_dir,
+        now=now,
+    )
 
 
 def test_serials_run_per_institution_and_beijing_year(tmp_path: Path) -> None:
@@ -35,18 +41,31 @@ def test_serials_run_per_institution_and_beijing_year(tmp_path: Path) -> None:
     assert issue(archive, place, t).serial == "CY-2026-000003"
     # Another institution keeps its own sequence: hand DA00000002 over to CY-JY.
     with archive.db.write() as s:
-        s.add(CustodyEvent(dossier_id=archive.ids["DA00000002"], kind="received",
-                           holder_institution_id=archive.ids["there"],
-                           at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)))
+        s.add(
+            CustodyEvent(
+                dossier_id=archive.ids["DA00000002"],
+                kind="received",
+                holder_institution_id=archive.ids["there"],
+                at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+            )
+        )
     from counter_tui.services.workplace import InstitutionRef
 
-    there = Workplace(InstitutionRef(archive.ids["there"], "CY-JY", "北京市朝阳区职业介绍服务中心",
-                                     "CJ"), place.clerk, "1")
+    there = Workplace(
+        InstitutionRef(archive.ids["there"], "CY-JY", "北京市朝阳区职业介绍服务中心", "CJ"),
+        place.clerk,
+        "1",
+    )
     assert issue(archive, there, t, dossier="DA00000002").serial == "CJ-2026-000001"
     with archive.db.read() as s:
         serials = sorted(c.serial for c in s.exec(select(Certificate)))
-    assert serials == ["CJ-2026-000001", "CY-2026-000001", "CY-2026-000002",
-                       "CY-2026-000003", "CY-2027-000001"]
+    assert serials == [
+        "CJ-2026-000001",
+        "CY-2026-000001",
+        "CY-2026-000002",
+        "CY-2026-000003",
+        "CY-2027-000001",
+    ]
 
 
 def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
@@ -57,9 +76,14 @@ def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
     with pytest.raises(issuance.IssuanceError) as info:
         issue(archive, place, now, bad)
     assert info.value.field == "agent_id" and "校验" in str(info.value)
-    good = issuance.CertificateRequest("experience", "  入职\t（录用） ", "agent", "李四",
-                                       "110105 19491231 002x",
-                                       cited_material_ids=(archive.ids["m_cv"],))
+    good = issuance.CertificateRequest(
+        "experience",
+        "  入职\t（录用） ",
+        "agent",
+        "李四",
+        "110105 19491231 002x",
+        cited_material_ids=(archive.ids["m_cv"],),
+    )
     issued = issue(archive, place, now, good)
     text = issued.text_path.read_text(encoding="utf-8")
     assert "经历证明" in text and "李四（代理人，110105********002X）" in text
@@ -68,20 +92,30 @@ def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
     with archive.db.read() as s:
         cert = s.exec(select(Certificate)).one()
     assert (cert.agent_name, cert.agent_id_number, cert.purpose) == (
-        "李四", "11010519491231002X", "入职 （录用）")
+        "李四",
+        "11010519491231002X",
+        "入职 （录用）",
+    )
 
 
-@pytest.mark.parametrize(("request_", "field"), [
-    (issuance.CertificateRequest("", "入职"), "kind"),
-    (issuance.CertificateRequest("custody", ""), "purpose"),
-    (issuance.CertificateRequest("custody", "\x00\x1b\r\n\t"), "purpose"),
-    (issuance.CertificateRequest("custody", "用" * 61), "purpose"),
-    (issuance.CertificateRequest("custody", "入职", "agent", "", "11010519491231002X"),
-     "agent_name"),
-    (issuance.CertificateRequest("custody", "入职", "agent", "27", "11010519491231002X"),
-     "agent_name"),
-    (issuance.CertificateRequest("custody", "入职", "boss"), "kind"),
-])
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (issuance.CertificateRequest("", "入职"), "kind"),
+        (issuance.CertificateRequest("custody", ""), "purpose"),
+        (issuance.CertificateRequest("custody", "\x00\x1b\r\n\t"), "purpose"),
+        (issuance.CertificateRequest("custody", "用" * 61), "purpose"),
+        (
+            issuance.CertificateRequest("custody", "入职", "agent", "", "11010519491231002X"),
+            "agent_name",
+        ),
+        (
+            issuance.CertificateRequest("custody", "入职", "agent", "27", "11010519491231002X"),
+            "agent_name",
+        ),
+        (issuance.CertificateRequest("custody", "入职", "boss"), "kind"),
+    ],
+)
 def test_bad_requests_name_the_field_and_write_nothing(tmp_path: Path, request_, field) -> None:  # noqa: ANN001
     archive = tiny_archive(tmp_path)
     with pytest.raises(issuance.IssuanceError) as info:
@@ -90,14 +124,19 @@ def test_bad_requests_name_the_field_and_write_nothing(tmp_path: Path, request_,
     with archive.db.read() as s:
         assert s.exec(select(Certificate)).all() == []
     assert not archive.settings.certificates_dir.exists() or not any(
-        archive.settings.certificates_dir.rglob("*.txt"))
+        archive.settings.certificates_dir.rglob("*.txt")
+    )
 
 
 def test_sql_looking_purpose_is_stored_as_text(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
     purpose = "x'); DROP TABLE certificate; --"
-    issued = issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
-                   issuance.CertificateRequest("custody", purpose))
+    issued = issue(
+        archive,
+        logged_in(archive),
+        dt.datetime(2026, 5, 6, tzinfo=dt.UTC),
+        issuance.CertificateRequest("custody", purpose),
+    )
     with archive.db.read() as s:
         assert s.exec(select(Certificate)).one().purpose == purpose
     assert issued.serial.endswith("000001")
@@ -122,6 +161,7 @@ def test_non_custody_certificates_must_cite_their_source(tmp_path: Path) -> None
     with pytest.raises(issuance.IssuanceError) as info:
         issue(archive, logged_in(archive), now, issuance.CertificateRequest("work_start", "退休"))
     assert info.value.field == "cited"
-    cited = issuance.CertificateRequest("work_start", "退休",
-                                        cited_material_ids=(archive.ids["m_hire"],))
+    cited = issuance.CertificateRequest(
+        "work_start", "退休", cited_material_ids=(archive.ids["m_hire"],)
+    )
     assert "9-2-1  录用审批表" in issue(archive, logged_in(archive), now, cited).text

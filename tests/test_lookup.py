@@ -18,13 +18,22 @@ def test_name_search(tmp_path: Path) -> None:
             d = Dossier(dossier_no=f"DB{i:08d}", person_name=f"王{i:03d}", gender="M")
             s.add(d)
             s.flush()
-            s.add(CustodyEvent(dossier_id=d.id, kind="shelved", at=T0,
-                               holder_institution_id=archive.ids["here"]))
+            s.add(
+                CustodyEvent(
+                    dossier_id=d.id,
+                    kind="shelved",
+                    at=T0,
+                    holder_institution_id=archive.ids["here"],
+                )
+            )
         d = Dossier(dossier_no="DC00000001", person_name="李张三", gender="M")
         s.add(d)
         s.flush()
-        s.add(CustodyEvent(dossier_id=d.id, kind="shelved", at=T0,
-                           holder_institution_id=archive.ids["here"]))
+        s.add(
+            CustodyEvent(
+                dossier_id=d.id, kind="shelved", at=T0, holder_institution_id=archive.ids["here"]
+            )
+        )
     names = [m.person_name for m in lookup.find(archive.db, "/张", place).matches]
     assert names == ["张伟", "张敏"]  # not 李张三: names are searched from their start
     assert lookup.find(archive.db, "/%", place).status == "none"

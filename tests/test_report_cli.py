@@ -43,8 +43,21 @@ def archive(seeded: tuple[TinyArchive, Places]) -> TinyArchive:
 
 def test_csv_has_bom_chinese_headers_and_reads_back(archive, tmp_path) -> None:  # noqa: ANN001
     out = tmp_path / "report.csv"
-    args = parse(["report", "--from", FROM, "--to", TO, "--institution", "CY-RC",
-                  "--format", "csv", "--output", str(out)])
+    args = parse(
+        [
+            "report",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--institution",
+            "CY-RC",
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+        ]
+    )
     assert run_report(archive.settings, args) == 0
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the file as UTF-8
@@ -67,8 +80,9 @@ def test_csv_has_bom_chinese_headers_and_reads_back(archive, tmp_path) -> None: 
     assert totals[1][col[i18n._("Within 3 min (%)")]] == "60.0"
     assert totals[1][col["存档证明"]] == "2"
     assert totals[1][col[i18n._("Institution")]] == "北京市朝阳区人才服务中心"
-    day_counters = [r for r in rows[1:] if r[0] == DAY.isoformat()
-                    and r[scope] == i18n._("Counter")]
+    day_counters = [
+        r for r in rows[1:] if r[0] == DAY.isoformat() and r[scope] == i18n._("Counter")
+    ]
     assert [r[4] for r in day_counters] == ["1", "2", "3", "—"]
     clerks = [r[4] for r in rows[1:] if r[0] == DAY.isoformat() and r[scope] == i18n._("Clerk")]
     assert clerks == ["李强", "王芳", "（无经办人）"]
@@ -79,8 +93,9 @@ def test_csv_has_bom_chinese_headers_and_reads_back(archive, tmp_path) -> None: 
 def test_csv_headers_follow_the_ui_language(archive, tmp_path) -> None:  # noqa: ANN001
     i18n.set_language("en")
     out = tmp_path / "report.csv"
-    args = parse(["report", "--from", DAY.isoformat(), "--to", DAY.isoformat(),
-                  "--output", str(out)])
+    args = parse(
+        ["report", "--from", DAY.isoformat(), "--to", DAY.isoformat(), "--output", str(out)]
+    )
     assert run_report(archive.settings, args) == 0
     header = next(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert header[:3] == ["Date", "Institution code", "Institution"]
@@ -92,8 +107,9 @@ def test_csv_headers_follow_the_ui_language(archive, tmp_path) -> None:  # noqa:
 
 
 def test_json_shape(archive, capsysbinary) -> None:  # noqa: ANN001
-    args = parse(["report", "--from", FROM, "--to", TO, "--institution", "CY-RC",
-                  "--format", "json"])
+    args = parse(
+        ["report", "--from", FROM, "--to", TO, "--institution", "CY-RC", "--format", "json"]
+    )
     assert run_report(archive.settings, args) == 0
     data = json.loads(capsysbinary.readouterr().out.decode("utf-8"))
     assert data["from"] == FROM and data["to"] == TO
@@ -104,8 +120,13 @@ def test_json_shape(archive, capsysbinary) -> None:  # noqa: ANN001
     day = data["days"][1]
     total = day["total"]
     assert total["services"] == 11 and total["open"] == 1 and total["certificates"] == 6
-    assert total["certificates_by_kind"] == {"custody": 2, "experience": 1, "kinship": 1,
-                                             "work_start": 1, "education": 1}
+    assert total["certificates_by_kind"] == {
+        "custody": 2,
+        "experience": 1,
+        "kinship": 1,
+        "work_start": 1,
+        "education": 1,
+    }
     times = total["times"]
     assert (times["median_s"], times["p90_s"], times["max_s"]) == (119.5, 300.0, 720.0)
     assert times["bands"] == {"0-1": 2, "1-2": 3, "2-3": 1, "3-5": 2, "5-10": 1, "10+": 1}
@@ -127,12 +148,15 @@ def test_csv_to_standard_output(archive, capsysbinary) -> None:  # noqa: ANN001
     assert len(list(csv.reader(io.StringIO(out.decode("utf-8-sig"))))) > 2
 
 
-@pytest.mark.parametrize("argv", [
-    ["report", "--from", "2026-13-01", "--to", "2026-12-01"],
-    ["report", "--from", "yesterday", "--to", "2026-12-01"],
-    ["report", "--from", "2026-11-01"],
-    ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "xlsx"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--from", "2026-13-01", "--to", "2026-12-01"],
+        ["report", "--from", "yesterday", "--to", "2026-12-01"],
+        ["report", "--from", "2026-11-01"],
+        ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "xlsx"],
+    ],
+)
 def test_bad_arguments_exit_2(argv: list[str], capsys) -> None:  # noqa: ANN001
     with pytest.raises(SystemExit) as exc:
         parse(argv)
@@ -145,15 +169,23 @@ def test_bad_range_and_unknown_institution_exit_2(archive, capsys) -> None:  # n
     args = parse(["report", "--from", "2026-11-30", "--to", "2026-11-01"])
     assert run_report(archive.settings, args) == 2
     assert "2026-11-01" in capsys.readouterr().err
-    args = parse(["report", "--from", "2026-11-01", "--to", "2026-11-30",
-                  "--institution", "NOPE"])
+    args = parse(["report", "--from", "2026-11-01", "--to", "2026-11-30", "--institution", "NOPE"])
     assert run_report(archive.settings, args) == 2
     assert "NOPE" in capsys.readouterr().err
 
 
 def test_unwritable_output_exits_1(archive, tmp_path, capsys) -> None:  # noqa: ANN001
-    args = parse(["report", "--from", DAY.isoformat(), "--to", DAY.isoformat(),
-                  "--output", str(tmp_path / "missing" / "dir" / "r.csv")])
+    args = parse(
+        [
+            "report",
+            "--from",
+            DAY.isoformat(),
+            "--to",
+            DAY.isoformat(),
+            "--output",
+            str(tmp_path / "missing" / "dir" / "r.csv"),
+        ]
+    )
     assert run_report(archive.settings, args) == 1
     assert "r.csv" in capsys.readouterr().err
 
@@ -161,17 +193,35 @@ def test_unwritable_output_exits_1(archive, tmp_path, capsys) -> None:  # noqa: 
 def test_csv_cells_never_start_a_formula(seeded, tmp_path) -> None:  # noqa: ANN001
     archive, places = seeded
     with archive.db.write() as s:
-        evil = Clerk(username="evil", name="=HYPERLINK(\"http://x\")", role="clerk",
-                     institution_id=places.here)
+        evil = Clerk(
+            username="evil", name='=HYPERLINK("http://x")', role="clerk", institution_id=places.here
+        )
         s.add(evil)
         s.flush()
         evil_id = evil.id
-    add_visit(archive.db, places, counter="9", clerk=evil_id, start=bj(DAY, "13:00:00"),
-              events=[("closed", bj(DAY, "13:01:00"))])
+    add_visit(
+        archive.db,
+        places,
+        counter="9",
+        clerk=evil_id,
+        start=bj(DAY, "13:00:00"),
+        events=[("closed", bj(DAY, "13:01:00"))],
+    )
     out = tmp_path / "r.csv"
-    args = parse(["report", "--from", DAY.isoformat(), "--to", DAY.isoformat(),
-                  "--institution", "CY-RC", "--output", str(out)])
+    args = parse(
+        [
+            "report",
+            "--from",
+            DAY.isoformat(),
+            "--to",
+            DAY.isoformat(),
+            "--institution",
+            "CY-RC",
+            "--output",
+            str(out),
+        ]
+    )
     assert run_report(archive.settings, args) == 0
     labels = [r[4] for r in csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")))]
-    assert "'=HYPERLINK(\"http://x\")" in labels  # shown as text, never evaluated
+    assert '\'=HYPERLINK("http://x")' in labels  # shown as text, never evaluated
     assert not any(label.startswith("=") for label in labels)

@@ -48,27 +48,55 @@ class Places:
 _serials = iter(range(1, 10_000))
 
 
-def add_visit(db: Database, places: Places, *, counter: str, clerk: uuid.UUID | None,
-              start: dt.datetime, events: list[tuple[str, dt.datetime]] = (),
-              certificates: list[str] = (), institution: uuid.UUID | None = None) -> uuid.UUID:
+def add_visit(
+    db: Database,
+    places: Places,
+    *,
+    counter: str,
+    clerk: uuid.UUID | None,
+    start: dt.datetime,
+    events: list[tuple[str, dt.datetime]] = (),
+    certificates: list[str] = (),
+    institution: uuid.UUID | None = None,
+) -> uuid.UUID:
     """One visit with a started event, ``events`` and ``certificates`` (kinds) issued at the
     time of the visit's last event."""
     with db.write() as s:
-        visit = ServiceVisit(institution_id=institution or places.here, counter=counter,
-                             clerk_id=clerk, started_at=start)
+        visit = ServiceVisit(
+            institution_id=institution or places.here,
+            counter=counter,
+            clerk_id=clerk,
+            started_at=start,
+        )
         s.add(visit)
         s.flush()
         s.add(ServiceEvent(visit_id=visit.id, kind="started", at=start))
         for kind, at in events:
-            s.add(ServiceEvent(visit_id=visit.id, kind=kind, at=at,
-                               dossier_id=places.dossier if kind == "dossier_opened" else None))
+            s.add(
+                ServiceEvent(
+                    visit_id=visit.id,
+                    kind=kind,
+                    at=at,
+                    dossier_id=places.dossier if kind == "dossier_opened" else None,
+                )
+            )
         issued = max((at for _k, at in events), default=start)
         for kind in certificates:
-            s.add(Certificate(serial=f"CY-2026-{next(_serials):06d}", kind=kind,
-                              dossier_id=places.dossier, visit_id=visit.id,
-                              institution_id=institution or places.here, applicant_kind="self",
-                              purpose="办理退休", text_path="", text_sha256="",
-                              issued_by=clerk, issued_at=issued))
+            s.add(
+                Certificate(
+                    serial=f"CY-2026-{next(_serials):06d}",
+                    kind=kind,
+                    dossier_id=places.dossier,
+                    visit_id=visit.id,
+                    institution_id=institution or places.here,
+                    applicant_kind="self",
+                    purpose="办理退休",
+                    text_path="",
+                    text_sha256="",
+                    issued_by=clerk,
+                    issued_at=issued,
+                )
+            )
         return visit.id
 
 
@@ -78,50 +106,155 @@ def seed_day(db: Database, places: Places) -> dict[str, uuid.UUID]:
     v = {}
     c1, c2 = p.clerk1, p.clerk2
     # Counter 1, 王芳
-    v["v1"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d, "09:00:00"), events=[
-        ("dossier_opened", bj(d, "09:00:20")), ("certificate_issued", bj(d, "09:02:30")),
-        ("closed", bj(d, "09:02:30"))], certificates=["custody"])  # 150 s
-    v["v2"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d, "09:10:00"), events=[
-        ("dossier_opened", bj(d, "09:10:10")), ("closed", bj(d, "09:10:45"))])  # 45 s
-    v["v3"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d, "10:05:00"), events=[
-        ("dossier_opened", bj(d, "10:05:30")), ("consultation_recorded", bj(d, "10:09:50")),
-        ("closed", bj(d, "10:10:00"))])  # 300 s: exactly 5 min is not "within 5"
-    v["v4"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d, "10:20:00"), events=[
-        ("abandoned", bj(d, "10:21:00"))])  # 60 s, abandoned
-    v["v5"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d, "14:00:00"), events=[
-        ("dossier_opened", bj(d, "14:00:30")), ("certificate_issued", bj(d, "14:03:00")),
-        ("closed", bj(d, "14:03:00"))], certificates=["kinship", "experience"])  # 180 s
+    v["v1"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d, "09:00:00"),
+        events=[
+            ("dossier_opened", bj(d, "09:00:20")),
+            ("certificate_issued", bj(d, "09:02:30")),
+            ("closed", bj(d, "09:02:30")),
+        ],
+        certificates=["custody"],
+    )  # 150 s
+    v["v2"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d, "09:10:00"),
+        events=[("dossier_opened", bj(d, "09:10:10")), ("closed", bj(d, "09:10:45"))],
+    )  # 45 s
+    v["v3"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d, "10:05:00"),
+        events=[
+            ("dossier_opened", bj(d, "10:05:30")),
+            ("consultation_recorded", bj(d, "10:09:50")),
+            ("closed", bj(d, "10:10:00")),
+        ],
+    )  # 300 s: exactly 5 min is not "within 5"
+    v["v4"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d, "10:20:00"),
+        events=[("abandoned", bj(d, "10:21:00"))],
+    )  # 60 s, abandoned
+    v["v5"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d, "14:00:00"),
+        events=[
+            ("dossier_opened", bj(d, "14:00:30")),
+            ("certificate_issued", bj(d, "14:03:00")),
+            ("closed", bj(d, "14:03:00")),
+        ],
+        certificates=["kinship", "experience"],
+    )  # 180 s
     # Counter 2, 李强
-    v["v6"] = add_visit(db, p, counter="2", clerk=c2, start=bj(d, "09:30:00"), events=[
-        ("dossier_opened", bj(d, "09:30:15")), ("closed", bj(d, "09:31:59.500"))],
-        certificates=["custody"])  # 119.5 s
-    v["v7"] = add_visit(db, p, counter="2", clerk=c2, start=bj(d, "11:00:00"), events=[
-        ("dossier_opened", bj(d, "11:01:00")), ("closed", bj(d, "11:12:00"))])  # 720 s
-    v["v8"] = add_visit(db, p, counter="2", clerk=c2, start=bj(d, "16:50:00"), events=[
-        ("dossier_opened", bj(d, "16:50:30"))])  # open
-    v["v9"] = add_visit(db, p, counter="2", clerk=c2, start=bj(d, "16:55:00"), events=[
-        ("dossier_opened", bj(d, "16:55:40")), ("closed", bj(d, "16:59:00"))],
-        certificates=["work_start"])  # 240 s
+    v["v6"] = add_visit(
+        db,
+        p,
+        counter="2",
+        clerk=c2,
+        start=bj(d, "09:30:00"),
+        events=[("dossier_opened", bj(d, "09:30:15")), ("closed", bj(d, "09:31:59.500"))],
+        certificates=["custody"],
+    )  # 119.5 s
+    v["v7"] = add_visit(
+        db,
+        p,
+        counter="2",
+        clerk=c2,
+        start=bj(d, "11:00:00"),
+        events=[("dossier_opened", bj(d, "11:01:00")), ("closed", bj(d, "11:12:00"))],
+    )  # 720 s
+    v["v8"] = add_visit(
+        db,
+        p,
+        counter="2",
+        clerk=c2,
+        start=bj(d, "16:50:00"),
+        events=[("dossier_opened", bj(d, "16:50:30"))],
+    )  # open
+    v["v9"] = add_visit(
+        db,
+        p,
+        counter="2",
+        clerk=c2,
+        start=bj(d, "16:55:00"),
+        events=[("dossier_opened", bj(d, "16:55:40")), ("closed", bj(d, "16:59:00"))],
+        certificates=["work_start"],
+    )  # 240 s
     # Counter 3, nobody logged in
-    v["v10"] = add_visit(db, p, counter="3", clerk=None, start=bj(d, "15:00:00"), events=[
-        ("closed", bj(d, "15:00:59.999"))])  # 59.999 s
-    v["v11"] = add_visit(db, p, counter="3", clerk=None, start=bj(d, "00:00:00"), events=[
-        ("closed", bj(d, "00:01:30"))])  # 90 s, first instant of the day
+    v["v10"] = add_visit(
+        db,
+        p,
+        counter="3",
+        clerk=None,
+        start=bj(d, "15:00:00"),
+        events=[("closed", bj(d, "15:00:59.999"))],
+    )  # 59.999 s
+    v["v11"] = add_visit(
+        db,
+        p,
+        counter="3",
+        clerk=None,
+        start=bj(d, "00:00:00"),
+        events=[("closed", bj(d, "00:01:30"))],
+    )  # 90 s, first instant of the day
     # Outside the day, and another institution.
-    v["before"] = add_visit(db, p, counter="1", clerk=c1,
-                            start=bj(d - dt.timedelta(days=1), "23:59:59.999"),
-                            events=[("closed", bj(d, "00:02:00"))])
-    v["after"] = add_visit(db, p, counter="1", clerk=c1, start=bj(d + dt.timedelta(days=1),
-                                                                   "00:00:00"),
-                           events=[("closed", bj(d + dt.timedelta(days=1), "00:01:00"))])
-    v["there"] = add_visit(db, p, counter="1", clerk=None, start=bj(d, "10:00:00"),
-                           events=[("closed", bj(d, "10:02:00"))], institution=p.there)
+    v["before"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d - dt.timedelta(days=1), "23:59:59.999"),
+        events=[("closed", bj(d, "00:02:00"))],
+    )
+    v["after"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=c1,
+        start=bj(d + dt.timedelta(days=1), "00:00:00"),
+        events=[("closed", bj(d + dt.timedelta(days=1), "00:01:00"))],
+    )
+    v["there"] = add_visit(
+        db,
+        p,
+        counter="1",
+        clerk=None,
+        start=bj(d, "10:00:00"),
+        events=[("closed", bj(d, "10:02:00"))],
+        institution=p.there,
+    )
     # A certificate issued outside any service, at noon, by 王芳.
     with db.write() as s:
-        s.add(Certificate(serial="CY-2026-900001", kind="education", dossier_id=p.dossier,
-                          visit_id=None, institution_id=p.here, applicant_kind="self",
-                          purpose="入职（录用）", text_path="", text_sha256="", issued_by=c1,
-                          issued_at=bj(d, "12:00:00")))
+        s.add(
+            Certificate(
+                serial="CY-2026-900001",
+                kind="education",
+                dossier_id=p.dossier,
+                visit_id=None,
+                institution_id=p.here,
+                applicant_kind="self",
+                purpose="入职（录用）",
+                text_path="",
+                text_sha256="",
+                issued_by=c1,
+                issued_at=bj(d, "12:00:00"),
+            )
+        )
     return v
 
 
@@ -130,18 +263,24 @@ def archive_places(tmp_path) -> tuple[TinyArchive, Places]:  # noqa: ANN001
     archive = tiny_archive(tmp_path)
     with archive.db.read() as s:
         clerk2 = s.exec(select(Clerk).where(Clerk.username == "clerk2")).one().id
-    return archive, Places(here=archive.ids["here"], there=archive.ids["there"],
-                           clerk1=archive.ids["clerk"], clerk2=clerk2,
-                           dossier=archive.ids["DA00000001"])
+    return archive, Places(
+        here=archive.ids["here"],
+        there=archive.ids["there"],
+        clerk1=archive.ids["clerk"],
+        clerk2=clerk2,
+        dossier=archive.ids["DA00000001"],
+    )
 
 
 def plain_places(db: Database) -> Places:
     """Minimal rows for the hand-built day on any backend."""
     with db.write() as s:
-        here = Institution(code="CY-RC", name="北京市朝阳区人才服务中心", kind="district",
-                           serial_prefix="CY")
-        there = Institution(code="CY-JY", name="北京市朝阳区职业介绍服务中心", kind="district",
-                            serial_prefix="CJ")
+        here = Institution(
+            code="CY-RC", name="北京市朝阳区人才服务中心", kind="district", serial_prefix="CY"
+        )
+        there = Institution(
+            code="CY-JY", name="北京市朝阳区职业介绍服务中心", kind="district", serial_prefix="CJ"
+        )
         s.add_all([here, there])
         s.flush()
         c1 = Clerk(username="clerk1", name="王芳", role="clerk", institution_id=here.id)
@@ -165,9 +304,12 @@ def nearest_rank_by_definition(values: list[float], p: float) -> float | None:
 
 def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) -> dict:
     with db.read() as s:
-        visits = [v for v in s.exec(select(ServiceVisit)).all()
-                  if v.started_at.astimezone(SHANGHAI).date() == day
-                  and (institution_id is None or v.institution_id == institution_id)]
+        visits = [
+            v
+            for v in s.exec(select(ServiceVisit)).all()
+            if v.started_at.astimezone(SHANGHAI).date() == day
+            and (institution_id is None or v.institution_id == institution_id)
+        ]
         events = s.exec(select(ServiceEvent)).all()
         certs = s.exec(select(Certificate)).all()
         clerks = {c.id: c.name for c in s.exec(select(Clerk))}
@@ -185,8 +327,11 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
     for c in certs:
         if c.visit_id in ids:
             kinds.setdefault(c.visit_id, []).append(c.kind)
-        elif (c.visit_id is None and c.issued_at.astimezone(SHANGHAI).date() == day
-              and (institution_id is None or c.institution_id == institution_id)):
+        elif (
+            c.visit_id is None
+            and c.issued_at.astimezone(SHANGHAI).date() == day
+            and (institution_id is None or c.institution_id == institution_id)
+        ):
             unlinked.append(c)
 
     def seconds(v: ServiceVisit) -> float | None:
@@ -201,17 +346,28 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
         k.update(extra_kinds)
         return {
             "arrivals": len(group),
-            "closed": sum(1 for v in group if v.id in ends
-                          and min(ends[v.id], key=lambda e: e.at).kind == "closed"),
+            "closed": sum(
+                1
+                for v in group
+                if v.id in ends and min(ends[v.id], key=lambda e: e.at).kind == "closed"
+            ),
             "open": sum(1 for v in group if v.id not in ends),
             "certificates": sum(k.values()),
             "by_kind": dict(k),
             "median": nearest_rank_by_definition(times, 50),
             "p90": nearest_rank_by_definition(times, 90),
             "max": max(times, default=None),
-            "bands": [sum(1 for t in times if lo <= t < hi) for lo, hi in
-                      ((0, 60), (60, 120), (120, 180), (180, 300), (300, 600),
-                       (600, math.inf))],
+            "bands": [
+                sum(1 for t in times if lo <= t < hi)
+                for lo, hi in (
+                    (0, 60),
+                    (60, 120),
+                    (120, 180),
+                    (180, 300),
+                    (300, 600),
+                    (600, math.inf),
+                )
+            ],
             "within3": sum(1 for t in times if t < 180),
             "within5": sum(1 for t in times if t < 300),
         }
@@ -227,8 +383,13 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
         by_clerk.setdefault(clerks.get(v.clerk_id, "?"), []).append(v)
         ks = kinds.get(v.id)
         order = [k.code for k in reports.CERTIFICATE_KINDS]
-        type_key = ("+".join(sorted(set(ks), key=order.index)) if ks
-                    else "consultation" if v.id in consulted else "lookup")
+        type_key = (
+            "+".join(sorted(set(ks), key=order.index))
+            if ks
+            else "consultation"
+            if v.id in consulted
+            else "lookup"
+        )
         by_type.setdefault(type_key, []).append(v)
     extra_counter: dict[str, list[str]] = {}
     extra_clerk: dict[str, list[str]] = {}
@@ -240,29 +401,41 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
         hours[v.started_at.astimezone(SHANGHAI).hour] += 1
     return {
         "total": summary(visits, [c.kind for c in unlinked]),
-        "counters": {k: summary(by_counter.get(k, []), extra_counter.get(k, []))
-                     for k in set(by_counter) | set(extra_counter)},
-        "clerks": {k: summary(by_clerk.get(k, []), extra_clerk.get(k, []))
-                   for k in set(by_clerk) | set(extra_clerk)},
+        "counters": {
+            k: summary(by_counter.get(k, []), extra_counter.get(k, []))
+            for k in set(by_counter) | set(extra_counter)
+        },
+        "clerks": {
+            k: summary(by_clerk.get(k, []), extra_clerk.get(k, []))
+            for k in set(by_clerk) | set(extra_clerk)
+        },
         "types": {k: summary(g) for k, g in by_type.items()},
         "hours": hours,
-        "slowest": sorted((t for t in (seconds(v) for v in visits) if t is not None),
-                          reverse=True)[:reports.SLOWEST_COUNT],
+        "slowest": sorted((t for t in (seconds(v) for v in visits) if t is not None), reverse=True)[
+            : reports.SLOWEST_COUNT
+        ],
     }
 
 
 def as_summary(t: reports.Tally) -> dict:
     return {
-        "arrivals": t.arrivals, "closed": t.closed, "open": t.open,
-        "certificates": t.certificates, "by_kind": dict(t.certificates_by_kind),
-        "median": t.times.median_s, "p90": t.times.p90_s, "max": t.times.max_s,
-        "bands": list(t.times.bands), "within3": t.times.within_target,
+        "arrivals": t.arrivals,
+        "closed": t.closed,
+        "open": t.open,
+        "certificates": t.certificates,
+        "by_kind": dict(t.certificates_by_kind),
+        "median": t.times.median_s,
+        "p90": t.times.p90_s,
+        "max": t.times.max_s,
+        "bands": list(t.times.bands),
+        "within3": t.times.within_target,
         "within5": t.times.within_complex,
     }
 
 
-def assert_matches_independent(db: Database, figures: reports.DayFigures,
-                               institution_id: uuid.UUID | None) -> None:
+def assert_matches_independent(
+    db: Database, figures: reports.DayFigures, institution_id: uuid.UUID | None
+) -> None:
     expected = independent(db, figures.day, institution_id)
     # Exact equality: times are whole milliseconds on both sides.
     assert as_summary(figures.total) == expected["total"]
@@ -286,8 +459,13 @@ def check_hand_built_day(db: Database, places: Places, visits: dict[str, uuid.UU
     total = f.total
     assert (total.arrivals, total.closed, total.abandoned, total.open) == (11, 9, 1, 1)
     assert total.certificates == 6
-    assert total.certificates_by_kind == (("custody", 2), ("experience", 1), ("kinship", 1),
-                                          ("work_start", 1), ("education", 1))
+    assert total.certificates_by_kind == (
+        ("custody", 2),
+        ("experience", 1),
+        ("kinship", 1),
+        ("work_start", 1),
+        ("education", 1),
+    )
     t = total.times
     assert t.timed == 10
     assert t.median_s == 119.5  # rank ⌈0.5·10⌉ = 5
@@ -314,14 +492,20 @@ def check_hand_built_day(db: Database, places: Places, visits: dict[str, uuid.UU
     assert three.times.bands == (1, 1, 0, 0, 0, 0)
     # The certificate issued outside a service.
     assert (none.arrivals, none.certificates, none.certificates_by_kind) == (
-        0, 1, (("education", 1),))
+        0,
+        1,
+        (("education", 1),),
+    )
     assert none.times.timed == 0 and none.times.median_s is None
     assert none.times.share_within_target is None
     assert f.groups == f.counters
 
     clerks = [(c.key, c.label, c.arrivals, c.certificates) for c in f.clerks]
-    assert clerks == [("clerk2", "李强", 4, 2), ("clerk1", "王芳", 5, 4),
-                      ("", "（无经办人）", 2, 0)]
+    assert clerks == [
+        ("clerk2", "李强", 4, 2),
+        ("clerk1", "王芳", 5, 4),
+        ("", "（无经办人）", 2, 0),
+    ]
 
     types = [(t.key, t.arrivals, t.times.median_s) for t in f.types]
     assert types == [
@@ -344,13 +528,27 @@ def check_hand_built_day(db: Database, places: Places, visits: dict[str, uuid.UU
     hours[0], hours[9], hours[10], hours[11], hours[14], hours[15], hours[16] = 1, 3, 2, 1, 1, 1, 2
     assert list(f.arrivals_by_hour) == hours
 
-    assert [s.seconds for s in f.slowest] == [720.0, 300.0, 240.0, 180.0, 150.0, 119.5, 90.0,
-                                              60.0, 59.999, 45.0]
+    assert [s.seconds for s in f.slowest] == [
+        720.0,
+        300.0,
+        240.0,
+        180.0,
+        150.0,
+        119.5,
+        90.0,
+        60.0,
+        59.999,
+        45.0,
+    ]
     slowest = f.slowest[0]
     assert slowest.visit_id == visits["v7"]
     assert slowest.started_at == dt.datetime(2026, 11, 17, 11, 0, tzinfo=SHANGHAI)
     assert (slowest.counter, slowest.clerk, slowest.ended, slowest.type_key) == (
-        "2", "李强", "closed", "lookup")
+        "2",
+        "李强",
+        "closed",
+        "lookup",
+    )
     assert f.slowest[1].type_key == "consultation"
     assert f.slowest[3].type_key == "experience+kinship"
     assert f.slowest[7].ended == "abandoned"
@@ -365,8 +563,13 @@ def check_hand_built_day(db: Database, places: Places, visits: dict[str, uuid.UU
     assert everything.institution is None
     assert everything.total.arrivals == 12
     assert everything.total.times.median_s == 120.0  # rank ⌈5.5⌉ = 6 of 11: 45 … 119.5, 120
-    assert [c.key for c in everything.counters] == ["CY-JY/1", "CY-RC/1", "CY-RC/2",
-                                                    "CY-RC/3", "CY-RC/—"]
+    assert [c.key for c in everything.counters] == [
+        "CY-JY/1",
+        "CY-RC/1",
+        "CY-RC/2",
+        "CY-RC/3",
+        "CY-RC/—",
+    ]
     assert_matches_independent(db, everything, None)
 
 
@@ -385,8 +588,12 @@ def test_hand_built_day_on_postgresql(postgres_url: str) -> None:
         places = plain_places(db)
         visits = seed_day(db, places)
         check_hand_built_day(db, places, visits)
-        report = reports.range_figures(db, start=DAY - dt.timedelta(days=1),
-                                       end=DAY + dt.timedelta(days=1), institution_id=places.here)
+        report = reports.range_figures(
+            db,
+            start=DAY - dt.timedelta(days=1),
+            end=DAY + dt.timedelta(days=1),
+            institution_id=places.here,
+        )
         assert [d.total.arrivals for d in report.days] == [1, 11, 1]
     finally:
         db.dispose()
@@ -410,16 +617,18 @@ def test_range_figures_are_true_period_figures(tmp_path) -> None:  # noqa: ANN00
     archive, places = archive_places(tmp_path)
     db = archive.db
     seed_day(db, places)
-    r = reports.range_figures(db, start=DAY - dt.timedelta(days=1),
-                              end=DAY + dt.timedelta(days=1), institution_id=places.here)
-    assert [d.day for d in r.days] == [DAY - dt.timedelta(days=1), DAY,
-                                       DAY + dt.timedelta(days=1)]
+    r = reports.range_figures(
+        db,
+        start=DAY - dt.timedelta(days=1),
+        end=DAY + dt.timedelta(days=1),
+        institution_id=places.here,
+    )
+    assert [d.day for d in r.days] == [DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)]
     assert [d.total.arrivals for d in r.days] == [1, 11, 1]
     # The day inside the range equals the day on its own (apart from the clock).
     alone = reports.day_figures(db, day=DAY, institution_id=places.here)
     inside = r.days[1]
-    for name in ("total", "counters", "clerks", "types", "stages", "arrivals_by_hour",
-                 "slowest"):
+    for name in ("total", "counters", "clerks", "types", "stages", "arrivals_by_hour", "slowest"):
         assert getattr(inside, name) == getattr(alone, name), name
     # The period: 13 services; times 45 … 720 plus "before" (120.001 s) and "after" (60 s).
     assert r.total.arrivals == 13
@@ -439,8 +648,9 @@ def test_percentile_is_nearest_rank() -> None:
     assert reports.percentile([1, 2, 3], 90) == 3
     with pytest.raises(ValueError):
         reports.percentile([1], 0)
-    stats = reports.time_stats([-5_000, 0, 59_999, 60_000, 179_999, 180_000, 299_999,
-                                300_000, 600_000])
+    stats = reports.time_stats(
+        [-5_000, 0, 59_999, 60_000, 179_999, 180_000, 299_999, 300_000, 600_000]
+    )
     assert stats.bands == (3, 1, 1, 2, 1, 1)  # a negative time counts as 0
     assert stats.median_s == 179.999 and stats.max_s == 600.0  # rank 5 of 9
     assert (stats.within_target, stats.within_complex) == (5, 7)
@@ -455,9 +665,15 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
     db = archive.db
     now = bj(dt.date(2026, 11, 27), "10:30:00")  # a Friday morning: the last day is live
     made = history.generate_history(
-        db, institution_ids=[places.here, places.there], counters=3,
-        clerks=[places.clerk1, places.clerk2], start=dt.date(2026, 11, 9), days=19, seed=7,
-        now=now)
+        db,
+        institution_ids=[places.here, places.there],
+        counters=3,
+        clerks=[places.clerk1, places.clerk2],
+        start=dt.date(2026, 11, 9),
+        days=19,
+        seed=7,
+        now=now,
+    )
     assert made > 0
     with db.read() as s:
         visits = s.exec(select(ServiceVisit)).all()
@@ -492,9 +708,16 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
     assert reports.day_figures(db, day=dt.date(2026, 11, 14)).total.arrivals == 0
 
     # A second run continues the serial sequence instead of repeating it.
-    history.generate_history(db, institution_ids=[places.here], counters=["A"],
-                             clerks=[places.clerk1], start=dt.date(2026, 11, 30), days=1,
-                             seed=8, now=bj(dt.date(2026, 12, 1), "00:00:00"))
+    history.generate_history(
+        db,
+        institution_ids=[places.here],
+        counters=["A"],
+        clerks=[places.clerk1],
+        start=dt.date(2026, 11, 30),
+        days=1,
+        seed=8,
+        now=bj(dt.date(2026, 12, 1), "00:00:00"),
+    )
     with db.read() as s:
         serials = [c.serial for c in s.exec(select(Certificate))]
     assert len(serials) == len(set(serials))
@@ -503,11 +726,19 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
 def test_generated_history_is_realistic(tmp_path) -> None:  # noqa: ANN001
     archive, places = archive_places(tmp_path)
     db = archive.db
-    history.generate_history(db, institution_ids=[places.here], counters=2,
-                             clerks=[places.clerk1, places.clerk2], start=dt.date(2026, 9, 7),
-                             days=28, seed=3, now=bj(dt.date(2026, 12, 1), "00:00:00"))
-    r = reports.range_figures(db, start=dt.date(2026, 9, 7), end=dt.date(2026, 10, 4),
-                              institution_id=places.here)
+    history.generate_history(
+        db,
+        institution_ids=[places.here],
+        counters=2,
+        clerks=[places.clerk1, places.clerk2],
+        start=dt.date(2026, 9, 7),
+        days=28,
+        seed=3,
+        now=bj(dt.date(2026, 12, 1), "00:00:00"),
+    )
+    r = reports.range_figures(
+        db, start=dt.date(2026, 9, 7), end=dt.date(2026, 10, 4), institution_id=places.here
+    )
     times = r.total.times
     assert 100 <= times.median_s <= 180  # mostly 1–4 minutes …
     assert times.max_s > 600  # … with a long tail

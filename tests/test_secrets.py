@@ -124,7 +124,11 @@ def test_database_url_gets_the_password_from_the_keyring(memory_keyring: MemoryK
     url = make_url(filled)
     assert url.password == "p@ss/word:1"
     assert (url.username, url.host, url.port, url.database) == (
-        "counter", "db.central.example", 5432, "archive")
+        "counter",
+        "db.central.example",
+        5432,
+        "archive",
+    )
     # A password already in the URL wins; SQLite URLs never take one.
     with_pw = "postgresql+psycopg://counter:given@h/archive"
     assert secrets.database_url_with_password(with_pw, source) == with_pw
@@ -164,8 +168,9 @@ def test_a_locked_keyring_is_unavailable_not_a_crash(use_keyring) -> None:  # no
         secrets.signing_key(create=True)
 
 
-def test_no_secret_lands_in_the_settings_file(memory_keyring: MemoryKeyring,
-                                              tmp_path: Path) -> None:
+def test_no_secret_lands_in_the_settings_file(
+    memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
     settings_file = config.default_config_path()  # the hermetic fixture points it at tmp
     settings_file.parent.mkdir(parents=True, exist_ok=True)
     settings_file.write_text(f'db = "{CENTRAL}"\nlang = "en"\n', encoding="utf-8")
@@ -183,8 +188,10 @@ def test_no_secret_lands_in_the_settings_file(memory_keyring: MemoryKeyring,
     for secret in (PASSWORD, base64.b64encode(key).decode()):
         assert files_containing(home, secret) == []
         assert files_containing(tmp_path, secret) == []
-    assert set(memory_keyring.store) == {("counter-tui", "db-password"),
-                                         ("counter-tui", "signing-key")}
+    assert set(memory_keyring.store) == {
+        ("counter-tui", "db-password"),
+        ("counter-tui", "signing-key"),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +266,8 @@ def test_headless_signing_key_from_the_session_is_never_generated(no_keyring: No
 
 
 def test_central_database_without_keyring_or_terminal_is_a_clear_message(
-        use_keyring, monkeypatch, capsys) -> None:  # noqa: ANN001
+    use_keyring, monkeypatch, capsys
+) -> None:  # noqa: ANN001
     from keyring.backends import fail
 
     from counter_tui.cli import main

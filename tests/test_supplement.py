@@ -35,12 +35,19 @@ def workplace(archive: TinyArchive, username: str) -> Workplace:
 
 
 def add(archive: TinyArchive, username: str = "clerk1", **overrides) -> viewing.MaterialRow:  # noqa: ANN003
-    fields = dict(dossier_id=archive.ids["DA00000001"], category=3, subcategory=None,
-                  title="2025年度考核登记表", formed_on=dt.date(2025, 12, 20), page_count=2,
-                  remark="", corrects=None, today=TODAY)
+    fields = dict(
+        dossier_id=archive.ids["DA00000001"],
+        category=3,
+        subcategory=None,
+        title="2025年度考核登记表",
+        formed_on=dt.date(2025, 12, 20),
+        page_count=2,
+        remark="",
+        corrects=None,
+        today=TODAY,
+    )
     fields.update(overrides)
-    return supplement.add_material(archive.db, workplace=workplace(archive, username),
-                                   **fields)
+    return supplement.add_material(archive.db, workplace=workplace(archive, username), **fields)
 
 
 def test_add_material_happy_path(archive: TinyArchive) -> None:
@@ -48,14 +55,22 @@ def test_add_material_happy_path(archive: TinyArchive) -> None:
 
     assert row.number == "3-1"
     assert (row.title, row.formed_on, row.page_count, row.remark) == (
-        "2025年度考核登记表", dt.date(2025, 12, 20), 2, "复印件")
+        "2025年度考核登记表",
+        dt.date(2025, 12, 20),
+        2,
+        "复印件",
+    )
     assert (row.scanned_pages, row.corrects, row.corrected) == (0, None, False)
     with archive.db.read() as s:
         stored = s.get(Material, row.id)
         seal = s.exec(select(AccessEvent).where(AccessEvent.target_id == row.id)).one()
     assert stored.created_by == archive.ids["clerk"]
     assert (seal.kind, seal.clerk_id, seal.institution_id, seal.dossier_id) == (
-        "material_added", archive.ids["clerk"], archive.ids["here"], archive.ids["DA00000001"])
+        "material_added",
+        archive.ids["clerk"],
+        archive.ids["here"],
+        archive.ids["DA00000001"],
+    )
     assert seal.reason == fixity.material_content_hash(stored)
     view = viewing.load_view(archive.db, archive.ids["DA00000001"])
     assert [m.number for m in view.materials] == ["1-1", "3-1", "4-1-1", "9-2-1"]
@@ -64,47 +79,61 @@ def test_add_material_happy_path(archive: TinyArchive) -> None:
 
 def test_item_numbers_continue_within_the_subcategory(archive: TinyArchive) -> None:
     # 4-1 already has item 1; an earlier-dated addition still goes last (pencilled numbers stay).
-    first = add(archive, category=4, subcategory=1, title="学位证书（复印件）",
-                formed_on=dt.date(1971, 7, 2))
-    second = add(archive, category=4, subcategory=1, title="学历认证报告",
-                 formed_on=dt.date(1970, 1, 1))
+    first = add(
+        archive,
+        category=4,
+        subcategory=1,
+        title="学位证书（复印件）",
+        formed_on=dt.date(1971, 7, 2),
+    )
+    second = add(
+        archive, category=4, subcategory=1, title="学历认证报告", formed_on=dt.date(1970, 1, 1)
+    )
     other_sub = add(archive, category=4, subcategory=2, title="职称评审表")
     cv2 = add(archive, category=1, title="干部履历表（续）")
     assert [first.number, second.number, other_sub.number, cv2.number] == [
-        "4-1-2", "4-1-3", "4-2-1", "1-2"]
+        "4-1-2",
+        "4-1-3",
+        "4-2-1",
+        "1-2",
+    ]
 
 
 def test_title_is_trimmed(archive: TinyArchive) -> None:
     assert add(archive, title="  入党志愿书  ", category=6).title == "入党志愿书"
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"category": 0}, "category"),
-    ({"category": 11}, "category"),
-    ({"category": True}, "category"),
-    ({"category": 4, "subcategory": None}, "subcategory"),
-    ({"category": 9, "subcategory": 5}, "subcategory"),
-    ({"category": 3, "subcategory": 1}, "subcategory"),
-    ({"title": ""}, "title"),
-    ({"title": "   "}, "title"),
-    ({"title": "履" * 201}, "title"),
-    ({"title": "考核\n登记表"}, "title"),
-    ({"title": "考核\x00登记表"}, "title"),
-    ({"title": "考核\u200b登记表"}, "title"),
-    ({"remark": "a" * 201}, "remark"),
-    ({"remark": "附\t考察材料"}, "remark"),
-    ({"formed_on": None}, "formed_on"),
-    ({"formed_on": TODAY + dt.timedelta(days=1)}, "formed_on"),
-    ({"formed_on": dt.date(1948, 12, 31)}, "formed_on"),  # born 1949 (ID and as recorded)
-    ({"page_count": 0}, "page_count"),
-    ({"page_count": 1000}, "page_count"),
-    ({"page_count": -1}, "page_count"),
-    ({"page_count": 2.0}, "page_count"),
-    ({"corrects": uuid.uuid4()}, "corrects"),
-    ({"dossier_id": uuid.uuid4()}, "dossier"),
-])
-def test_bad_input_is_refused_with_the_field(archive: TinyArchive, overrides: dict,
-                                             field: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"category": 0}, "category"),
+        ({"category": 11}, "category"),
+        ({"category": True}, "category"),
+        ({"category": 4, "subcategory": None}, "subcategory"),
+        ({"category": 9, "subcategory": 5}, "subcategory"),
+        ({"category": 3, "subcategory": 1}, "subcategory"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "履" * 201}, "title"),
+        ({"title": "考核\n登记表"}, "title"),
+        ({"title": "考核\x00登记表"}, "title"),
+        ({"title": "考核\u200b登记表"}, "title"),
+        ({"remark": "a" * 201}, "remark"),
+        ({"remark": "附\t考察材料"}, "remark"),
+        ({"formed_on": None}, "formed_on"),
+        ({"formed_on": TODAY + dt.timedelta(days=1)}, "formed_on"),
+        ({"formed_on": dt.date(1948, 12, 31)}, "formed_on"),  # born 1949 (ID and as recorded)
+        ({"page_count": 0}, "page_count"),
+        ({"page_count": 1000}, "page_count"),
+        ({"page_count": -1}, "page_count"),
+        ({"page_count": 2.0}, "page_count"),
+        ({"corrects": uuid.uuid4()}, "corrects"),
+        ({"dossier_id": uuid.uuid4()}, "dossier"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field(
+    archive: TinyArchive, overrides: dict, field: str
+) -> None:
     workplace(archive, "clerk1")
     with archive.db.read() as s:
         before = len(s.exec(select(Material)).all()), len(s.exec(select(AccessEvent)).all())
@@ -120,8 +149,12 @@ def test_bad_input_is_refused_with_the_field(archive: TinyArchive, overrides: di
 
 
 def test_boundaries_are_accepted(archive: TinyArchive) -> None:
-    assert add(archive, title="履" * 200, page_count=999, remark="备" * 200,
-               formed_on=TODAY).page_count == 999
+    assert (
+        add(
+            archive, title="履" * 200, page_count=999, remark="备" * 200, formed_on=TODAY
+        ).page_count
+        == 999
+    )
     assert add(archive, formed_on=dt.date(1949, 1, 1), page_count=1).formed_on.year == 1949
 
 
@@ -132,8 +165,11 @@ def test_birth_year_from_the_record_when_the_id_is_missing(archive: TinyArchive)
     from counter_tui.db.models import CustodyEvent
 
     with archive.db.write() as s:
-        s.add(CustodyEvent(dossier_id=d.id, kind="received",
-                           holder_institution_id=archive.ids["here"]))
+        s.add(
+            CustodyEvent(
+                dossier_id=d.id, kind="received", holder_institution_id=archive.ids["here"]
+            )
+        )
     with pytest.raises(SupplementError) as info:
         add(archive, dossier_id=d.id, formed_on=dt.date(1974, 12, 31))
     assert info.value.field == "formed_on" and "1975" in str(info.value)
@@ -149,11 +185,26 @@ def test_only_where_the_dossier_is_held(archive: TinyArchive) -> None:
 def test_not_into_ones_own_dossier(archive: TinyArchive) -> None:
     # clerk2's own resident ID is that of DA00000002 (see tiny_archive).
     with pytest.raises(SupplementError) as info:
-        add(archive, "clerk2", dossier_id=archive.ids["DA00000002"], category=10,
-            title="报到证", formed_on=dt.date(2000, 7, 1))
+        add(
+            archive,
+            "clerk2",
+            dossier_id=archive.ids["DA00000002"],
+            category=10,
+            title="报到证",
+            formed_on=dt.date(2000, 7, 1),
+        )
     assert info.value.field == "dossier"
-    assert add(archive, "clerk1", dossier_id=archive.ids["DA00000002"], category=10,
-               title="报到证", formed_on=dt.date(2000, 7, 1)).number == "10-1"
+    assert (
+        add(
+            archive,
+            "clerk1",
+            dossier_id=archive.ids["DA00000002"],
+            category=10,
+            title="报到证",
+            formed_on=dt.date(2000, 7, 1),
+        ).number
+        == "10-1"
+    )
 
 
 def test_auditor_and_anonymous_may_not_add(archive: TinyArchive) -> None:
@@ -162,17 +213,33 @@ def test_auditor_and_anonymous_may_not_add(archive: TinyArchive) -> None:
     assert info.value.field == "clerk"
     anonymous = Workplace(workplace(archive, "clerk1").institution, None, "1")
     with pytest.raises(SupplementError) as info:
-        supplement.add_material(archive.db, dossier_id=archive.ids["DA00000001"], category=3,
-                                subcategory=None, title="x", formed_on=dt.date(2020, 1, 1),
-                                page_count=1, remark="", corrects=None, workplace=anonymous)
+        supplement.add_material(
+            archive.db,
+            dossier_id=archive.ids["DA00000001"],
+            category=3,
+            subcategory=None,
+            title="x",
+            formed_on=dt.date(2020, 1, 1),
+            page_count=1,
+            remark="",
+            corrects=None,
+            workplace=anonymous,
+        )
     assert info.value.field == "clerk"
 
 
 def test_correction_shows_both_and_verifies(archive: TinyArchive) -> None:
     old = archive.ids["m_cv"]  # 1-1 干部履历表, with two scanned pages
-    fix = add(archive, category=5, title="关于更正张伟出生时间的认定意见",
-              formed_on=dt.date(2026, 3, 1), page_count=1, remark="更正 1-1 出生时间",
-              corrects=old, username="super1")
+    fix = add(
+        archive,
+        category=5,
+        title="关于更正张伟出生时间的认定意见",
+        formed_on=dt.date(2026, 3, 1),
+        page_count=1,
+        remark="更正 1-1 出生时间",
+        corrects=old,
+        username="super1",
+    )
 
     assert fix.number == "5-1"
     assert fix.corrects == old
@@ -196,8 +263,13 @@ def test_correction_shows_both_and_verifies(archive: TinyArchive) -> None:
 
 
 def test_correction_must_be_in_the_same_dossier(archive: TinyArchive) -> None:
-    other = add(archive, dossier_id=archive.ids["DA00000002"], category=10, title="报到证",
-                formed_on=dt.date(2000, 7, 1))
+    other = add(
+        archive,
+        dossier_id=archive.ids["DA00000002"],
+        category=10,
+        title="报到证",
+        formed_on=dt.date(2000, 7, 1),
+    )
     with pytest.raises(SupplementError) as info:
         add(archive, corrects=other.id)
     assert info.value.field == "corrects"

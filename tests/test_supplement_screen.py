@@ -18,10 +18,17 @@ from tests.factories import counter_app, tiny_archive
 from tests.test_counter_flow import wait_for
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1", (1, None)), ("4-1", (4, 1)), ("9.2", (9, 2)), ("四-3", (4, 3)), ("十", (10, None)),
-    (" 9－4 ", (9, 4)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", (1, None)),
+        ("4-1", (4, 1)),
+        ("9.2", (9, 2)),
+        ("四-3", (4, 3)),
+        ("十", (10, None)),
+        (" 9－4 ", (9, 4)),
+    ],
+)
 def test_parse_placement(text: str, expected: tuple) -> None:
     assert categories.parse_placement(text) == expected
 
@@ -32,8 +39,10 @@ def test_parse_placement_rejects(text: str) -> None:
         categories.parse_placement(text)
 
 
-@pytest.mark.parametrize("text", ["2020-05-06", "2020.5.6", "2020/05/06", "2020年5月6日",
-                                  "20200506", "２０２０-０５-０６"])
+@pytest.mark.parametrize(
+    "text",
+    ["2020-05-06", "2020.5.6", "2020/05/06", "2020年5月6日", "20200506", "２０２０-０５-０６"],
+)
 def test_parse_date(text: str) -> None:
     assert dates.parse_date(text) == dt.date(2020, 5, 6)
 
@@ -55,8 +64,7 @@ async def test_correction_from_the_catalogue(tmp_path: Path) -> None:
         await wait_for(lambda: isinstance(app.screen, SupplementScreen), pilot)
         dialog = app.screen
         assert dialog.query_one("#category").value == "1"
-        await pilot.press(*"ganbu lvlibiao", "enter", *"2021-13-01", "enter", "1", "enter",
-                          "enter")
+        await pilot.press(*"ganbu lvlibiao", "enter", *"2021-13-01", "enter", "1", "enter", "enter")
         error = dialog.query_one("#error", Static)
         assert "YYYY-MM-DD" in str(error.render())
         dialog.query_one("#formed_on").clear()
@@ -87,8 +95,9 @@ async def test_refusals_keep_the_dialog_and_what_was_typed(tmp_path: Path) -> No
         dialog = app.screen
         error = dialog.query_one("#error", Static)
         # A future date: refused by the service, the dialog stays with the fields kept.
-        await pilot.press(*"3", "enter", *"zizhuan", "enter", *"2999-01-01", "enter", "2",
-                          "enter", "enter")
+        await pilot.press(
+            *"3", "enter", *"zizhuan", "enter", *"2999-01-01", "enter", "2", "enter", "enter"
+        )
         await wait_for(lambda: "2999-01-01" in str(error.render()), pilot)
         assert app.screen is dialog and dialog.query_one("#title").value == "zizhuan"
         assert dialog.query_one("#formed_on").has_focus

@@ -33,27 +33,39 @@ def grey(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def changed_fraction(before: Image.Image, after: Image.Image, box: tuple[int, int, int, int],
-                     threshold: int = 20) -> float:
+def changed_fraction(
+    before: Image.Image, after: Image.Image, box: tuple[int, int, int, int], threshold: int = 20
+) -> float:
     """Share of pixels in ``box`` whose grey level moved by more than ``threshold``."""
     diff = ImageChops.difference(grey(before).crop(box), grey(after).crop(box))
     histogram = diff.histogram()
-    return sum(histogram[threshold + 1:]) / (diff.width * diff.height)
+    return sum(histogram[threshold + 1 :]) / (diff.width * diff.height)
 
 
 def quadrants(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     w, h = size
-    return [(0, 0, w // 2, h // 2), (w // 2, 0, w, h // 2), (0, h // 2, w // 2, h),
-            (w // 2, h // 2, w, h)]
+    return [
+        (0, 0, w // 2, h // 2),
+        (w // 2, 0, w, h // 2),
+        (0, h // 2, w // 2, h),
+        (w // 2, h // 2, w, h),
+    ]
 
 
-@pytest.mark.parametrize(("mode", "fmt", "suffix"), [
-    ("1", "PNG", ".png"), ("L", "PNG", ".png"), ("RGB", "PNG", ".png"),
-    ("L", "JPEG", ".jpg"), ("RGB", "JPEG", ".jpg"),
-    ("1", "TIFF", ".tif"), ("L", "TIFF", ".tif"), ("RGB", "TIFF", ".tif"),
-])
-def test_stamp_tiles_a_visible_watermark(tmp_path: Path, mode: str, fmt: str,
-                                         suffix: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "fmt", "suffix"),
+    [
+        ("1", "PNG", ".png"),
+        ("L", "PNG", ".png"),
+        ("RGB", "PNG", ".png"),
+        ("L", "JPEG", ".jpg"),
+        ("RGB", "JPEG", ".jpg"),
+        ("1", "TIFF", ".tif"),
+        ("L", "TIFF", ".tif"),
+        ("RGB", "TIFF", ".tif"),
+    ],
+)
+def test_stamp_tiles_a_visible_watermark(tmp_path: Path, mode: str, fmt: str, suffix: str) -> None:
     source = tmp_path / f"page{suffix}"
     extra = {"compression": "group4"} if (fmt, mode) == ("TIFF", "1") else {}
     page_image(mode).save(source, format=fmt, dpi=(300, 300), **extra)
@@ -98,16 +110,17 @@ def test_watermark_text_in_beijing_time() -> None:
 
 def test_ascii_fallback_without_a_cjk_font(tmp_path: Path) -> None:
     assert watermark.watermark_text("王芳", WHEN, cjk=False) == (
-        "FOR CONSULTATION ONLY U+738B U+82B3 2020-05-06 09:00 UTC+8")
+        "FOR CONSULTATION ONLY U+738B U+82B3 2020-05-06 09:00 UTC+8"
+    )
     assert watermark.watermark_text("Wang Fang", WHEN, cjk=False) == (
-        "FOR CONSULTATION ONLY Wang Fang 2020-05-06 09:00 UTC+8")
+        "FOR CONSULTATION ONLY Wang Fang 2020-05-06 09:00 UTC+8"
+    )
     source = tmp_path / "p.png"
     page_image("L").save(source)
     with_cjk, ascii_only = tmp_path / "cjk.png", tmp_path / "ascii.png"
     watermark.stamp(source, with_cjk, clerk_name="王芳", when=WHEN)
     watermark.stamp(source, ascii_only, clerk_name="王芳", when=WHEN, use_cjk_font=False)
-    with Image.open(source) as before, Image.open(ascii_only) as after, \
-            Image.open(with_cjk) as cjk:
+    with Image.open(source) as before, Image.open(ascii_only) as after, Image.open(with_cjk) as cjk:
         for box in quadrants(SIZE):
             assert changed_fraction(before, after, box) > 0.02
         if watermark.find_cjk_font() is not None:
@@ -166,8 +179,13 @@ def test_viewer_gets_stamped_private_copies(tmp_path: Path, private_tmp: Path) -
     assert stat.S_IMODE(ctx.private_dir.stat().st_mode) == 0o700
 
     copies = viewing.open_material_pages(
-        ctx.db, archive.ids["m_cv"], workplace, None,
-        archive_root=archive.settings.archive_dir, private_dir=ctx.private_dir)
+        ctx.db,
+        archive.ids["m_cv"],
+        workplace,
+        None,
+        archive_root=archive.settings.archive_dir,
+        private_dir=ctx.private_dir,
+    )
 
     assert len(copies) == 2
     with archive.db.read() as s:
@@ -184,7 +202,8 @@ def test_viewer_gets_stamped_private_copies(tmp_path: Path, private_tmp: Path) -
     # The archive file itself is untouched.
     assert [p.sha256 for p in pages] == [
         hashlib.sha256((archive.settings.archive_dir / p.rel_path).read_bytes()).hexdigest()
-        for p in pages]
+        for p in pages
+    ]
 
     ctx.close()
     assert not ctx.private_dir.exists()

@@ -10,7 +10,12 @@ script or a hand-typed SQL statement — can change a fact quietly.
 from __future__ import annotations
 
 APPEND_ONLY_TABLES = (
-    "material", "page", "certificate", "service_event", "access_event", "custody_event",
+    "material",
+    "page",
+    "certificate",
+    "service_event",
+    "access_event",
+    "custody_event",
     "consultation",
 )
 ERROR_MARK = "append-only"
@@ -52,8 +57,10 @@ def postgresql_create(table: str) -> list[str]:
 
 def postgresql_drop(table: str) -> list[str]:
     """PostgreSQL DDL dropping the guard triggers of ``table``."""
-    return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
-            f"DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table}"]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+        f"DROP TRIGGER IF EXISTS {table}_append_only_truncate ON {table}",
+    ]
 
 
 def create_statements(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
@@ -71,7 +78,8 @@ def drop_statements(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) 
     if dialect == "sqlite":
         return [sql for t in tables for sql in sqlite_drop(t)]
     return [sql for t in tables for sql in postgresql_drop(t)] + [
-        f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()"]
+        f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()"
+    ]
 
 
 def is_append_only_violation(exc: BaseException) -> bool:

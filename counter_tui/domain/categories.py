@@ -58,21 +58,31 @@ CATEGORIES: tuple[Category, ...] = (
     Category(1, "履历类材料", N_("CV and registration forms")),
     Category(2, "自传和思想类材料", N_("Autobiography and ideological materials")),
     Category(3, "考核鉴定类材料", N_("Appraisal and evaluation materials")),
-    Category(4, "学历学位、专业技术职务（职称）、学术评鉴和教育培训类材料",
-             N_("Education, professional titles, academic evaluation and training")),
+    Category(
+        4,
+        "学历学位、专业技术职务（职称）、学术评鉴和教育培训类材料",
+        N_("Education, professional titles, academic evaluation and training"),
+    ),
     Category(5, "政审、审计和审核类材料", N_("Political review, audit and verification")),
     Category(6, "党、团类材料", N_("Party and Youth League materials")),
     Category(7, "表彰奖励类材料", N_("Commendations and awards")),
     Category(8, "违规违纪违法处理处分类材料", N_("Disciplinary and legal sanctions")),
-    Category(9, "工资、任免、出国和会议代表类材料",
-             N_("Wages, appointments, going abroad and congress delegates")),
+    Category(
+        9,
+        "工资、任免、出国和会议代表类材料",
+        N_("Wages, appointments, going abroad and congress delegates"),
+    ),
     Category(10, "其他可供组织参考的材料", N_("Other reference materials")),
 )
 
 SUBCATEGORIES: tuple[Subcategory, ...] = (
     Subcategory(4, 1, "学历学位材料", N_("Education and degrees")),
-    Subcategory(4, 2, "职业（执业）资格和专业技术职务（职称）材料",
-                N_("Professional qualifications and titles")),
+    Subcategory(
+        4,
+        2,
+        "职业（执业）资格和专业技术职务（职称）材料",
+        N_("Professional qualifications and titles"),
+    ),
     Subcategory(4, 3, "科研学术（学术评鉴）材料", N_("Research and academic evaluation")),
     Subcategory(4, 4, "培训（教育培训）材料", N_("Training")),
     Subcategory(9, 1, "工资（待遇）材料", N_("Wages and benefits")),
@@ -152,7 +162,7 @@ def parse_placement(text: str) -> tuple[int, int | None]:
     folded = text.strip().replace("．", "-").replace(".", "-").replace("－", "-")
     for n, numeral in enumerate(CHINESE_NUMERALS, start=1):
         if folded.startswith(numeral):
-            folded = str(n) + folded[len(numeral):]
+            folded = str(n) + folded[len(numeral) :]
             break
     parts = [p for p in folded.split("-") if p.strip()]
     if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):

@@ -35,7 +35,9 @@ CERTIFICATE_KINDS: tuple[CertificateKind, ...] = (
     CertificateKind("kinship", "亲属关系证明", N_("Kinship certificate")),
     CertificateKind("work_start", "参加工作时间证明", N_("Start-of-work date certificate")),
     CertificateKind("education", "学历证明", N_("Education certificate")),
-    CertificateKind("political_review", "政审（考察）材料", N_("Political review (vetting) materials")),
+    CertificateKind(
+        "political_review", "政审（考察）材料", N_("Political review (vetting) materials")
+    ),
 )
 KINDS_BY_CODE = {k.code: k for k in CERTIFICATE_KINDS}
 
@@ -113,16 +115,16 @@ def render_text(facts: CertificateFacts) -> str:
         "",
         f"兹证明 {facts.person_name}（性别：{gender or '—'}，公民身份号码：{facts.id_number_masked}），",
     ]
-    since = (
-        f"自{facts.held_since.year}年{facts.held_since.month}月起"
-        if facts.held_since
-        else ""
-    )
+    since = f"自{facts.held_since.year}年{facts.held_since.month}月起" if facts.held_since else ""
     lines.append(f"其人事档案（档号 {facts.dossier_no}）{since}存放于{facts.institution_name}。")
     if facts.kind.code != "custody" and facts.cited:
         lines.append("经查档案，记载如下：")
     for c in facts.cited:
-        when = f"{c.formed_on.year}年{c.formed_on.month}月{c.formed_on.day}日" if c.formed_on else "日期不详"
+        when = (
+            f"{c.formed_on.year}年{c.formed_on.month}月{c.formed_on.day}日"
+            if c.formed_on
+            else "日期不详"
+        )
         lines.append(f"  {c.number}  {c.title}（形成时间：{when}）")
     if facts.cited:
         lines.append("以上内容以档案记载为准。")

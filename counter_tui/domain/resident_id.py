@@ -123,8 +123,10 @@ def parse(text: str, *, today: dt.date | None = None) -> str:
         raise ResidentIdError(
             "check_digit",
             text,
-            _("The check digit is wrong (the last character should be {expected}); "
-              "please check the number against the card.").format(expected=expected),
+            _(
+                "The check digit is wrong (the last character should be {expected}); "
+                "please check the number against the card."
+            ).format(expected=expected),
         )
     return number
 

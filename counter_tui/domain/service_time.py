@@ -18,7 +18,7 @@ def format_elapsed(seconds: float) -> str:
 
 
 def level(seconds: float) -> str:
-    """"ok" below 2:00, "warning" from 2:00, "alert" from 3:00."""
+    """ "ok" below 2:00, "warning" from 2:00, "alert" from 3:00."""
     if seconds >= ALERT_AFTER_S:
         return "alert"
     if seconds >= WARNING_AFTER_S:

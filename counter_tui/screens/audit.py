@@ -21,8 +21,12 @@ from counter_tui.services.lookup import SHANGHAI
 
 ROWS_SHOWN = 500
 # Reasons recorded as codes, shown in the UI language (other reasons are free text).
-REASON_LABELS = {"counter": N_("at the counter"), "command palette": N_("command palette"),
-                 "own_dossier": N_("own dossier"), "not_held": N_("not held here")}
+REASON_LABELS = {
+    "counter": N_("at the counter"),
+    "command palette": N_("command palette"),
+    "own_dossier": N_("own dossier"),
+    "not_held": N_("not held here"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,9 @@ class AuditScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(_("Seq."), _("Time"), _("Clerk"), _("Event"), _("Dossier no."),
-                          _("Details"))
+        table.add_columns(
+            _("Seq."), _("Time"), _("Clerk"), _("Event"), _("Dossier no."), _("Details")
+        )
         table.focus()
         self.action_reload()
 
@@ -87,25 +92,48 @@ class AuditScreen(Screen):
     def load(self) -> None:
         """Read the newest events (worker thread)."""
         with self.ctx.db.read() as session:
-            events = session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc())
-                                  .limit(ROWS_SHOWN)).all()
+            events = session.exec(
+                select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(ROWS_SHOWN)
+            ).all()
             clerks = {c.id: c.name for c in session.exec(select(Clerk))}
             ids = {e.dossier_id for e in events if e.dossier_id}
-            numbers = {d.id: d.dossier_no for d in session.exec(
-                select(Dossier).where(Dossier.id.in_(ids)))} if ids else {}  # type: ignore[attr-defined]
-        self.post_message(LogLoaded([
-            LogRow(e.seq, e.at, clerks.get(e.clerk_id, "—") if e.clerk_id else "—", e.kind,
-                   numbers.get(e.dossier_id, "") if e.dossier_id else "", e.reason)
-            for e in events]))
+            numbers = (
+                {
+                    d.id: d.dossier_no
+                    for d in session.exec(select(Dossier).where(Dossier.id.in_(ids)))
+                }
+                if ids
+                else {}
+            )  # type: ignore[attr-defined]
+        self.post_message(
+            LogLoaded(
+                [
+                    LogRow(
+                        e.seq,
+                        e.at,
+                        clerks.get(e.clerk_id, "—") if e.clerk_id else "—",
+                        e.kind,
+                        numbers.get(e.dossier_id, "") if e.dossier_id else "",
+                        e.reason,
+                    )
+                    for e in events
+                ]
+            )
+        )
 
     @on(LogLoaded)
     def show_log(self, event: LogLoaded) -> None:
         table = self.query_one(DataTable)
         table.clear()
         for row in event.rows:
-            table.add_row(str(row.seq), row.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
-                          row.clerk, _(access_log.KIND_LABELS.get(row.kind, row.kind)),
-                          row.dossier_no, _(REASON_LABELS.get(row.reason, row.reason))[:40])
+            table.add_row(
+                str(row.seq),
+                row.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                row.clerk,
+                _(access_log.KIND_LABELS.get(row.kind, row.kind)),
+                row.dossier_no,
+                _(REASON_LABELS.get(row.reason, row.reason))[:40],
+            )
 
     def action_verify(self) -> None:
         """Verify the chain, the materials and the page files."""
@@ -121,4 +149,3 @@ class AuditScreen(Screen):
     @on(ChainVerified)
     def verified(self, event: ChainVerified) -> None:
         self.query_one("#message", Static).update(fixity.summary(event.report))
-

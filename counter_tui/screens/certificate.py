@@ -41,12 +41,20 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
 
     def compose(self) -> ComposeResult:
         with DialogBody(id="dialog"):
-            yield Label(_("Issue a certificate for {name} ({no})").format(
-                name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
+            yield Label(
+                _("Issue a certificate for {name} ({no})").format(
+                    name=self.view.person_name, no=self.view.dossier_no
+                ),
+                id="dialog-title",
+            )
             yield Static(self._kinds_text(), id="kinds")
             yield Static(presets_text(certificates.PURPOSES), id="purposes")
-            yield Input(id="purpose", placeholder=_("Purpose: a number above, or type it (Tab "
-                                                    "first if it starts with a digit)"))
+            yield Input(
+                id="purpose",
+                placeholder=_(
+                    "Purpose: a number above, or type it (Tab first if it starts with a digit)"
+                ),
+            )
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
             with Vertical(id="agent-fields"):
                 yield Input(id="agent_name", placeholder=_("Agent's name"))
@@ -67,8 +75,11 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
             return
         char = event.character or ""
         if self.step == "kind":
-            if char.isdecimal() and char.isascii() and 1 <= int(char) <= len(
-                    certificates.CERTIFICATE_KINDS):
+            if (
+                char.isdecimal()
+                and char.isascii()
+                and 1 <= int(char) <= len(certificates.CERTIFICATE_KINDS)
+            ):
                 event.stop()
                 self.choose_kind(int(char))
             return
@@ -107,7 +118,9 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
     def purpose_submitted(self) -> None:
         self.step = "ready"
         agent = self.query_one("#agent", Checkbox).value
-        (self.query_one("#agent_name", Input) if agent else self.query_one("#confirm", Button)).focus()
+        (
+            self.query_one("#agent_name", Input) if agent else self.query_one("#confirm", Button)
+        ).focus()
 
     @on(Checkbox.Changed, "#agent")
     def agent_toggled(self, event: Checkbox.Changed) -> None:
@@ -149,8 +162,11 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
             request = issuance.validate(self.request())
         except issuance.IssuanceError as exc:
             self.query_one("#error", Static).update(str(exc))
-            target = {"purpose": "#purpose", "agent_name": "#agent_name",
-                      "agent_id": "#agent_id"}.get(exc.field)
+            target = {
+                "purpose": "#purpose",
+                "agent_name": "#agent_name",
+                "agent_id": "#agent_id",
+            }.get(exc.field)
             if target:
                 self.query_one(target, Input).focus()
             else:

@@ -35,24 +35,31 @@ class ConsultationScreen(FormDialog[consultation.ConsultationRequest | None]):
     def compose(self) -> ComposeResult:
         presets = consultation.CONSULTATION_PURPOSES
         with DialogBody(id="dialog"):
-            yield Label(_("Register a consultation of {name} ({no})").format(
-                name=self.view.person_name, no=self.view.dossier_no), id="dialog-title")
+            yield Label(
+                _("Register a consultation of {name} ({no})").format(
+                    name=self.view.person_name, no=self.view.dossier_no
+                ),
+                id="dialog-title",
+            )
             yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
             yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
             yield Static(presets_text(presets), id="purposes")
-            yield PresetInput([zh for zh, _en in presets], id="purpose",
-                              placeholder=_("Purpose: a number above, or type it"))
+            yield PresetInput(
+                [zh for zh, _en in presets],
+                id="purpose",
+                placeholder=_("Purpose: a number above, or type it"),
+            )
             yield Input(id="readers", placeholder=_("Readers' names (查阅人)"))
             yield Static(self._shown_text(), id="cited")
             yield Static("", id="error")
-            yield Static(_("Enter: next field · Enter on the last field or ctrl+s: record · "
-                           "Esc: cancel"))
+            yield Static(
+                _("Enter: next field · Enter on the last field or ctrl+s: record · Esc: cancel")
+            )
 
     def _shown_text(self) -> str:
         if not self.shown:
             return _("Materials shown: none marked (Space in the catalogue marks them).")
-        return "\n".join([_("Materials shown:"),
-                          *[f"  {m.number}  {m.title}" for m in self.shown]])
+        return "\n".join([_("Materials shown:"), *[f"  {m.number}  {m.title}" for m in self.shown]])
 
     def on_mount(self) -> None:
         self.query_one("#requesting_unit", Input).focus()
@@ -65,8 +72,11 @@ class ConsultationScreen(FormDialog[consultation.ConsultationRequest | None]):
         """Validate; on success return the request, otherwise show what is wrong."""
         values = {name: self.query_one(f"#{name}", Input).value for name in self.FIELDS}
         try:
-            request = consultation.validate(consultation.ConsultationRequest(
-                **values, shown_material_ids=tuple(m.id for m in self.shown)))
+            request = consultation.validate(
+                consultation.ConsultationRequest(
+                    **values, shown_material_ids=tuple(m.id for m in self.shown)
+                )
+            )
         except consultation.ConsultationError as exc:
             self.fail(exc.field, str(exc))
             return

@@ -29,7 +29,8 @@ def failure_message(exc: Exception) -> str:
     if isinstance(exc, viewing.ViewingError):
         return str(exc)
     return _("Something went wrong: {error}. Nothing typed was lost; please try again.").format(
-        error=type(exc).__name__)
+        error=type(exc).__name__
+    )
 
 
 class CounterScreen(Screen):
@@ -52,13 +53,21 @@ class CounterScreen(Screen):
         with Horizontal(id="topbar"):
             yield Static(
                 _("{institution} · counter {counter} · {clerk}").format(
-                    institution=place.institution.name, counter=place.counter,
-                    clerk=place.clerk.name if place.clerk else _("(no clerk)")),
-                id="where")
+                    institution=place.institution.name,
+                    counter=place.counter,
+                    clerk=place.clerk.name if place.clerk else _("(no clerk)"),
+                ),
+                id="where",
+            )
             yield ServiceTimer(id="timer")
         with Vertical(id="body"):
-            yield Static(_("Scan the dossier barcode or the ID card, or type a resident ID, a "
-                           "dossier number, or /name — then Enter."), id="hint")
+            yield Static(
+                _(
+                    "Scan the dossier barcode or the ID card, or type a resident ID, a "
+                    "dossier number, or /name — then Enter."
+                ),
+                id="hint",
+            )
             yield ScanInput(id="scan", placeholder=_("ID number / dossier number / /name"))
             yield MessageLine("", id="message")
             yield OptionList(id="choices")
@@ -80,8 +89,12 @@ class CounterScreen(Screen):
         if self.pending and not scan.value:
             scan.value = self.pending.pop(0)
             scan.select_all()
-            self.show_message(_("A scan arrived while the last dossier was opening: {text} — "
-                                "Enter looks it up.").format(text=scan.value), level="warning")
+            self.show_message(
+                _(
+                    "A scan arrived while the last dossier was opening: {text} — Enter looks it up."
+                ).format(text=scan.value),
+                level="warning",
+            )
 
     def _sync_timer(self) -> None:
         self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
@@ -102,8 +115,10 @@ class CounterScreen(Screen):
             return
         if not text.strip():
             self.query_one(ScanInput).value = text  # blanks typed stay where they were
-            self.show_message(_("Scan a barcode or type a resident ID, a dossier number or "
-                                "/name."), level="warning")
+            self.show_message(
+                _("Scan a barcode or type a resident ID, a dossier number or /name."),
+                level="warning",
+            )
             return
         if self.ctx.visit is None:
             # The timer starts now; the worker stores the visit and fills in its id.
@@ -146,13 +161,19 @@ class CounterScreen(Screen):
             self.show_message(_("Opening {no}…").format(no=outcome.matches[0].dossier_no))
             self.open_dossier(outcome.matches[0].id)
         elif outcome.status == "choices":
-            self.show_message(outcome.message + " " + _("↑/↓ then Enter; Esc returns to the input."))
+            self.show_message(
+                outcome.message + " " + _("↑/↓ then Enter; Esc returns to the input.")
+            )
             choices.clear_options()
-            choices.add_options([
-                Option(f"{m.dossier_no}  {m.person_name}  {m.id_masked}  "
-                       f"{m.birth_date_recorded}", id=str(m.id))
-                for m in outcome.matches
-            ])
+            choices.add_options(
+                [
+                    Option(
+                        f"{m.dossier_no}  {m.person_name}  {m.id_masked}  {m.birth_date_recorded}",
+                        id=str(m.id),
+                    )
+                    for m in outcome.matches
+                ]
+            )
             choices.display = True
             choices.highlighted = 0
             self._done(restore=True)
@@ -224,8 +245,11 @@ class CounterScreen(Screen):
             return
         previous = self.ctx.visit
         self.ctx.visit = Visit()
-        self.reset(_("Serving ticket {ticket}.").format(ticket=ticket) if ticket
-                   else _("Ready for the next applicant."))
+        self.reset(
+            _("Serving ticket {ticket}.").format(ticket=ticket)
+            if ticket
+            else _("Ready for the next applicant.")
+        )
         self.start_next(previous.id if previous else None, self.ctx.visit, ticket or None)
 
     @work(thread=True, group="write")

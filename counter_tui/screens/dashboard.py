@@ -57,8 +57,9 @@ def hbar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + (EIGHTHS_H[rest] if rest else "")
 
 
-def column_chart(values: list[int], height: int = HOURS_HEIGHT, column: int = 2,
-                 gap: int = 1) -> list[str]:
+def column_chart(
+    values: list[int], height: int = HOURS_HEIGHT, column: int = 2, gap: int = 1
+) -> list[str]:
     """Vertical bars, one per value, ``height`` lines from the top line down, each bar
     ``column`` cells wide with ``gap`` cells between; eighth blocks for the top of a bar."""
     top = max(values, default=0)
@@ -106,9 +107,13 @@ class FiguresLoaded(Message):
     """A worker computed the figures of ``day`` for ``institution_id`` (None: all).
     ``scope`` lists the institutions this supervisor may cycle through."""
 
-    def __init__(self, day: dt.date, institution_id: uuid.UUID | None,
-                 figures: reports.DayFigures,
-                 scope: tuple[InstitutionRef | None, ...]) -> None:
+    def __init__(
+        self,
+        day: dt.date,
+        institution_id: uuid.UUID | None,
+        figures: reports.DayFigures,
+        scope: tuple[InstitutionRef | None, ...],
+    ) -> None:
         super().__init__()
         self.day = day
         self.institution_id = institution_id
@@ -134,8 +139,9 @@ class DashboardScreen(Screen):
     CSS_PATH = "../styles/dashboard.tcss"
     BINDINGS = [
         # Priority: the tables would otherwise take ←/→ for horizontal scrolling.
-        Binding("left", "previous_day", _("Previous day"), id="dashboard.previous_day",
-                priority=True),
+        Binding(
+            "left", "previous_day", _("Previous day"), id="dashboard.previous_day", priority=True
+        ),
         Binding("right", "next_day", _("Next day"), id="dashboard.next_day", priority=True),
         Binding("home", "today", _("Today"), id="dashboard.today"),
         Binding("g", "toggle_grouping", _("Counters / clerks"), id="dashboard.grouping"),
@@ -143,8 +149,9 @@ class DashboardScreen(Screen):
         Binding("r", "reload", _("Refresh"), id="dashboard.refresh"),
     ]
 
-    def __init__(self, ctx: AppContext, *, day: dt.date | None = None,
-                 grouping: str = "counter") -> None:
+    def __init__(
+        self, ctx: AppContext, *, day: dt.date | None = None, grouping: str = "counter"
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.day = day or reports.local_today()
@@ -179,9 +186,11 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#types", DataTable).add_columns(
-            _("Type"), _("Services"), _("Median"), _("P90"), _("≤ 3 min"))
+            _("Type"), _("Services"), _("Median"), _("P90"), _("≤ 3 min")
+        )
         self.query_one("#slowest", DataTable).add_columns(
-            _("Started"), _("Counter"), _("Clerk"), _("Time"), _("Type"), _("Ended"))
+            _("Started"), _("Counter"), _("Clerk"), _("Time"), _("Type"), _("Ended")
+        )
         self._set_group_columns()
         self._show_where()
         self.reload()
@@ -192,8 +201,14 @@ class DashboardScreen(Screen):
         table.clear(columns=True)
         table.add_columns(
             _("Counter") if self.grouping == "counter" else _("Clerk"),
-            _("Services"), _("Certificates"), _("Open"), _("Median"), _("P90"), _("Max"),
-            _("≤ 3 min"))
+            _("Services"),
+            _("Certificates"),
+            _("Open"),
+            _("Median"),
+            _("P90"),
+            _("Max"),
+            _("≤ 3 min"),
+        )
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -223,15 +238,18 @@ class DashboardScreen(Screen):
             scope = self.scope
             if scope is None:
                 place = self.ctx.workplace
-                scope = (reports.scope_for(self.ctx.db, place.institution.id) if place
-                         else (None,))
+                scope = reports.scope_for(self.ctx.db, place.institution.id) if place else (None,)
             chosen = scope[scope_index % len(scope)]
             institution_id = chosen.id if chosen else None
-            figures = reports.day_figures(self.ctx.db, day=day, institution_id=institution_id,
-                                          grouping=self.grouping)
+            figures = reports.day_figures(
+                self.ctx.db, day=day, institution_id=institution_id, grouping=self.grouping
+            )
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(FiguresFailed(_("The figures could not be loaded: {error}")
-                                            .format(error=type(exc).__name__)))
+            self.post_message(
+                FiguresFailed(
+                    _("The figures could not be loaded: {error}").format(error=type(exc).__name__)
+                )
+            )
             return
         self.post_message(FiguresLoaded(day, institution_id, figures, scope))
 
@@ -300,8 +318,9 @@ class DashboardScreen(Screen):
     def action_next_institution(self) -> None:
         """i: the next institution (city-level supervisors; others have only their own)."""
         if self.scope is None or len(self.scope) < 2:
-            self.show_message(_("Only city-level supervisors can switch institutions."),
-                              level="warning")
+            self.show_message(
+                _("Only city-level supervisors can switch institutions."), level="warning"
+            )
             return
         self.scope_index = (self.scope_index + 1) % len(self.scope)
         self.show_message("")
@@ -320,8 +339,12 @@ class DashboardScreen(Screen):
         today = _(" (today)") if day == reports.local_today() else ""
         self.query_one("#where", Static).update(
             _("{institution} · {date} {weekday}{today}").format(
-                institution=scope_label(self.institution), date=day.isoformat(),
-                weekday=weekday, today=today))
+                institution=scope_label(self.institution),
+                date=day.isoformat(),
+                weekday=weekday,
+                today=today,
+            )
+        )
 
     def show_figures(self) -> None:
         """Draw every part of the dashboard from ``self.figures``."""
@@ -331,7 +354,8 @@ class DashboardScreen(Screen):
         self._show_where()
         when = figures.computed_at.astimezone(SHANGHAI).strftime("%H:%M:%S")
         self.query_one("#updated", Static).update(
-            _("updated {time} · {ms} ms").format(time=when, ms=round(figures.elapsed_ms)))
+            _("updated {time} · {ms} ms").format(time=when, ms=round(figures.elapsed_ms))
+        )
         self._fill_summary(figures)
         self._fill_groups(figures)
         self._fill_types(figures)
@@ -344,16 +368,30 @@ class DashboardScreen(Screen):
     def _fill_summary(self, figures: reports.DayFigures) -> None:
         total, times = figures.total, figures.total.times
         parts: list = [
-            _("Services {n}").format(n=total.arrivals), "   ",
-            _("Closed {n}").format(n=total.closed), "   ",
-            _("Abandoned {n}").format(n=total.abandoned), "   ",
-            _("Open {n}").format(n=total.open), "   ",
-            _("Certificates {n}").format(n=total.certificates), "\n",
-            _("Median") + " ", (minutes(times.median_s), _level_style(times.median_s)), "   ",
-            _("P90") + " ", (minutes(times.p90_s), _level_style(times.p90_s)), "   ",
-            _("Max") + " ", (minutes(times.max_s), _level_style(times.max_s)), "   ",
-            _("Within 3 min") + " ", (percent(times.share_within_target), "bold"), "   ",
-            _("Within 5 min") + " ", (percent(times.share_within_complex), "bold"),
+            _("Services {n}").format(n=total.arrivals),
+            "   ",
+            _("Closed {n}").format(n=total.closed),
+            "   ",
+            _("Abandoned {n}").format(n=total.abandoned),
+            "   ",
+            _("Open {n}").format(n=total.open),
+            "   ",
+            _("Certificates {n}").format(n=total.certificates),
+            "\n",
+            _("Median") + " ",
+            (minutes(times.median_s), _level_style(times.median_s)),
+            "   ",
+            _("P90") + " ",
+            (minutes(times.p90_s), _level_style(times.p90_s)),
+            "   ",
+            _("Max") + " ",
+            (minutes(times.max_s), _level_style(times.max_s)),
+            "   ",
+            _("Within 3 min") + " ",
+            (percent(times.share_within_target), "bold"),
+            "   ",
+            _("Within 5 min") + " ",
+            (percent(times.share_within_complex), "bold"),
         ]
         self.query_one("#summary", Static).update(Content.assemble(*parts))
 
@@ -362,27 +400,47 @@ class DashboardScreen(Screen):
         table.clear()
         for tally in figures.groups:
             t = tally.times
-            table.add_row(tally.label, str(tally.arrivals), str(tally.certificates),
-                          str(tally.open), minutes(t.median_s), minutes(t.p90_s),
-                          minutes(t.max_s), percent(t.share_within_target))
+            table.add_row(
+                tally.label,
+                str(tally.arrivals),
+                str(tally.certificates),
+                str(tally.open),
+                minutes(t.median_s),
+                minutes(t.p90_s),
+                minutes(t.max_s),
+                percent(t.share_within_target),
+            )
 
     def _fill_types(self, figures: reports.DayFigures) -> None:
         table = self.query_one("#types", DataTable)
         table.clear()
         for tally in figures.types:
             t = tally.times
-            table.add_row(tally.label, str(tally.arrivals), minutes(t.median_s),
-                          minutes(t.p90_s), percent(t.share_within_target))
+            table.add_row(
+                tally.label,
+                str(tally.arrivals),
+                minutes(t.median_s),
+                minutes(t.p90_s),
+                percent(t.share_within_target),
+            )
 
     def _fill_slowest(self, figures: reports.DayFigures) -> None:
         table = self.query_one("#slowest", DataTable)
         table.clear()
         for slow in figures.slowest:
-            counter = (slow.counter if figures.institution is not None
-                       else f"{slow.institution_code} · {slow.counter}")
-            table.add_row(slow.started_at.strftime("%H:%M"), counter, slow.clerk,
-                          minutes(slow.seconds), slow.type_label,
-                          _("abandoned") if slow.ended == "abandoned" else _("closed"))
+            counter = (
+                slow.counter
+                if figures.institution is not None
+                else f"{slow.institution_code} · {slow.counter}"
+            )
+            table.add_row(
+                slow.started_at.strftime("%H:%M"),
+                counter,
+                slow.clerk,
+                minutes(slow.seconds),
+                slow.type_label,
+                _("abandoned") if slow.ended == "abandoned" else _("closed"),
+            )
 
     def _draw_bands(self, figures: reports.DayFigures) -> None:
         times = figures.total.times
@@ -391,9 +449,11 @@ class DashboardScreen(Screen):
         pad = max(cell_len(label) for label in labels)
         parts: list = [(_("Service time distribution"), "bold"), "\n"]
         for label, count, style in zip(labels, times.bands, BAND_STYLES, strict=True):
-            parts += [" " * (pad - cell_len(label)) + label + " ",
-                      (hbar(count, top).ljust(BAR_WIDTH), style),
-                      f" {count}\n"]
+            parts += [
+                " " * (pad - cell_len(label)) + label + " ",
+                (hbar(count, top).ljust(BAR_WIDTH), style),
+                f" {count}\n",
+            ]
         self.query_one("#bands", Static).update(Content.assemble(*parts))
 
     def _draw_hours(self, figures: reports.DayFigures) -> None:
@@ -401,27 +461,33 @@ class DashboardScreen(Screen):
         busy = [h for h, n in enumerate(hours) if n]
         first = min([8, *busy])
         last = max([18, *busy])
-        shown = hours[first:last + 1]
+        shown = hours[first : last + 1]
         # Three cells an hour fit 13 hours in the column; a longer day (evening services)
         # gets one-cell bars and a label every third hour, so no line wraps.
         wide = len(shown) * 3 <= CHARTS_WIDTH + 1
-        parts: list = [(_("Arrivals per hour"), "bold"), "  ",
-                       _("(busiest hour: {n})").format(n=max(shown)), "\n"]
+        parts: list = [
+            (_("Arrivals per hour"), "bold"),
+            "  ",
+            _("(busiest hour: {n})").format(n=max(shown)),
+            "\n",
+        ]
         for line in column_chart(shown, column=2 if wide else 1, gap=1 if wide else 0):
             parts += [(line, "$accent"), "\n"]
         if wide:
             parts.append(" ".join(f"{h:02d}" for h in range(first, last + 1)))
         else:
-            parts.append("".join(f"{h:02d} " if (h - first) % 3 == 0 else ""
-                                 for h in range(first, last + 1)))
+            parts.append(
+                "".join(f"{h:02d} " if (h - first) % 3 == 0 else "" for h in range(first, last + 1))
+            )
         self.query_one("#hours", Static).update(Content.assemble(*parts))
 
     def _draw_kinds(self, figures: reports.DayFigures) -> None:
         counts = dict(figures.total.certificates_by_kind)
         top = max(counts.values(), default=0)
         kinds = [k.code for k in CERTIFICATE_KINDS] + sorted(set(counts) - set(KINDS_BY_CODE))
-        labels = {code: KINDS_BY_CODE[code].label() if code in KINDS_BY_CODE else code
-                  for code in kinds}
+        labels = {
+            code: KINDS_BY_CODE[code].label() if code in KINDS_BY_CODE else code for code in kinds
+        }
         pad = max(cell_len(label) for label in labels.values())
         one_line = pad + 1 + 12 + 5 <= CHARTS_WIDTH  # else the label gets a line of its own
         width = CHARTS_WIDTH - pad - 6 if one_line else CHARTS_WIDTH - 8
@@ -436,6 +502,7 @@ class DashboardScreen(Screen):
     def _draw_stages(self, figures: reports.DayFigures) -> None:
         parts: list = [(_("Where the time goes (median / P90)"), "bold"), "\n"]
         for stage in figures.stages:
-            parts.append(f"{stage.label}: {minutes(stage.times.median_s)} / "
-                         f"{minutes(stage.times.p90_s)}\n")
+            parts.append(
+                f"{stage.label}: {minutes(stage.times.median_s)} / {minutes(stage.times.p90_s)}\n"
+            )
         self.query_one("#stages", Static).update(Content.assemble(*parts))

@@ -32,7 +32,7 @@ from counter_tui.widgets.service_timer import ServiceTimer
 
 
 def gender_label(code: str) -> str:
-    """"M"/"F" in the UI language."""
+    """ "M"/"F" in the UI language."""
     return {"M": _("male"), "F": _("female")}.get(code, "—")
 
 
@@ -64,21 +64,38 @@ class DossierScreen(Screen):
             yield ServiceTimer(id="timer")
         status = _("digitised") if v.digitised else _("paper only")
         yield Static(
-            "\n".join([
-                _("Name: {name}   ID: {id}   Gender: {gender}   Born (as recorded): {born}").format(
-                    name=v.person_name, id=v.id_masked, gender=gender_label(v.gender),
-                    born=v.birth_date_recorded or "—"),
-                _("Dossier no.: {no}   Held by: {holder} since {since}   Shelf: {shelf}   "
-                  "{status}").format(
-                    no=v.dossier_no, holder=v.holder_name or "—",
-                    since=local_date(v.held_since) or "—", shelf=v.shelf_location or "—",
-                    status=status),
-            ]),
+            "\n".join(
+                [
+                    _(
+                        "Name: {name}   ID: {id}   Gender: {gender}   Born (as recorded): {born}"
+                    ).format(
+                        name=v.person_name,
+                        id=v.id_masked,
+                        gender=gender_label(v.gender),
+                        born=v.birth_date_recorded or "—",
+                    ),
+                    _(
+                        "Dossier no.: {no}   Held by: {holder} since {since}   Shelf: {shelf}   "
+                        "{status}"
+                    ).format(
+                        no=v.dossier_no,
+                        holder=v.holder_name or "—",
+                        since=local_date(v.held_since) or "—",
+                        shelf=v.shelf_location or "—",
+                        status=status,
+                    ),
+                ]
+            ),
             id="header",
         )
         yield CatalogueTable(id="catalogue")
-        yield MessageLine(_("Enter: open pages · Space: mark for citing · 1–9, 0: jump to "
-                            "category · c: certificate · Esc: back"), id="message")
+        yield MessageLine(
+            _(
+                "Enter: open pages · Space: mark for citing · 1–9, 0: jump to "
+                "category · c: certificate · Esc: back"
+            ),
+            id="message",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,9 +123,13 @@ class DossierScreen(Screen):
         counter = next((s for s in self.app.screen_stack if isinstance(s, CounterScreen)), None)
         if counter is not None:
             counter.pending.append(event.text)
-        self.show_message(_("A scan ({text}) arrived while this dossier is open; it waits at the "
-                            "counter input for the next applicant.").format(text=event.text),
-                          level="warning")
+        self.show_message(
+            _(
+                "A scan ({text}) arrived while this dossier is open; it waits at the "
+                "counter input for the next applicant."
+            ).format(text=event.text),
+            level="warning",
+        )
 
     @on(CatalogueTable.MarksChanged)
     def marks_changed(self, event: CatalogueTable.MarksChanged) -> None:
@@ -123,8 +144,13 @@ class DossierScreen(Screen):
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             viewing.check_viewer(self.ctx.settings.viewer)
             files = viewing.open_material_pages(
-                self.ctx.db, material_id, self.ctx.workplace, visit_id,
-                archive_root=self.ctx.settings.archive_dir, private_dir=self.ctx.private_dir)
+                self.ctx.db,
+                material_id,
+                self.ctx.workplace,
+                visit_id,
+                archive_root=self.ctx.settings.archive_dir,
+                private_dir=self.ctx.private_dir,
+            )
             viewing.launch_viewer(self.ctx.settings.viewer, files)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(failure_message(exc)))
@@ -166,8 +192,13 @@ class DossierScreen(Screen):
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             issued = issuance.issue(
-                self.ctx.db, request, dossier_id=self.view.id, workplace=self.ctx.workplace,
-                visit_id=visit_id, certificates_dir=self.ctx.settings.certificates_dir)
+                self.ctx.db,
+                request,
+                dossier_id=self.view.id,
+                workplace=self.ctx.workplace,
+                visit_id=visit_id,
+                certificates_dir=self.ctx.settings.certificates_dir,
+            )
         except issuance.IssuanceError as exc:
             self.post_message(ServiceFailed(str(exc)))
             return
@@ -181,8 +212,11 @@ class DossierScreen(Screen):
         issued = event.issued
         took = service_time.format_elapsed(issued.service_seconds or 0)
         self.service_closed(
-            _("Certificate {serial} issued; service time {time}. Ready for the next "
-              "applicant.").format(serial=issued.serial, time=took), _("Certificate issued"))
+            _(
+                "Certificate {serial} issued; service time {time}. Ready for the next applicant."
+            ).format(serial=issued.serial, time=took),
+            _("Certificate issued"),
+        )
 
     def service_closed(self, text: str, title: str) -> None:
         """The service ended: back to an empty counter showing ``text``."""
@@ -217,8 +251,13 @@ class DossierScreen(Screen):
 
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
-            recorded = consultation.record(self.ctx.db, request, dossier_id=self.view.id,
-                                           workplace=self.ctx.workplace, visit_id=visit_id)
+            recorded = consultation.record(
+                self.ctx.db,
+                request,
+                dossier_id=self.view.id,
+                workplace=self.ctx.workplace,
+                visit_id=visit_id,
+            )
         except consultation.ConsultationError as exc:
             self.post_message(ServiceFailed(str(exc)))
             return
@@ -230,8 +269,12 @@ class DossierScreen(Screen):
     @on(ConsultationRecorded)
     def consultation_recorded(self, event: ConsultationRecorded) -> None:
         took = service_time.format_elapsed(event.service_seconds or 0)
-        self.service_closed(_("Consultation registered; service time {time}. Ready for the "
-                              "next applicant.").format(time=took), _("Consultation registered"))
+        self.service_closed(
+            _("Consultation registered; service time {time}. Ready for the next applicant.").format(
+                time=took
+            ),
+            _("Consultation registered"),
+        )
 
     def action_supplement(self) -> None:
         """a: add a material to the catalogue (补登)."""
@@ -247,8 +290,9 @@ class DossierScreen(Screen):
         if row is None:
             self.show_message(_("Put the cursor on the material to correct."), level="warning")
             return
-        self.app.push_screen(SupplementScreen(self.ctx, self.view, corrects=row),
-                             self._material_added)
+        self.app.push_screen(
+            SupplementScreen(self.ctx, self.view, corrects=row), self._material_added
+        )
 
     def _material_added(self, number: str | None) -> None:
         self.query_one(CatalogueTable).focus()
@@ -272,8 +316,9 @@ class DossierScreen(Screen):
         self.view = event.view
         table = self.query_one(CatalogueTable)
         table.load(self.view.materials)
-        self.show_message(_("Material {number} added to the catalogue.").format(
-            number=event.number))
+        self.show_message(
+            _("Material {number} added to the catalogue.").format(number=event.number)
+        )
 
     def reveal_id(self) -> None:
         """Command palette: show the full resident ID (the reveal is logged)."""
@@ -293,7 +338,9 @@ class DossierScreen(Screen):
 
     @on(IdRevealed)
     def id_revealed(self, event: IdRevealed) -> None:
-        self.show_message(_("Full resident ID (this reveal is logged): {id}").format(
-            id=event.number or "—"), level="warning")
+        self.show_message(
+            _("Full resident ID (this reveal is logged): {id}").format(id=event.number or "—"),
+            level="warning",
+        )
         # Shown long enough to copy it onto a form, then masked again.
         self.set_timer(REVEAL_SECONDS, lambda: self.show_message(""))

@@ -47,16 +47,20 @@ class _CredentialsForm:
     def check(self, username: str, password: str) -> None:
         """Authenticate (worker thread); posts LoggedIn or LoginRefused."""
         try:
-            place = auth.authenticate(self.ctx.db, username, password,
-                                      counter=self.ctx.settings.counter)
+            place = auth.authenticate(
+                self.ctx.db, username, password, counter=self.ctx.settings.counter
+            )
         except auth.AuthError as exc:
             if exc.delay_s:
                 self.sleep(exc.delay_s)
             self.post_message(LoginRefused(str(exc), exc.reason))  # type: ignore[attr-defined]
             return
         except Exception as exc:  # noqa: BLE001 - the form must stay usable
-            self.post_message(LoginRefused(  # type: ignore[attr-defined]
-                _("Log-in is not possible right now: {error}").format(error=type(exc).__name__)))
+            self.post_message(
+                LoginRefused(  # type: ignore[attr-defined]
+                    _("Log-in is not possible right now: {error}").format(error=type(exc).__name__)
+                )
+            )
             return
         self.post_message(LoggedIn(place))  # type: ignore[attr-defined]
 
@@ -127,8 +131,12 @@ class LockScreen(_CredentialsForm, Dialog[None]):
     def compose(self) -> ComposeResult:
         clerk = self.ctx.workplace.clerk if self.ctx.workplace else None
         with Vertical(id="form"):
-            yield Label(_("Locked after inactivity — {name}, enter your password").format(
-                name=clerk.name if clerk else ""), id="form-title")
+            yield Label(
+                _("Locked after inactivity — {name}, enter your password").format(
+                    name=clerk.name if clerk else ""
+                ),
+                id="form-title",
+            )
             yield Input(id="password", placeholder=_("Password"), password=True)
             yield Static("", id="message")
 

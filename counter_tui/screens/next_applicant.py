@@ -20,8 +20,10 @@ def clean_ticket(text: str) -> str:
     """NFKC-fold and upper-case a ticket number; raises ValueError unless it is empty or 1–16
     letters, digits and hyphens."""
     ticket = unicodedata.normalize("NFKC", text).strip().upper()
-    if ticket and (len(ticket) > TICKET_MAX
-                   or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)):
+    if ticket and (
+        len(ticket) > TICKET_MAX
+        or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)
+    ):
         raise ValueError(ticket)
     return ticket
 
@@ -48,7 +50,9 @@ class NextApplicantScreen(Dialog[str | None]):
         except ValueError:
             self.query_one("#error", Static).update(
                 _("A ticket number has at most {n} letters, digits and hyphens.").format(
-                    n=TICKET_MAX))
+                    n=TICKET_MAX
+                )
+            )
 
     def action_cancel(self) -> None:
         """Esc: keep serving the current applicant."""

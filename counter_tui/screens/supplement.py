@@ -43,8 +43,9 @@ class SupplementScreen(FormDialog[str | None]):
         Binding("ctrl+s", "confirm", _("Add"), id="supplement.confirm"),
     ]
 
-    def __init__(self, ctx: AppContext, view: DossierView,
-                 corrects: MaterialRow | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, view: DossierView, corrects: MaterialRow | None = None
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.view = view
@@ -54,20 +55,26 @@ class SupplementScreen(FormDialog[str | None]):
         with DialogBody(id="dialog"):
             if self.corrects:
                 title = _("Correction (认定) of {number} {title} in {no}").format(
-                    number=self.corrects.number, title=self.corrects.title, no=self.view.dossier_no)
+                    number=self.corrects.number, title=self.corrects.title, no=self.view.dossier_no
+                )
             else:
                 title = _("Add a material (补登) to {name} ({no})").format(
-                    name=self.view.person_name, no=self.view.dossier_no)
+                    name=self.view.person_name, no=self.view.dossier_no
+                )
             yield Label(title, id="dialog-title")
-            yield Input(id="category", placeholder=_("Category, e.g. 1, 4-1, 9-2"),
-                        value=self._category_code())
+            yield Input(
+                id="category",
+                placeholder=_("Category, e.g. 1, 4-1, 9-2"),
+                value=self._category_code(),
+            )
             yield Input(id="title", placeholder=_("Material title (材料名称)"))
             yield Input(id="formed_on", placeholder=_("Date formed, YYYY-MM-DD (材料形成时间)"))
             yield Input(id="page_count", placeholder=_("Pages (页数)"))
             yield Input(id="remark", placeholder=_("Remark (备注), optional"))
             yield Static("", id="error")
-            yield Static(_("Enter: next field · Enter on the last field or ctrl+s: add · "
-                           "Esc: cancel"))
+            yield Static(
+                _("Enter: next field · Enter on the last field or ctrl+s: add · Esc: cancel")
+            )
 
     def _category_code(self) -> str:
         if not self.corrects:
@@ -96,18 +103,25 @@ class SupplementScreen(FormDialog[str | None]):
             self.fail("page_count", _("Type the number of pages as digits."))
             return
         self.query_one("#error", Static).update(_("Adding…"))
-        self.add({
-            "category": category, "subcategory": subcategory, "title": value["title"],
-            "formed_on": formed_on, "page_count": int(pages), "remark": value["remark"],
-            "corrects": self.corrects.id if self.corrects else None,
-        })
+        self.add(
+            {
+                "category": category,
+                "subcategory": subcategory,
+                "title": value["title"],
+                "formed_on": formed_on,
+                "page_count": int(pages),
+                "remark": value["remark"],
+                "corrects": self.corrects.id if self.corrects else None,
+            }
+        )
 
     @work(thread=True, group="write")
     def add(self, fields: dict) -> None:
         """Add the material (worker thread); posts the outcome back to the dialog."""
         try:
-            row = supplement.add_material(self.ctx.db, dossier_id=self.view.id,
-                                          workplace=self.ctx.workplace, **fields)
+            row = supplement.add_material(
+                self.ctx.db, dossier_id=self.view.id, workplace=self.ctx.workplace, **fields
+            )
         except supplement.SupplementError as exc:
             self.post_message(SupplementRefused(exc.field, str(exc)))
             return

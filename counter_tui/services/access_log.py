@@ -72,15 +72,28 @@ class Chain:
         self.seq = last.seq if last else 0
         self.head = last.hash if last else ""
 
-    def append(self, *, kind: str, clerk_id: uuid.UUID | None,
-               institution_id: uuid.UUID | None, dossier_id: uuid.UUID | None = None,
-               target_id: uuid.UUID | None = None, reason: str = "") -> AccessEvent:
+    def append(
+        self,
+        *,
+        kind: str,
+        clerk_id: uuid.UUID | None,
+        institution_id: uuid.UUID | None,
+        dossier_id: uuid.UUID | None = None,
+        target_id: uuid.UUID | None = None,
+        reason: str = "",
+    ) -> AccessEvent:
         """Add one event after the current head. Raises ValueError for an unknown kind."""
         if kind not in KINDS:
             raise ValueError(f"unknown access event kind {kind!r}")
         event = AccessEvent(
-            seq=self.seq + 1, at=utcnow(), clerk_id=clerk_id, institution_id=institution_id,
-            kind=kind, dossier_id=dossier_id, target_id=target_id, reason=reason[:255],
+            seq=self.seq + 1,
+            at=utcnow(),
+            clerk_id=clerk_id,
+            institution_id=institution_id,
+            kind=kind,
+            dossier_id=dossier_id,
+            target_id=target_id,
+            reason=reason[:255],
             prev_hash=self.head,
         )
         event.hash = compute_hash(event)
@@ -105,7 +118,13 @@ def append(
     writers; on SQLite the caller's BEGIN IMMEDIATE already does. Raises ValueError for an
     unknown kind.
     """
-    event = Chain(session).append(kind=kind, clerk_id=clerk_id, institution_id=institution_id,
-                                  dossier_id=dossier_id, target_id=target_id, reason=reason)
+    event = Chain(session).append(
+        kind=kind,
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier_id,
+        target_id=target_id,
+        reason=reason,
+    )
     session.flush()
     return event

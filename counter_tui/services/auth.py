@@ -99,20 +99,34 @@ def clean_field(text: str, *, what: str, limit: int = MAX_FIELD_CHARS) -> str:
     if not value:
         raise AuthError("invalid", _("Please fill in the {what}.").format(what=_(what)))
     if len(value) > limit or any(unicodedata.category(ch)[0] == "C" for ch in value):
-        raise AuthError("invalid", _("The {what} must be one line of at most {n} characters.")
-                        .format(what=_(what), n=limit))
+        raise AuthError(
+            "invalid",
+            _("The {what} must be one line of at most {n} characters.").format(
+                what=_(what), n=limit
+            ),
+        )
     return value
 
 
 def _consecutive_failures(session: Session, username: str) -> int:
     """Failed log-ins for ``username`` since its last successful one."""
-    last_ok = session.exec(
-        select(func.max(AccessEvent.seq)).where(AccessEvent.kind == "login",
-                                                AccessEvent.reason == username)).one() or 0
+    last_ok = (
+        session.exec(
+            select(func.max(AccessEvent.seq)).where(
+                AccessEvent.kind == "login", AccessEvent.reason == username
+            )
+        ).one()
+        or 0
+    )
     return session.exec(
-        select(func.count()).select_from(AccessEvent).where(
-            AccessEvent.kind == "login_failed", AccessEvent.reason == username,
-            AccessEvent.seq > last_ok)).one()
+        select(func.count())
+        .select_from(AccessEvent)
+        .where(
+            AccessEvent.kind == "login_failed",
+            AccessEvent.reason == username,
+            AccessEvent.seq > last_ok,
+        )
+    ).one()
 
 
 def authenticate(db: Database, username: str, password: str, *, counter: str = "1") -> Workplace:
@@ -136,20 +150,28 @@ def authenticate(db: Database, username: str, password: str, *, counter: str = "
         # What was typed as a username is logged only when it names an account: a password
         # typed into the wrong field must not end up in the (unchangeable) access log.
         logged_name = name if clerk else UNKNOWN_USER
-        access_log.append(session, kind="login" if ok else "login_failed",
-                          clerk_id=clerk.id if clerk else None,
-                          institution_id=clerk.institution_id if clerk else None,
-                          reason=logged_name)
+        access_log.append(
+            session,
+            kind="login" if ok else "login_failed",
+            clerk_id=clerk.id if clerk else None,
+            institution_id=clerk.institution_id if clerk else None,
+            reason=logged_name,
+        )
         failures = 0 if ok else _consecutive_failures(session, logged_name)
     if clerk is None or not password_ok:
-        raise AuthError("wrong_password", _("Wrong username or password."),
-                        delay_s=failure_delay(failures))
+        raise AuthError(
+            "wrong_password", _("Wrong username or password."), delay_s=failure_delay(failures)
+        )
     if not clerk.active:
-        raise AuthError("disabled", _("This account is disabled; ask the administrator."),
-                        delay_s=failure_delay(failures))
+        raise AuthError(
+            "disabled",
+            _("This account is disabled; ask the administrator."),
+            delay_s=failure_delay(failures),
+        )
     assert inst is not None
-    return Workplace(institution_ref(inst), ClerkRef(clerk.id, clerk.username, clerk.name,
-                                                      clerk.role), counter)
+    return Workplace(
+        institution_ref(inst), ClerkRef(clerk.id, clerk.username, clerk.name, clerk.role), counter
+    )
 
 
 @dataclass(frozen=True)
@@ -165,16 +187,28 @@ class AccountInfo:
     has_own_id: bool
 
 
-def add_user(db: Database, *, username: str, name: str, role: str, institution_code: str,
-             password: str, own_id: str = "") -> uuid.UUID:
+def add_user(
+    db: Database,
+    *,
+    username: str,
+    name: str,
+    role: str,
+    institution_code: str,
+    password: str,
+    own_id: str = "",
+) -> uuid.UUID:
     """Create an account. ``own_id`` (optional) is the holder's resident ID, stored only as an
     argon2id hash so the counter can refuse their own dossier. Raises AuthError ``invalid`` or
     ``exists``."""
     username = clean_field(username, what=N_("username"))
     name = clean_field(name, what=N_("name"))
     if role not in ROLES:
-        raise AuthError("invalid", _("Unknown role {role}; choose one of {roles}.").format(
-            role=role, roles=", ".join(ROLES)))
+        raise AuthError(
+            "invalid",
+            _("Unknown role {role}; choose one of {roles}.").format(
+                role=role, roles=", ".join(ROLES)
+            ),
+        )
     check_password(password)
     own_hash = None
     if own_id.strip():
@@ -185,13 +219,24 @@ def add_user(db: Database, *, username: str, name: str, role: str, institution_c
     with db.write() as session:
         inst = session.exec(select(Institution).where(Institution.code == institution_code)).first()
         if inst is None:
-            raise AuthError("invalid", _("No institution with code {code} in this database.")
-                            .format(code=institution_code))
+            raise AuthError(
+                "invalid",
+                _("No institution with code {code} in this database.").format(
+                    code=institution_code
+                ),
+            )
         if session.exec(select(Clerk).where(Clerk.username == username)).first():
-            raise AuthError("exists", _("An account named {name} already exists.").format(
-                name=username))
-        clerk = Clerk(username=username, name=name, role=role, institution_id=inst.id,
-                      password_hash=hash_secret(password), id_number_hash=own_hash)
+            raise AuthError(
+                "exists", _("An account named {name} already exists.").format(name=username)
+            )
+        clerk = Clerk(
+            username=username,
+            name=name,
+            role=role,
+            institution_id=inst.id,
+            password_hash=hash_secret(password),
+            id_number_hash=own_hash,
+        )
         session.add(clerk)
         session.flush()
         return clerk.id
@@ -200,8 +245,9 @@ def add_user(db: Database, *, username: str, name: str, role: str, institution_c
 def check_password(password: str) -> None:
     """Raise AuthError ``invalid`` unless ``password`` has 8–1024 characters."""
     if len(password) < MIN_PASSWORD_CHARS:
-        raise AuthError("invalid", _("A password needs at least {n} characters.").format(
-            n=MIN_PASSWORD_CHARS))
+        raise AuthError(
+            "invalid", _("A password needs at least {n} characters.").format(n=MIN_PASSWORD_CHARS)
+        )
     if len(password) > 1024:
         raise AuthError("invalid", _("The password is too long."))
 
@@ -236,16 +282,31 @@ def list_users(db: Database) -> list[AccountInfo]:
         codes = {i.id: i.code for i in session.exec(select(Institution))}
         clerks = session.exec(select(Clerk).order_by(Clerk.username)).all()
     return sorted(
-        (AccountInfo(c.username, c.name, c.role, codes.get(c.institution_id, "?"), c.active,
-                     bool(c.password_hash), bool(c.id_number_hash)) for c in clerks),
-        key=lambda a: (a.institution_code, a.username))
+        (
+            AccountInfo(
+                c.username,
+                c.name,
+                c.role,
+                codes.get(c.institution_id, "?"),
+                c.active,
+                bool(c.password_hash),
+                bool(c.id_number_hash),
+            )
+            for c in clerks
+        ),
+        key=lambda a: (a.institution_code, a.username),
+    )
 
 
 def has_accounts(db: Database) -> bool:
     """Whether any account with a password exists (False on a new, real database)."""
     with db.read() as session:
-        return session.exec(select(func.count()).select_from(Clerk)
-                            .where(col(Clerk.password_hash).is_not(None))).one() > 0
+        return (
+            session.exec(
+                select(func.count()).select_from(Clerk).where(col(Clerk.password_hash).is_not(None))
+            ).one()
+            > 0
+        )
 
 
 def is_own_dossier(db: Database, clerk_id: uuid.UUID, id_number: str | None) -> bool:

@@ -28,7 +28,14 @@ from counter_tui.i18n import _
 log = logging.getLogger(__name__)
 
 DEFAULT_SYMBOLOGIES: tuple[str, ...] = (
-    "code128", "code39", "code93", "ean13", "ean8", "qrcode", "datamatrix", "pdf417",
+    "code128",
+    "code39",
+    "code93",
+    "ean13",
+    "ean8",
+    "qrcode",
+    "datamatrix",
+    "pdf417",
 )
 """Symbologies searched by :func:`decode_barcodes` unless told otherwise."""
 
@@ -114,8 +121,13 @@ def decode_barcodes(
         raise BarcodeImageError(
             path, _("The image file {path} does not exist.").format(path=path)
         ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise BarcodeImageError(
             path,
             _("The file {path} is not a readable image ({detail}).").format(
@@ -174,7 +186,9 @@ def _first_hit(frame: Image.Image, decoder) -> list[str]:  # noqa: ANN001
     return []
 
 
-def _zbar(image: Image.Image, *, symbols: list[pyzbar.ZBarSymbol]) -> list[tuple[tuple[int, int], str]]:
+def _zbar(
+    image: Image.Image, *, symbols: list[pyzbar.ZBarSymbol]
+) -> list[tuple[tuple[int, int], str]]:
     if image.width < 2 or image.height < 2:
         return []
     found = []
@@ -183,7 +197,9 @@ def _zbar(image: Image.Image, *, symbols: list[pyzbar.ZBarSymbol]) -> list[tuple
     return found
 
 
-def _zxing(image: Image.Image, *, formats: list[zxingcpp.BarcodeFormat]) -> list[tuple[tuple[int, int], str]]:
+def _zxing(
+    image: Image.Image, *, formats: list[zxingcpp.BarcodeFormat]
+) -> list[tuple[tuple[int, int], str]]:
     if image.width < 2 or image.height < 2:
         return []
     found = []

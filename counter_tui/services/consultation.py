@@ -61,27 +61,44 @@ class RecordedConsultation:
 
 def validate(request: ConsultationRequest) -> ConsultationRequest:
     """Clean and check a request; raises ConsultationError naming the field."""
-    labels = {"requesting_unit": N_("requesting unit"), "approval_no": N_("approval number"),
-              "purpose": N_("purpose"), "readers": N_("readers")}
+    labels = {
+        "requesting_unit": N_("requesting unit"),
+        "approval_no": N_("approval number"),
+        "purpose": N_("purpose"),
+        "readers": N_("readers"),
+    }
     cleaned = {}
     for name, limit in LIMITS.items():
         try:
             value = clean_text(getattr(request, name), limit)
         except ValueError:
-            raise ConsultationError(name, _("The {what} may have at most {n} characters.")
-                                    .format(what=_(labels[name]), n=limit)) from None
+            raise ConsultationError(
+                name,
+                _("The {what} may have at most {n} characters.").format(
+                    what=_(labels[name]), n=limit
+                ),
+            ) from None
         if not value and name != "readers":
-            raise ConsultationError(name, _("Please fill in the {what}.").format(
-                what=_(labels[name])))
+            raise ConsultationError(
+                name, _("Please fill in the {what}.").format(what=_(labels[name]))
+            )
         cleaned[name] = value
     if not request.shown_material_ids:
-        raise ConsultationError("shown", _("Mark the materials shown (Space in the catalogue) "
-                                           "before recording a consultation."))
+        raise ConsultationError(
+            "shown",
+            _("Mark the materials shown (Space in the catalogue) before recording a consultation."),
+        )
     return ConsultationRequest(**cleaned, shown_material_ids=tuple(request.shown_material_ids))
 
 
-def record(db: Database, request: ConsultationRequest, *, dossier_id: uuid.UUID,
-           workplace: Workplace, visit_id: uuid.UUID | None) -> RecordedConsultation:
+def record(
+    db: Database,
+    request: ConsultationRequest,
+    *,
+    dossier_id: uuid.UUID,
+    workplace: Workplace,
+    visit_id: uuid.UUID | None,
+) -> RecordedConsultation:
     """Register a consultation of ``dossier_id`` and close the visit, in one transaction.
 
     Raises ConsultationError for bad input, a material from another dossier, or a dossier not
@@ -93,29 +110,50 @@ def record(db: Database, request: ConsultationRequest, *, dossier_id: uuid.UUID,
     with db.write() as session:
         state = custody.states(session, [dossier_id])[dossier_id]
         if state.holder_id != workplace.institution.id or state.transferred_out:
-            raise ConsultationError("dossier", _("Only the institution holding a dossier "
-                                                 "registers consultations of it."))
-        shown = session.exec(select(Material).where(
-            col(Material.id).in_(request.shown_material_ids))).all()
+            raise ConsultationError(
+                "dossier",
+                _("Only the institution holding a dossier registers consultations of it."),
+            )
+        shown = session.exec(
+            select(Material).where(col(Material.id).in_(request.shown_material_ids))
+        ).all()
         if len(shown) != len(set(request.shown_material_ids)) or any(
-                m.dossier_id != dossier_id for m in shown):
+            m.dossier_id != dossier_id for m in shown
+        ):
             raise ConsultationError("shown", _("A shown material is not in this dossier."))
         ordered = sorted(shown, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
         row = Consultation(
-            dossier_id=dossier_id, visit_id=visit_id, institution_id=workplace.institution.id,
-            requesting_unit=request.requesting_unit, approval_no=request.approval_no,
-            purpose=request.purpose, readers=request.readers,
-            shown_material_ids=",".join(str(m.id) for m in ordered), recorded_by=clerk_id,
+            dossier_id=dossier_id,
+            visit_id=visit_id,
+            institution_id=workplace.institution.id,
+            requesting_unit=request.requesting_unit,
+            approval_no=request.approval_no,
+            purpose=request.purpose,
+            readers=request.readers,
+            shown_material_ids=",".join(str(m.id) for m in ordered),
+            recorded_by=clerk_id,
             recorded_at=now,
         )
         session.add(row)
         session.flush()
-        access_log.append(session, kind="consultation", clerk_id=clerk_id,
-                          institution_id=workplace.institution.id, dossier_id=dossier_id,
-                          target_id=row.id, reason=f"{request.requesting_unit} {request.approval_no}")
+        access_log.append(
+            session,
+            kind="consultation",
+            clerk_id=clerk_id,
+            institution_id=workplace.institution.id,
+            dossier_id=dossier_id,
+            target_id=row.id,
+            reason=f"{request.requesting_unit} {request.approval_no}",
+        )
         seconds = None
         if visit_id:
-            visits.record(session, visit_id, "consultation_recorded", dossier_id=dossier_id,
-                          detail=str(row.id), at=now)
+            visits.record(
+                session,
+                visit_id,
+                "consultation_recorded",
+                dossier_id=dossier_id,
+                detail=str(row.id),
+                at=now,
+            )
             seconds = visits.finish(session, visit_id, "closed", at=now)
         return RecordedConsultation(row.id, seconds)

@@ -38,8 +38,12 @@ def state_from_events(events: Iterable[CustodyEvent]) -> CustodyState:
             break
         since = event.at
     shelf = next((e.shelf_location for e in reversed(ordered) if e.shelf_location), "")
-    return CustodyState(last.holder_institution_id, shelf if last.kind != "transferred_out" else "",
-                        since, last.kind == "transferred_out")
+    return CustodyState(
+        last.holder_institution_id,
+        shelf if last.kind != "transferred_out" else "",
+        since,
+        last.kind == "transferred_out",
+    )
 
 
 def states(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustodyState]:

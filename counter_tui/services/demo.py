@@ -63,8 +63,6 @@ PAGE_SIZE = (1240, 1754)
 PAGE_DPI = 150
 
 
-
-
 class DemoError(RuntimeError):
     """The demo archive cannot be built here (e.g. the database is not empty)."""
 
@@ -117,37 +115,109 @@ _SURNAMES = (
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "司徒")
-_MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林峰建国志文海东亮成振兴瑞晨博毅"
+_MALE_CHARS = (
+    "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林峰建国志文海东亮成振兴瑞晨博毅"
+)
 _FEMALE_CHARS = "芳娜敏静丽艳娟霞燕玲婷雪慧颖洁琳红梅英萍晶倩丹璐佳欣月莉楠琴云霞秀兰凤萌悦"
 _OLD_MALE_NAMES = ("建国", "建军", "卫东", "国庆", "援朝", "红旗", "向东", "文革", "志强", "建华")
 _OLD_FEMALE_NAMES = ("秀英", "桂兰", "玉兰", "淑珍", "凤英", "秀兰", "桂英", "红梅", "建华", "秀珍")
 
 # GB/T 2260 county codes (a few abolished ones too, as old IDs carry them).
 _BEIJING_AREAS = (
-    "110101", "110102", "110103", "110104", "110105", "110105", "110105", "110106", "110107",
-    "110108", "110109", "110111", "110112", "110113", "110114", "110115", "110116", "110117",
-    "110228", "110229",
+    "110101",
+    "110102",
+    "110103",
+    "110104",
+    "110105",
+    "110105",
+    "110105",
+    "110106",
+    "110107",
+    "110108",
+    "110109",
+    "110111",
+    "110112",
+    "110113",
+    "110114",
+    "110115",
+    "110116",
+    "110117",
+    "110228",
+    "110229",
 )
 _OTHER_AREAS = (
-    "120101", "130104", "130203", "130602", "131002", "140105", "150102", "210102", "220102",
-    "230103", "310104", "320102", "330106", "340104", "350102", "360102", "370102", "370202",
-    "410105", "420106", "430104", "440106", "500103", "510107", "610103", "620102",
+    "120101",
+    "130104",
+    "130203",
+    "130602",
+    "131002",
+    "140105",
+    "150102",
+    "210102",
+    "220102",
+    "230103",
+    "310104",
+    "320102",
+    "330106",
+    "340104",
+    "350102",
+    "360102",
+    "370102",
+    "370202",
+    "410105",
+    "420106",
+    "430104",
+    "440106",
+    "500103",
+    "510107",
+    "610103",
+    "620102",
 )
 
 # --------------------------------------------------------------------------------------------
 # Body text of rendered pages (fragments joined into lines).
 
 _PHRASES = (
-    "本人自参加工作以来", "认真学习马克思列宁主义毛泽东思想", "坚持四项基本原则", "服从组织安排",
-    "工作认真负责", "团结同志", "按时完成各项任务", "积极参加单位组织的各项活动", "遵守劳动纪律",
-    "业务能力不断提高", "经组织研究同意", "特此证明", "该同志在校期间学习努力", "成绩优良",
-    "热爱祖国", "品德良好", "身体健康", "能够正确对待批评", "注重理论联系实际", "经考核合格",
-    "同意按期转正", "希望继续努力", "今后要进一步加强学习", "经审查", "情况属实", "家庭成员无政治问题",
-    "本人保证以上所填内容真实", "工作中能吃苦耐劳", "虚心向老同志学习", "认真贯彻执行党的路线方针政策",
+    "本人自参加工作以来",
+    "认真学习马克思列宁主义毛泽东思想",
+    "坚持四项基本原则",
+    "服从组织安排",
+    "工作认真负责",
+    "团结同志",
+    "按时完成各项任务",
+    "积极参加单位组织的各项活动",
+    "遵守劳动纪律",
+    "业务能力不断提高",
+    "经组织研究同意",
+    "特此证明",
+    "该同志在校期间学习努力",
+    "成绩优良",
+    "热爱祖国",
+    "品德良好",
+    "身体健康",
+    "能够正确对待批评",
+    "注重理论联系实际",
+    "经考核合格",
+    "同意按期转正",
+    "希望继续努力",
+    "今后要进一步加强学习",
+    "经审查",
+    "情况属实",
+    "家庭成员无政治问题",
+    "本人保证以上所填内容真实",
+    "工作中能吃苦耐劳",
+    "虚心向老同志学习",
+    "认真贯彻执行党的路线方针政策",
 )
 _FORM_LABELS = (
-    ("姓名", "性别", "出生年月"), ("民族", "籍贯", "政治面貌"), ("参加工作时间", "文化程度", "健康状况"),
-    ("单位及职务",), ("家庭住址",), ("本人简历",), ("奖惩情况",), ("组织意见",),
+    ("姓名", "性别", "出生年月"),
+    ("民族", "籍贯", "政治面貌"),
+    ("参加工作时间", "文化程度", "健康状况"),
+    ("单位及职务",),
+    ("家庭住址",),
+    ("本人简历",),
+    ("奖惩情况",),
+    ("组织意见",),
 )
 
 
@@ -253,8 +323,10 @@ def build_demo(
         institutions = session.exec(select(func.count()).select_from(Institution)).one()
     if held or institutions:
         raise DemoError(
-            _("The database already holds an archive; the demo is built only into an empty "
-              "database.")
+            _(
+                "The database already holds an archive; the demo is built only into an empty "
+                "database."
+            )
         )
     as_of = min(AS_OF, dt.date.today())
     plans = _plan_archive(random.Random(seed), dossiers, digitised_share, as_of)
@@ -286,29 +358,36 @@ def _history(db: Database, days: int, seed: int) -> int:
     clerks and supervisors of each."""
     with db.read() as session:
         institutions = session.exec(select(Institution).order_by(Institution.code)).all()
-        staff = session.exec(select(Clerk).where(
-            col(Clerk.role).in_(("clerk", "supervisor")))).all()
+        staff = session.exec(
+            select(Clerk).where(col(Clerk.role).in_(("clerk", "supervisor")))
+        ).all()
     counters = {"sub-district": 2}
     total = 0
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     for inst in institutions:
         total += history.generate_history(
-            db, institution_ids=[inst.id], counters=counters.get(inst.kind, 4),
+            db,
+            institution_ids=[inst.id],
+            counters=counters.get(inst.kind, 4),
             clerks=[c.id for c in staff if c.institution_id == inst.id],
-            start=today - dt.timedelta(days=days), days=days + 1, seed=seed)
+            start=today - dt.timedelta(days=days),
+            days=days + 1,
+            seed=seed,
+        )
     return total
-
-
 
 
 # --------------------------------------------------------------------------------------------
 # Planning (pure: a seeded Random in, plain data out)
 
 
-def _plan_archive(rng: random.Random, count: int, share: float, as_of: dt.date) -> list[_DossierPlan]:
+def _plan_archive(
+    rng: random.Random, count: int, share: float, as_of: dt.date
+) -> list[_DossierPlan]:
     used_ids: set[str] = set()
-    plans = [_plan_dossier(random.Random(rng.getrandbits(64)), as_of, used_ids)
-             for _i in range(count)]
+    plans = [
+        _plan_dossier(random.Random(rng.getrandbits(64)), as_of, used_ids) for _i in range(count)
+    ]
     # Sequential dossier numbers per institution in order of receipt (domain.md §5), and shelf
     # slots in the same order, so neighbours on the shelf arrived together.
     prefixes = {code: prefix for code, _n, _k, _p, prefix in INSTITUTIONS}
@@ -319,7 +398,9 @@ def _plan_archive(rng: random.Random, count: int, share: float, as_of: dt.date) 
         group.sort(key=lambda p: p.received)
         for slot, plan in enumerate(group):
             plan.dossier_no = f"{prefixes[code]}{_SERIAL_BASE[code] + slot + 1:08d}"
-            shelved_at = plan.received + dt.timedelta(days=rng.randint(0, 4), hours=rng.randint(0, 3))
+            shelved_at = plan.received + dt.timedelta(
+                days=rng.randint(0, 4), hours=rng.randint(0, 3)
+            )
             shelved_at = min(shelved_at, _at(as_of, 16))
             plan.custody = [
                 _CustodyPlan("received", code, plan.received, remark="机要转递"),
@@ -338,18 +419,29 @@ def _plan_archive(rng: random.Random, count: int, share: float, as_of: dt.date) 
         if earliest >= latest:
             continue
         left = earliest + (latest - earliest) * rng.random()
-        plan.custody.append(_CustodyPlan("transferred_out", destination, left,
-                                         remark=f"转递至{names[destination]}",
-                                         recorded_by=plan.custody[-1].holder))
+        plan.custody.append(
+            _CustodyPlan(
+                "transferred_out",
+                destination,
+                left,
+                remark=f"转递至{names[destination]}",
+                recorded_by=plan.custody[-1].holder,
+            )
+        )
         if n % 4 == 3:
             continue  # still in transit
         arrived = left + dt.timedelta(days=rng.randint(2, 12))
         slot = 5_000 + incoming.get(destination, 0)
         incoming[destination] = incoming.get(destination, 0) + 1
         plan.custody.append(_CustodyPlan("received", destination, arrived, remark="机要转递"))
-        plan.custody.append(_CustodyPlan("shelved", destination,
-                                         arrived + dt.timedelta(hours=rng.randint(1, 30)),
-                                         _shelf(destination, slot)))
+        plan.custody.append(
+            _CustodyPlan(
+                "shelved",
+                destination,
+                arrived + dt.timedelta(hours=rng.randint(1, 30)),
+                _shelf(destination, slot),
+            )
+        )
     digitised = round(count * share)
     in_transit = {i for i in transfers if plans[i].custody[-1].kind == "transferred_out"}
     eligible = [i for i in range(count) if i not in in_transit]
@@ -387,9 +479,16 @@ def _plan_dossier(rng: random.Random, as_of: dt.date, used_ids: set[str]) -> _Do
     for plan, item_no in categories.number_items(materials):
         plan.item_no = item_no
     materials.sort(key=lambda m: (m.category, m.subcategory or 0, m.item_no))
-    return _DossierPlan(name=name, id_number=number, gender=gender, birth=birth,
-                        birth_recorded=recorded, origin=origin, received=received,
-                        materials=materials)
+    return _DossierPlan(
+        name=name,
+        id_number=number,
+        gender=gender,
+        birth=birth,
+        birth_recorded=recorded,
+        origin=origin,
+        received=received,
+        materials=materials,
+    )
 
 
 def _name(rng: random.Random, gender: str, birth: dt.date) -> str:
@@ -397,7 +496,9 @@ def _name(rng: random.Random, gender: str, birth: dt.date) -> str:
         surname = rng.choice(_COMPOUND_SURNAMES)
     else:
         # Frequent surnames first in the list: weight falls with rank.
-        surname = rng.choices(_SURNAMES, weights=[1 / (rank + 4) for rank in range(len(_SURNAMES))])[0]
+        surname = rng.choices(
+            _SURNAMES, weights=[1 / (rank + 4) for rank in range(len(_SURNAMES))]
+        )[0]
     if birth.year < 1968 and rng.random() < 0.3:
         return surname + rng.choice(_OLD_MALE_NAMES if gender == "M" else _OLD_FEMALE_NAMES)
     chars = _MALE_CHARS if gender == "M" else _FEMALE_CHARS
@@ -436,8 +537,9 @@ class _Life:
         9999: (0.0, 0.05, 0.10, 0.25, 0.45, 0.12, 0.03),
     }
 
-    def __init__(self, rng: random.Random, birth: dt.date, gender: str, name: str,
-                 as_of: dt.date) -> None:
+    def __init__(
+        self, rng: random.Random, birth: dt.date, gender: str, name: str, as_of: dt.date
+    ) -> None:
         self.rng = rng
         self.birth = birth
         self.gender = gender
@@ -446,8 +548,17 @@ class _Life:
         self.earliest = _add_years(birth, 15)
         self.items: list[_MaterialPlan] = []
 
-    def add(self, category: int, subcategory: int | None, title: str, when: dt.date | None,
-            pages: tuple[int, int] | int = 1, remark: str = "", *, core: bool = True) -> bool:
+    def add(
+        self,
+        category: int,
+        subcategory: int | None,
+        title: str,
+        when: dt.date | None,
+        pages: tuple[int, int] | int = 1,
+        remark: str = "",
+        *,
+        core: bool = True,
+    ) -> bool:
         """Record a material formed on ``when`` (moved up to age 15; dropped if in the future)."""
         if when is None:
             return False
@@ -479,11 +590,14 @@ class _Life:
         degrees.append(dt.date(degrees[2].year + rng.choice((3, 4)), 7, rng.randint(1, 10)))
         # Nobody still at school has a dossier at a talent centre: stop the path in time.
         while True:
-            graduations = ([] if level <= 2 else
-                           [degrees[0]] if level == 3 else
-                           [degrees[1], *degrees[2:level - 2]])
-            last = ({0: junior, 1: senior, 2: vocational}[level] if level <= 2
-                    else graduations[-1])
+            graduations = (
+                []
+                if level <= 2
+                else [degrees[0]]
+                if level == 3
+                else [degrees[1], *degrees[2 : level - 2]]
+            )
+            last = {0: junior, 1: senior, 2: vocational}[level] if level <= 2 else graduations[-1]
             if level == 0 or last <= self.as_of - dt.timedelta(days=120):
                 break
             level -= 1
@@ -517,12 +631,23 @@ class _Life:
             if level >= 4 and rng.random() < 0.85:
                 self.add(4, 1, "学士学位证书（复印件）", first, 1, "复印件")
             if first.year >= 2002 and rng.random() < 0.5:
-                self.add(4, 1, "教育部学历证书电子注册备案表",
-                         self.between(first, _add_years(first, 3)), 1)
+                self.add(
+                    4,
+                    1,
+                    "教育部学历证书电子注册备案表",
+                    self.between(first, _add_years(first, 3)),
+                    1,
+                )
             for year in range(college_start.year, first.year):
                 if rng.random() < 0.25:
-                    self.add(3, None, "学年鉴定表", dt.date(year + 1, 6, rng.randint(15, 30)), 1,
-                             core=False)
+                    self.add(
+                        3,
+                        None,
+                        "学年鉴定表",
+                        dt.date(year + 1, 6, rng.randint(15, 30)),
+                        1,
+                        core=False,
+                    )
             if rng.random() < 0.15:
                 self.add(7, None, "三好学生登记表", self.between(college_start, first), 1)
             if rng.random() < 0.1:
@@ -543,27 +668,54 @@ class _Life:
 
         # 6 League and Party, 2 autobiography and reports, 5 political review
         if rng.random() < (0.5 if self.birth.year < 1965 else 0.75):
-            self.add(6, None, "入团志愿书", self.between(self.earliest, _add_years(self.birth, 18)),
-                     (2, 4))
+            self.add(
+                6,
+                None,
+                "入团志愿书",
+                self.between(self.earliest, _add_years(self.birth, 18)),
+                (2, 4),
+            )
         if rng.random() < (0.42 if cadre else 0.2):
             applied = self.between(_add_years(self.birth, 19), _add_years(self.birth, 38))
             if applied:
                 self.add(6, None, "入党申请书", applied, (1, 2))
                 self.add(2, None, "自传", _add_days(applied, rng.randint(20, 90)), (2, 6))
                 for k in range(rng.randint(1, 4)):
-                    self.add(2, None, "思想汇报", _add_days(applied, 90 + 120 * k + rng.randint(0, 60)),
-                             (1, 3), core=False)
-                self.add(6, None, "入党积极分子考察登记表", _add_days(applied, rng.randint(180, 360)),
-                         (2, 4))
-                self.add(5, None, "入党政治审查材料", _add_days(applied, rng.randint(300, 420)),
-                         (1, 2))
+                    self.add(
+                        2,
+                        None,
+                        "思想汇报",
+                        _add_days(applied, 90 + 120 * k + rng.randint(0, 60)),
+                        (1, 3),
+                        core=False,
+                    )
+                self.add(
+                    6,
+                    None,
+                    "入党积极分子考察登记表",
+                    _add_days(applied, rng.randint(180, 360)),
+                    (2, 4),
+                )
+                self.add(
+                    5, None, "入党政治审查材料", _add_days(applied, rng.randint(300, 420)), (1, 2)
+                )
                 joined = _add_days(applied, rng.randint(400, 760))
                 if self.add(6, None, "入党志愿书", joined, (4, 6)):
-                    self.add(6, None, "预备党员转正申请书", _add_days(joined, rng.randint(360, 380)),
-                             (1, 2))
+                    self.add(
+                        6,
+                        None,
+                        "预备党员转正申请书",
+                        _add_days(joined, rng.randint(360, 380)),
+                        (1, 2),
+                    )
                     if cadre and rng.random() < 0.3:
-                        self.add(4, 4, "党校学习鉴定表",
-                                 self.between(_add_years(joined, 2), career_end), (1, 2))
+                        self.add(
+                            4,
+                            4,
+                            "党校学习鉴定表",
+                            self.between(_add_years(joined, 2), career_end),
+                            (1, 2),
+                        )
         elif rng.random() < 0.5:
             self.add(2, None, "自传", _add_days(last, -rng.randint(30, 120)), (2, 6))
 
@@ -575,64 +727,142 @@ class _Life:
         received = None
         if working:
             if cadre:
-                self.add(1, None, "干部履历表", self.between(work_start, _add_years(work_start, 2)),
-                         (4, 6))
+                self.add(
+                    1,
+                    None,
+                    "干部履历表",
+                    self.between(work_start, _add_years(work_start, 2)),
+                    (4, 6),
+                )
                 if rng.random() < 0.4:
-                    self.add(1, None, "干部履历表",
-                             self.between(_add_years(work_start, 10), career_end), (4, 6))
+                    self.add(
+                        1,
+                        None,
+                        "干部履历表",
+                        self.between(_add_years(work_start, 10), career_end),
+                        (4, 6),
+                    )
                 if rng.random() < 0.7:
                     self.add(3, None, "见习期满考核鉴定表", _add_years(work_start, 1), (1, 2))
                     self.add(9, 1, "转正定级审批表", _add_days(_add_years(work_start, 1), 15), 1)
                 if rng.random() < 0.6:
                     self.add(9, 2, "录用审批表", hired(5, 30), (1, 2))
                 if rng.random() < 0.25:
-                    self.add(9, 2, "干部任免审批表",
-                             self.between(_add_years(work_start, 5), career_end), (1, 2))
+                    self.add(
+                        9,
+                        2,
+                        "干部任免审批表",
+                        self.between(_add_years(work_start, 5), career_end),
+                        (1, 2),
+                    )
                 if rng.random() < 0.12:
-                    self.add(3, None, "考察材料",
-                             self.between(_add_years(work_start, 8), career_end), (2, 4))
+                    self.add(
+                        3,
+                        None,
+                        "考察材料",
+                        self.between(_add_years(work_start, 8), career_end),
+                        (2, 4),
+                    )
             else:
                 title = "招工审批表" if work_start.year < 1995 else "招工登记表"
                 self.add(9, 2, title, hired(5, 30), (1, 2))
-                self.add(1, None, "职工登记表", self.between(work_start, _add_years(work_start, 1)),
-                         (2, 4))
+                self.add(
+                    1,
+                    None,
+                    "职工登记表",
+                    self.between(work_start, _add_years(work_start, 1)),
+                    (2, 4),
+                )
             if rng.random() < 0.6:
                 self.add(10, None, "体检表", hired(5, 25), (1, 2))
             wage_year = work_start.year + rng.randint(2, 5)
             while wage_year < career_end.year and rng.random() < 0.85:
                 title = "工资调整审批表" if cadre else "职工工资变动审批表"
-                self.add(9, 1, title, dt.date(wage_year, rng.randint(1, 12), rng.randint(1, 28)), 1,
-                         core=False)
+                self.add(
+                    9,
+                    1,
+                    title,
+                    dt.date(wage_year, rng.randint(1, 12), rng.randint(1, 28)),
+                    1,
+                    core=False,
+                )
                 wage_year += rng.randint(2, 6)
             if rng.random() < 0.25:
-                self.add(4, 2, "专业技术职务任职资格评审表",
-                         self.between(_add_years(work_start, 5), career_end), (2, 6))
-                self.add(4, 2, "专业技术资格证书（复印件）",
-                         self.between(_add_years(work_start, 5), career_end), 1, "复印件")
+                self.add(
+                    4,
+                    2,
+                    "专业技术职务任职资格评审表",
+                    self.between(_add_years(work_start, 5), career_end),
+                    (2, 6),
+                )
+                self.add(
+                    4,
+                    2,
+                    "专业技术资格证书（复印件）",
+                    self.between(_add_years(work_start, 5), career_end),
+                    1,
+                    "复印件",
+                )
             if rng.random() < 0.12:
-                self.add(4, 2, "职业资格证书（复印件）", self.between(work_start, career_end), 1,
-                         "复印件")
+                self.add(
+                    4,
+                    2,
+                    "职业资格证书（复印件）",
+                    self.between(work_start, career_end),
+                    1,
+                    "复印件",
+                )
             if rng.random() < 0.05:
-                self.add(4, 3, "科研成果登记表", self.between(_add_years(work_start, 3), career_end),
-                         (1, 3))
+                self.add(
+                    4,
+                    3,
+                    "科研成果登记表",
+                    self.between(_add_years(work_start, 3), career_end),
+                    (1, 3),
+                )
             if rng.random() < 0.15:
-                self.add(4, 4, "培训结业证书（复印件）", self.between(work_start, career_end), 1,
-                         "复印件")
+                self.add(
+                    4,
+                    4,
+                    "培训结业证书（复印件）",
+                    self.between(work_start, career_end),
+                    1,
+                    "复印件",
+                )
             if rng.random() < 0.15:
-                self.add(7, None, "先进工作者审批表", self.between(_add_years(work_start, 2), career_end),
-                         (1, 2))
+                self.add(
+                    7,
+                    None,
+                    "先进工作者审批表",
+                    self.between(_add_years(work_start, 2), career_end),
+                    (1, 2),
+                )
             if rng.random() < 0.03:
                 punished = self.between(_add_years(work_start, 1), career_end)
                 if self.add(8, None, f"关于给予{self.name}同志警告处分的决定", punished, (1, 2)):
-                    self.add(8, None, f"关于解除{self.name}同志处分的决定",
-                             _add_years(punished, 1), 1)
+                    self.add(
+                        8, None, f"关于解除{self.name}同志处分的决定", _add_years(punished, 1), 1
+                    )
             if rng.random() < 0.06:
-                self.add(9, 3, "因私出国（境）人员审批表", self.between(work_start, career_end), (1, 2))
+                self.add(
+                    9, 3, "因私出国（境）人员审批表", self.between(work_start, career_end), (1, 2)
+                )
             if rng.random() < 0.01:
-                self.add(9, 4, "区人民代表大会代表登记表",
-                         self.between(_add_years(work_start, 10), career_end), (1, 2))
+                self.add(
+                    9,
+                    4,
+                    "区人民代表大会代表登记表",
+                    self.between(_add_years(work_start, 10), career_end),
+                    (1, 2),
+                )
             if rng.random() < 0.2:
-                self.add(10, None, "工作调动介绍信", self.between(_add_years(work_start, 1), career_end), 1)
+                self.add(
+                    10,
+                    None,
+                    "工作调动介绍信",
+                    self.between(_add_years(work_start, 1), career_end),
+                    1,
+                )
             if rng.random() < 0.08:
                 self.add(5, None, "参加工作时间认定审批表", self.between(work_start, career_end), 1)
 
@@ -642,19 +872,27 @@ class _Life:
             if left_from <= left_until and (level < 2 or rng.random() < 0.6):
                 left = _rand_date(rng, left_from, left_until)
                 self.add(9, 2, "解除劳动合同证明书", left, 1)
-                received = _at(min(_add_days(left, rng.randint(10, 60)), self.as_of),
-                               rng.randint(9, 16), rng)
+                received = _at(
+                    min(_add_days(left, rng.randint(10, 60)), self.as_of), rng.randint(9, 16), rng
+                )
         if received is None:
             # A graduate's dossier sent by the school, or a dossier arriving with its holder.
-            base = max(_add_days(last, rng.randint(30, 90)), dt.date(1995, 1, 1) + dt.timedelta(
-                days=rng.randint(0, 3000)))
-            received = _at(min(base, self.as_of - dt.timedelta(days=rng.randint(20, 400))),
-                           rng.randint(9, 16), rng)
+            base = max(
+                _add_days(last, rng.randint(30, 90)),
+                dt.date(1995, 1, 1) + dt.timedelta(days=rng.randint(0, 3000)),
+            )
+            received = _at(
+                min(base, self.as_of - dt.timedelta(days=rng.randint(20, 400))),
+                rng.randint(9, 16),
+                rng,
+            )
         received_day = received.date()
         if rng.random() < 0.8:
             self.add(10, None, "档案转递通知单", max(received_day, self.earliest), 1)
         if rng.random() < 0.3:
-            self.add(10, None, "居民身份证（复印件）", max(received_day, self.earliest), 1, "复印件")
+            self.add(
+                10, None, "居民身份证（复印件）", max(received_day, self.earliest), 1, "复印件"
+            )
         if retire <= self.as_of:
             title = "干部退休审批表" if cadre else "职工退休审批表"
             self.add(9, 2, title, _add_days(retire, -rng.randint(10, 40)), (2, 4))
@@ -664,17 +902,35 @@ class _Life:
         years = list(range(work_start.year, career_end.year)) if working else []
         room = max(0, target - len(self.items))
         for year in sorted(rng.sample(years, min(room, len(years)))):
-            self.add(3, None, f"{year}年度考核登记表", dt.date(year + 1, 1, rng.randint(5, 25)), (1, 2),
-                     core=False)
+            self.add(
+                3,
+                None,
+                f"{year}年度考核登记表",
+                dt.date(year + 1, 1, rng.randint(5, 25)),
+                (1, 2),
+                core=False,
+            )
         while len(self.items) < 15:
-            self._pad(work_start if working else None, career_end, last, college_start if college else None)
+            self._pad(
+                work_start if working else None,
+                career_end,
+                last,
+                college_start if college else None,
+            )
         while len(self.items) > 60:
-            optional = [i for i, m in enumerate(self.items) if not m.core] or list(range(len(self.items)))
+            optional = [i for i, m in enumerate(self.items) if not m.core] or list(
+                range(len(self.items))
+            )
             del self.items[rng.choice(optional)]
         return self.items, received
 
-    def _pad(self, work_start: dt.date | None, career_end: dt.date, last_school: dt.date,
-             college_start: dt.date | None) -> None:
+    def _pad(
+        self,
+        work_start: dt.date | None,
+        career_end: dt.date,
+        last_school: dt.date,
+        college_start: dt.date | None,
+    ) -> None:
         rng = self.rng
         choices = ["思想汇报"]
         if work_start:
@@ -683,8 +939,14 @@ class _Life:
             choices += ["学年鉴定表", "荣誉证书（复印件）"]
         title = rng.choice(choices)
         if title == "思想汇报":
-            self.add(2, None, title, self.between(_add_years(self.birth, 18), self.as_of), (1, 3),
-                     core=False)
+            self.add(
+                2,
+                None,
+                title,
+                self.between(_add_years(self.birth, 18), self.as_of),
+                (1, 3),
+                core=False,
+            )
         elif title == "个人总结":
             self.add(2, None, title, self.between(work_start, career_end), (1, 2), core=False)
         elif title == "培训结业证书（复印件）":
@@ -694,8 +956,9 @@ class _Life:
         elif title == "学年鉴定表":
             self.add(3, None, title, self.between(college_start, last_school), 1, core=False)
         else:
-            self.add(7, None, title, self.between(college_start, self.as_of), 1, "复印件",
-                     core=False)
+            self.add(
+                7, None, title, self.between(college_start, self.as_of), 1, "复印件", core=False
+            )
 
 
 def _shelf(code: str, slot: int) -> str:
@@ -729,7 +992,9 @@ def _rand_date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 def _at(day: dt.date, hour: int, rng: random.Random | None = None) -> dt.datetime:
     """Office time ``hour`` (Beijing) on ``day``, as aware UTC."""
     minute = rng.randint(0, 59) if rng else 0
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING).astimezone(dt.UTC)
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING).astimezone(
+        dt.UTC
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -742,8 +1007,9 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
     with db.write() as session:
         institutions = {}
         for code, name, kind, parent, prefix in INSTITUTIONS:
-            institutions[code] = Institution(code=code, name=name, kind=kind, parent_code=parent,
-                                             serial_prefix=prefix)
+            institutions[code] = Institution(
+                code=code, name=name, kind=kind, parent_code=parent, serial_prefix=prefix
+            )
         session.add_all(institutions.values())
         # No ORM relationships are declared, so the flush order follows these explicit flushes.
         session.flush()
@@ -751,9 +1017,13 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
         for username, name, role, code in CLERKS:
             # Demo passwords are "<username>-demo" (README); real accounts come from
             # `counter-tui user add` or the first-admin prompt.
-            clerks[username] = Clerk(username=username, name=name, role=role,
-                                     institution_id=institutions[code].id,
-                                     password_hash=auth.hash_secret(f"{username}-demo"))
+            clerks[username] = Clerk(
+                username=username,
+                name=name,
+                role=role,
+                institution_id=institutions[code].id,
+                password_hash=auth.hash_secret(f"{username}-demo"),
+            )
         session.add_all(clerks.values())
         session.flush()
         archivist = clerks["arch1"].id
@@ -763,37 +1033,60 @@ def _insert(db: Database, plans: list[_DossierPlan]) -> uuid.UUID:
         dossier_rows, event_rows, material_rows = [], [], []
         for plan in plans:
             dossier_id = new_id()
-            dossier_rows.append(dict(
-                id=dossier_id, dossier_no=plan.dossier_no, barcode=plan.dossier_no,
-                person_name=plan.name, id_number=plan.id_number, gender=plan.gender,
-                birth_date_recorded=plan.birth_recorded, created_at=plan.received,
-                origin_institution_id=institutions[plan.origin].id,
-            ))
+            dossier_rows.append(
+                dict(
+                    id=dossier_id,
+                    dossier_no=plan.dossier_no,
+                    barcode=plan.dossier_no,
+                    person_name=plan.name,
+                    id_number=plan.id_number,
+                    gender=plan.gender,
+                    birth_date_recorded=plan.birth_recorded,
+                    created_at=plan.received,
+                    origin_institution_id=institutions[plan.origin].id,
+                )
+            )
             for event in plan.custody:
-                event_rows.append(dict(
-                    id=new_id(), dossier_id=dossier_id, kind=event.kind,
-                    holder_institution_id=institutions[event.holder].id,
-                    shelf_location=event.shelf, at=event.at,
-                    clerk_id=holders_clerk.get(event.recorded_by or event.holder),
-                    remark=event.remark,
-                ))
+                event_rows.append(
+                    dict(
+                        id=new_id(),
+                        dossier_id=dossier_id,
+                        kind=event.kind,
+                        holder_institution_id=institutions[event.holder].id,
+                        shelf_location=event.shelf,
+                        at=event.at,
+                        clerk_id=holders_clerk.get(event.recorded_by or event.holder),
+                        remark=event.remark,
+                    )
+                )
             for m in plan.materials:
                 # Catalogued on arrival, or within a month of forming for later materials.
                 filed = max(plan.received, _at(m.formed_on, 10) + dt.timedelta(days=20))
-                material_rows.append(dict(
-                    id=new_id(), dossier_id=dossier_id, category=m.category,
-                    subcategory=m.subcategory, item_no=m.item_no, title=m.title,
-                    formed_on=m.formed_on, page_count=m.page_count, remark=m.remark,
-                    corrects=None, created_at=min(filed, now), created_by=archivist,
-                ))
+                material_rows.append(
+                    dict(
+                        id=new_id(),
+                        dossier_id=dossier_id,
+                        category=m.category,
+                        subcategory=m.subcategory,
+                        item_no=m.item_no,
+                        title=m.title,
+                        formed_on=m.formed_on,
+                        page_count=m.page_count,
+                        remark=m.remark,
+                        corrects=None,
+                        created_at=min(filed, now),
+                        created_by=archivist,
+                    )
+                )
         session.execute(insert(Dossier), dossier_rows)
         session.execute(insert(CustodyEvent), event_rows)
         session.execute(insert(Material), material_rows)
         # Seal every catalogue entry in the access chain, as 补登 and intake do.
         chain = access_log.Chain(session)
         for row in material_rows:
-            fixity.register_material(chain, Material(**row), clerk_id=archivist,
-                                     institution_id=institutions["CY-RC"].id)
+            fixity.register_material(
+                chain, Material(**row), clerk_id=archivist, institution_id=institutions["CY-RC"].id
+            )
     return archivist
 
 
@@ -810,13 +1103,20 @@ def _job(plan: _DossierPlan) -> _BatchJob:
         birth_recorded=plan.birth_recorded,
         institution=names[plan.origin],
         seed=plan.render_seed,
-        materials=tuple((m.catalogue_number, m.title, m.formed_on.isoformat(), m.page_count,
-                         m.remark) for m in plan.materials),
+        materials=tuple(
+            (m.catalogue_number, m.title, m.formed_on.isoformat(), m.page_count, m.remark)
+            for m in plan.materials
+        ),
     )
 
 
-def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist: uuid.UUID,
-              workers: int | None) -> int:
+def _digitise(
+    db: Database,
+    archive_root: Path,
+    jobs: list[_BatchJob],
+    archivist: uuid.UUID,
+    workers: int | None,
+) -> int:
     if not jobs:
         return 0
     if workers is None:
@@ -825,8 +1125,9 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
         workers = 1 if (os.cpu_count() or 1) > 1 else 0
     pages = 0
     with tempfile.TemporaryDirectory(prefix="counter-tui-demo-") as tmp:
-        staged = [dataclasses.replace(job, batch_dir=str(Path(tmp) / job.dossier_no))
-                  for job in jobs]
+        staged = [
+            dataclasses.replace(job, batch_dir=str(Path(tmp) / job.dossier_no)) for job in jobs
+        ]
         # One painter per thread (FreeType faces must not be shared between threads), dropped
         # with its caches when the build ends.
         painters = threading.local()
@@ -839,8 +1140,9 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
 
         def attach(batch_dir: str) -> None:
             nonlocal pages
-            result = ingest_scan_batch(db, batch_dir=Path(batch_dir), archive_root=archive_root,
-                                       clerk_id=archivist)
+            result = ingest_scan_batch(
+                db, batch_dir=Path(batch_dir), archive_root=archive_root, clerk_id=archivist
+            )
             pages += result.pages
             shutil.rmtree(batch_dir, ignore_errors=True)
 
@@ -850,8 +1152,9 @@ def _digitise(db: Database, archive_root: Path, jobs: list[_BatchJob], archivist
             return pages
         # Threads suffice: Pillow releases the GIL while packing and compressing a page, which
         # is most of the rendering time, and intake runs meanwhile in this thread.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers,
-                                                   thread_name_prefix="demo-render") as pool:
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="demo-render"
+        ) as pool:
             # A bounded window: rendered batches wait on disk only briefly before intake.
             pending: deque[concurrent.futures.Future[str]] = deque()
             queue = deque(staged)
@@ -898,14 +1201,28 @@ def _render_batch(job: _BatchJob, painter: _Painter) -> str:
     for catalogue_number, title, formed_on, page_count, remark in job.materials:
         for page_no in range(1, page_count + 1):
             serial += 1
-            page = painter.page(rng, job, catalogue_number, title, dt.date.fromisoformat(formed_on),
-                                page_no, page_count, remark)
+            page = painter.page(
+                rng,
+                job,
+                catalogue_number,
+                title,
+                dt.date.fromisoformat(formed_on),
+                page_no,
+                page_count,
+                remark,
+            )
             painter.save(page, folder / f"scan-{serial:04d}.png")
     return str(folder)
 
 
-def render_cover(dossier_no: str, person_name: str, *, institution: str = INSTITUTIONS[0][1],
-                 birth_recorded: str = "", seed: int = 0) -> Image.Image:
+def render_cover(
+    dossier_no: str,
+    person_name: str,
+    *,
+    institution: str = INSTITUTIONS[0][1],
+    birth_recorded: str = "",
+    seed: int = 0,
+) -> Image.Image:
     """A dossier cover page (mode "1", A4 at 150 dpi) with a Code 128 label of ``dossier_no``.
 
     The label uses 3-pixel modules (0.51 mm) and the 10-module quiet zones Code 128 requires
@@ -933,7 +1250,9 @@ class _Painter:
     def font(self, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         if size not in self._fonts:
             if self.cjk:
-                self._fonts[size] = ImageFont.truetype(self._font_path, size, index=self._font_index)
+                self._fonts[size] = ImageFont.truetype(
+                    self._font_path, size, index=self._font_index
+                )
             else:
                 self._fonts[size] = ImageFont.load_default(size=size)
         return self._fonts[size]
@@ -952,8 +1271,15 @@ class _Painter:
             self._texts[key] = bitmap
         return bitmap
 
-    def put(self, page: Image.Image, text: str, size: int, xy: tuple[int, int],
-            anchor: str = "l", fallback: str | None = None) -> None:
+    def put(
+        self,
+        page: Image.Image,
+        text: str,
+        size: int,
+        xy: tuple[int, int],
+        anchor: str = "l",
+        fallback: str | None = None,
+    ) -> None:
         """Paste ``text`` with its left/centre/right ("l"/"m"/"r") edge at ``xy``."""
         if not self.cjk and not text.isascii():
             if fallback is None:
@@ -980,9 +1306,23 @@ class _Painter:
                         words.pop()
                     line = "，".join(words) + rng.choice("，，。")
                 else:
-                    line = " ".join(rng.choice(("lorem", "ipsum", "dolor", "sit", "amet", "record",
-                                                "archive", "work", "school", "approved"))
-                                    for _w in range(rng.randint(8, 12)))
+                    line = " ".join(
+                        rng.choice(
+                            (
+                                "lorem",
+                                "ipsum",
+                                "dolor",
+                                "sit",
+                                "amet",
+                                "record",
+                                "archive",
+                                "work",
+                                "school",
+                                "approved",
+                            )
+                        )
+                        for _w in range(rng.randint(8, 12))
+                    )
                 lines.append(self.text(line, 26))
             self._lines = lines
         return self._lines
@@ -1032,8 +1372,12 @@ class _Painter:
                 draw.rectangle((x + run_start * module, 500, x + i * module - 1, 620), fill=0)
                 run_start = None
         self.put(page, job.dossier_no, 34, (width // 2, 635), "m")
-        rows = (("姓　　名", job.person_name, "Name"), ("档　　号", job.dossier_no, "Dossier"),
-                ("出生日期", job.birth_recorded, "Born"), ("存档机构", job.institution, "Holder"))
+        rows = (
+            ("姓　　名", job.person_name, "Name"),
+            ("档　　号", job.dossier_no, "Dossier"),
+            ("出生日期", job.birth_recorded, "Born"),
+            ("存档机构", job.institution, "Holder"),
+        )
         draw.rectangle((220, 820, width - 220, 1260), outline=0, width=3)
         for k, (label, value, english) in enumerate(rows):
             y = 860 + k * 100
@@ -1044,8 +1388,17 @@ class _Painter:
         self._specks(page, rng)
         return page
 
-    def page(self, rng: random.Random, job: _BatchJob, catalogue_number: str, title: str,
-             formed_on: dt.date, page_no: int, page_count: int, remark: str) -> Image.Image:
+    def page(
+        self,
+        rng: random.Random,
+        job: _BatchJob,
+        catalogue_number: str,
+        title: str,
+        formed_on: dt.date,
+        page_no: int,
+        page_count: int,
+        remark: str,
+    ) -> Image.Image:
         layout = _layout(title)
         if layout == "form":
             page = self.form_base().copy()
@@ -1059,8 +1412,14 @@ class _Painter:
         last = page_no == page_count
         date_text = f"{formed_on.year}年{formed_on.month}月{formed_on.day}日"
         if layout == "form":
-            self.put(page, title if page_no == 1 else f"{title}（续）", 44, (width // 2, 170), "m",
-                     fallback_title)
+            self.put(
+                page,
+                title if page_no == 1 else f"{title}（续）",
+                44,
+                (width // 2, 170),
+                "m",
+                fallback_title,
+            )
             if page_no == 1:
                 self.put(page, job.person_name, 30, (320, 322), fallback="-")
                 self.put(page, job.birth_recorded, 22, (962, 328), fallback="-")
@@ -1068,14 +1427,24 @@ class _Painter:
             for k in range(rng.randint(2, 6)):
                 self.put_line(page, rng.choice(lines), (320, 730 + k * 48), 790)
             if last:
-                self.put(page, f"（盖章）  {date_text}", 28, (1100, 1520), "r", fallback=str(formed_on))
+                self.put(
+                    page, f"（盖章）  {date_text}", 28, (1100, 1520), "r", fallback=str(formed_on)
+                )
                 self._seal(draw, 930, 1450)
         elif layout == "certificate":
             draw.rectangle((160, 260, width - 160, 1300), outline=0, width=6)
             draw.rectangle((176, 276, width - 176, 1284), outline=0, width=2)
-            self.put(page, title.replace("（复印件）", ""), 52, (width // 2, 380), "m", fallback_title)
-            self.put(page, f"{job.person_name}，{date_text}", 32, (width // 2, 520), "m",
-                     fallback=str(formed_on))
+            self.put(
+                page, title.replace("（复印件）", ""), 52, (width // 2, 380), "m", fallback_title
+            )
+            self.put(
+                page,
+                f"{job.person_name}，{date_text}",
+                32,
+                (width // 2, 520),
+                "m",
+                fallback=str(formed_on),
+            )
             lines = [line for line in self.body_lines() if line.width <= 760] or self.body_lines()
             for k in range(rng.randint(3, 6)):
                 self.put_line(page, rng.choice(lines), (240, 620 + k * 56), 760)
@@ -1084,8 +1453,14 @@ class _Painter:
                 draw.rectangle((200, 1380, 640, 1500), outline=0, width=3)
                 self.put(page, "复印件 与原件核对无误", 28, (220, 1420), fallback="COPY")
         else:
-            self.put(page, title if page_no == 1 else f"{title}（续）", 44, (width // 2, 170), "m",
-                     fallback_title)
+            self.put(
+                page,
+                title if page_no == 1 else f"{title}（续）",
+                44,
+                (width // 2, 170),
+                "m",
+                fallback_title,
+            )
             lines = self.body_lines()
             y = 300
             for _k in range(rng.randint(14, 24)):
@@ -1093,16 +1468,21 @@ class _Painter:
                 self.put_line(page, rng.choice(lines), (170 + indent, y), 900 - indent)
                 y += 48
             if last:
-                issued = title.startswith("关于") or title.endswith(("介绍信", "通知单", "证明书", "材料"))
+                issued = title.startswith("关于") or title.endswith(
+                    ("介绍信", "通知单", "证明书", "材料")
+                )
                 signed = "（盖章）" if issued else job.person_name
-                self.put(page, f"{signed}  {date_text}", 30, (1080, y + 60), "r",
-                         fallback=str(formed_on))
+                self.put(
+                    page, f"{signed}  {date_text}", 30, (1080, y + 60), "r", fallback=str(formed_on)
+                )
                 if issued:
                     self._seal(draw, 900, y + 20)
         self._specks(page, rng)
         return page
 
-    def put_line(self, page: Image.Image, line: Image.Image, xy: tuple[int, int], width: int) -> None:
+    def put_line(
+        self, page: Image.Image, line: Image.Image, xy: tuple[int, int], width: int
+    ) -> None:
         if line.width > width:
             line = line.crop((0, 0, width, line.height))
         page.paste(line, xy)
@@ -1129,8 +1509,10 @@ class _Painter:
 
 # A five-pointed star (outer radius 1, inner 0.4), the centre of an official seal.
 _STAR = tuple(
-    ((1.0 if k % 2 == 0 else 0.4) * math.sin(k * math.pi / 5),
-     -(1.0 if k % 2 == 0 else 0.4) * math.cos(k * math.pi / 5))
+    (
+        (1.0 if k % 2 == 0 else 0.4) * math.sin(k * math.pi / 5),
+        -(1.0 if k % 2 == 0 else 0.4) * math.cos(k * math.pi / 5),
+    )
     for k in range(10)
 )
 
@@ -1138,7 +1520,19 @@ _STAR = tuple(
 def _layout(title: str) -> str:
     if "证书" in title or title.endswith(("报到证", "派遣证")) or "身份证" in title:
         return "certificate"
-    if title.endswith(("登记表", "审批表", "鉴定表", "评审表", "志愿书", "检查表", "成绩单", "备案表",
-                       "履历表", "体检表")):
+    if title.endswith(
+        (
+            "登记表",
+            "审批表",
+            "鉴定表",
+            "评审表",
+            "志愿书",
+            "检查表",
+            "成绩单",
+            "备案表",
+            "履历表",
+            "体检表",
+        )
+    ):
         return "form"
     return "text"

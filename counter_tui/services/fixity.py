@@ -47,11 +47,15 @@ def material_content_hash(material: Material) -> str:
     """SHA-256 (hex) of a material's canonical content (RFC 8785 JSON of its catalogue fields,
     who added it and when)."""
     content = {
-        "id": str(material.id), "dossier_id": str(material.dossier_id),
-        "category": material.category, "subcategory": material.subcategory,
-        "item_no": material.item_no, "title": material.title,
+        "id": str(material.id),
+        "dossier_id": str(material.dossier_id),
+        "category": material.category,
+        "subcategory": material.subcategory,
+        "item_no": material.item_no,
+        "title": material.title,
         "formed_on": material.formed_on.isoformat() if material.formed_on else None,
-        "page_count": material.page_count, "remark": material.remark,
+        "page_count": material.page_count,
+        "remark": material.remark,
         "corrects": str(material.corrects) if material.corrects else None,
         "created_at": _instant(material.created_at),
         "created_by": str(material.created_by) if material.created_by else None,
@@ -62,26 +66,54 @@ def material_content_hash(material: Material) -> str:
 def page_content_hash(page: Page) -> str:
     """SHA-256 (hex) of a page row's canonical content, including its image file's SHA-256."""
     content = {
-        "id": str(page.id), "material_id": str(page.material_id), "page_no": page.page_no,
-        "rel_path": page.rel_path, "sha256": page.sha256, "dpi": page.dpi,
-        "width": page.width, "height": page.height, "created_at": _instant(page.created_at),
+        "id": str(page.id),
+        "material_id": str(page.material_id),
+        "page_no": page.page_no,
+        "rel_path": page.rel_path,
+        "sha256": page.sha256,
+        "dpi": page.dpi,
+        "width": page.width,
+        "height": page.height,
+        "created_at": _instant(page.created_at),
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 
 
-def register_material(chain: access_log.Chain, material: Material, *,
-                      clerk_id: uuid.UUID | None, institution_id: uuid.UUID | None) -> None:
+def register_material(
+    chain: access_log.Chain,
+    material: Material,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
     """Seal a newly added material into the chain (call in the transaction that adds it)."""
-    chain.append(kind="material_added", clerk_id=clerk_id, institution_id=institution_id,
-                  dossier_id=material.dossier_id, target_id=material.id,
-                  reason=material_content_hash(material))
+    chain.append(
+        kind="material_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=material.dossier_id,
+        target_id=material.id,
+        reason=material_content_hash(material),
+    )
 
 
-def register_page(chain: access_log.Chain, page: Page, *, dossier_id: uuid.UUID,
-                  clerk_id: uuid.UUID | None, institution_id: uuid.UUID | None) -> None:
+def register_page(
+    chain: access_log.Chain,
+    page: Page,
+    *,
+    dossier_id: uuid.UUID,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
     """Seal a newly added page into the chain (call in the transaction that adds it)."""
-    chain.append(kind="page_added", clerk_id=clerk_id, institution_id=institution_id,
-                 dossier_id=dossier_id, target_id=page.id, reason=page_content_hash(page))
+    chain.append(
+        kind="page_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier_id,
+        target_id=page.id,
+        reason=page_content_hash(page),
+    )
 
 
 @dataclass(frozen=True)
@@ -138,22 +170,40 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
         report.events += 1
         problem = None
         if event.seq < expected_seq:
-            problem = ("out_of_chain", _("access event seq {seq} lies before the start of the "
-                                         "chain (seq 1): it was inserted or renumbered behind "
-                                         "the application's back").format(seq=event.seq))
+            problem = (
+                "out_of_chain",
+                _(
+                    "access event seq {seq} lies before the start of the "
+                    "chain (seq 1): it was inserted or renumbered behind "
+                    "the application's back"
+                ).format(seq=event.seq),
+            )
         elif event.seq != expected_seq:
-            problem = ("gap", _("access event seq {seq}: expected seq {expected}; rows are "
-                               "missing before it").format(seq=event.seq, expected=expected_seq))
+            problem = (
+                "gap",
+                _(
+                    "access event seq {seq}: expected seq {expected}; rows are missing before it"
+                ).format(seq=event.seq, expected=expected_seq),
+            )
         elif event.prev_hash != prev_hash:
-            problem = ("prev_hash", _("access event seq {seq}: prev_hash does not match the "
-                                      "previous event (deleted or reordered rows)")
-                       .format(seq=event.seq))
+            problem = (
+                "prev_hash",
+                _(
+                    "access event seq {seq}: prev_hash does not match the "
+                    "previous event (deleted or reordered rows)"
+                ).format(seq=event.seq),
+            )
         elif access_log.compute_hash(event) != event.hash:
-            problem = ("hash", _("access event seq {seq}: content does not match its hash "
-                                 "(the row was edited)").format(seq=event.seq))
+            problem = (
+                "hash",
+                _(
+                    "access event seq {seq}: content does not match its hash (the row was edited)"
+                ).format(seq=event.seq),
+            )
         if problem:
-            report.problems.append(Problem("access_event", str(event.id), problem[0],
-                                           problem[1], seq=event.seq))
+            report.problems.append(
+                Problem("access_event", str(event.id), problem[0], problem[1], seq=event.seq)
+            )
             return sealed
         if event.kind == "material_added" and event.target_id:
             sealed[("material", str(event.target_id))] = event.reason
@@ -177,13 +227,29 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
         present: set[tuple[str, str]] = set()
         for material in session.exec(select(Material).order_by(Material.id)):
             report.materials += 1
-            _check_seal(report, sealed, present, chain_ok, "material", material.id,
-                        material_content_hash(material), material.title)
+            _check_seal(
+                report,
+                sealed,
+                present,
+                chain_ok,
+                "material",
+                material.id,
+                material_content_hash(material),
+                material.title,
+            )
         _report_missing(report, sealed, present, "material")
         for page in session.exec(select(Page).order_by(Page.id)):
             report.pages += 1
-            _check_seal(report, sealed, present, chain_ok, "page", page.id,
-                        page_content_hash(page), page.rel_path)
+            _check_seal(
+                report,
+                sealed,
+                present,
+                chain_ok,
+                "page",
+                page.id,
+                page_content_hash(page),
+                page.rel_path,
+            )
             if archive_root is not None:
                 report.files += 1
                 _check_file(report, archive_root, page)
@@ -191,9 +257,16 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
     return report
 
 
-def _check_seal(report: VerifyReport, sealed: dict[tuple[str, str], str],
-                present: set[tuple[str, str]], chain_ok: bool, table: str,
-                row_id: uuid.UUID, content_hash: str, label: str) -> None:
+def _check_seal(
+    report: VerifyReport,
+    sealed: dict[tuple[str, str], str],
+    present: set[tuple[str, str]],
+    chain_ok: bool,
+    table: str,
+    row_id: uuid.UUID,
+    content_hash: str,
+    label: str,
+) -> None:
     """Compare one material or page row (``label``: its title or path) with its seal.
 
     Unsealed rows are only reported when the chain itself is intact: after a break the
@@ -204,17 +277,33 @@ def _check_seal(report: VerifyReport, sealed: dict[tuple[str, str], str],
     want = sealed.get(key)
     if want is None:
         if chain_ok:
-            message = (_("material {id} ({title}) was never sealed in the access chain "
-                         "(added behind the application's back)") if table == "material"
-                       else _("page {id} ({path}) was never sealed in the access chain"))
-            report.problems.append(Problem(table, str(row_id), "unsealed",
-                                           message.format(id=row_id, title=label, path=label)))
+            message = (
+                _(
+                    "material {id} ({title}) was never sealed in the access chain "
+                    "(added behind the application's back)"
+                )
+                if table == "material"
+                else _("page {id} ({path}) was never sealed in the access chain")
+            )
+            report.problems.append(
+                Problem(
+                    table,
+                    str(row_id),
+                    "unsealed",
+                    message.format(id=row_id, title=label, path=label),
+                )
+            )
     elif content_hash != want:
-        message = (_("material {id} ({title}) differs from its sealed content")
-                   if table == "material"
-                   else _("page {id} ({path}) differs from its sealed content"))
-        report.problems.append(Problem(table, str(row_id), "changed",
-                                       message.format(id=row_id, title=label, path=label)))
+        message = (
+            _("material {id} ({title}) differs from its sealed content")
+            if table == "material"
+            else _("page {id} ({path}) differs from its sealed content")
+        )
+        report.problems.append(
+            Problem(
+                table, str(row_id), "changed", message.format(id=row_id, title=label, path=label)
+            )
+        )
 
 
 def _check_file(report: VerifyReport, archive_root: Path, page: Page) -> None:
@@ -222,37 +311,63 @@ def _check_file(report: VerifyReport, archive_root: Path, page: Page) -> None:
     try:
         digest = hashlib.sha256((archive_root / page.rel_path).read_bytes()).hexdigest()
     except OSError:
-        report.problems.append(Problem(
-            "page", str(page.id), "file_missing",
-            _("page file {path} is missing").format(path=page.rel_path)))
+        report.problems.append(
+            Problem(
+                "page",
+                str(page.id),
+                "file_missing",
+                _("page file {path} is missing").format(path=page.rel_path),
+            )
+        )
         return
     if digest != page.sha256:
-        report.problems.append(Problem(
-            "page", str(page.id), "file_changed",
-            _("page file {path} differs from its recorded SHA-256").format(path=page.rel_path)))
+        report.problems.append(
+            Problem(
+                "page",
+                str(page.id),
+                "file_changed",
+                _("page file {path} differs from its recorded SHA-256").format(path=page.rel_path),
+            )
+        )
 
 
-def _report_missing(report: VerifyReport, sealed: dict[tuple[str, str], str],
-                    present: set[tuple[str, str]], table: str) -> None:
+def _report_missing(
+    report: VerifyReport,
+    sealed: dict[tuple[str, str], str],
+    present: set[tuple[str, str]],
+    table: str,
+) -> None:
     """Rows sealed in the chain that are gone from ``table`` (擅自抽取: removed behind the
     application's back)."""
     for kind, row_id in sorted(sealed):
         if kind == table and (kind, row_id) not in present:
-            message = (_("material {id} was sealed in the access chain but is no longer in "
-                         "the database (removed behind the application's back)")
-                       if table == "material" else
-                       _("page {id} was sealed in the access chain but is no longer in the "
-                         "database (removed behind the application's back)"))
-            report.problems.append(Problem(table, row_id, "missing",
-                                           message.format(id=row_id)))
+            message = (
+                _(
+                    "material {id} was sealed in the access chain but is no longer in "
+                    "the database (removed behind the application's back)"
+                )
+                if table == "material"
+                else _(
+                    "page {id} was sealed in the access chain but is no longer in the "
+                    "database (removed behind the application's back)"
+                )
+            )
+            report.problems.append(Problem(table, row_id, "missing", message.format(id=row_id)))
 
 
 def summary(report: VerifyReport) -> str:
     """One paragraph describing a verification, for the screen and the CLI."""
-    head = _("{events} access events (head seq {seq}, hash {hash}), {materials} materials, "
-             "{pages} pages, {files} page files checked.").format(
-        events=report.events, seq=report.head_seq, hash=report.head_hash[:16],
-        materials=report.materials, pages=report.pages, files=report.files)
+    head = _(
+        "{events} access events (head seq {seq}, hash {hash}), {materials} materials, "
+        "{pages} pages, {files} page files checked."
+    ).format(
+        events=report.events,
+        seq=report.head_seq,
+        hash=report.head_hash[:16],
+        materials=report.materials,
+        pages=report.pages,
+        files=report.files,
+    )
     if report.ok:
         return head + " " + _("No tampering found.")
     lines = [head, _("{n} problem(s); the first:").format(n=len(report.problems))]

@@ -62,17 +62,32 @@ from counter_tui.services.lookup import SHANGHAI
 SESSIONS = ((9 * 3600, 12 * 3600, 10 * 3600), (14 * 3600, 17 * 3600 + 45 * 60, 15 * 3600))
 MORNING_SHARE = 0.55
 WEEKDAY_FACTOR = (1.15, 1.0, 1.0, 0.95, 0.9)  # Monday … Friday
-OUTCOMES = (("certificate", 0.55), ("consultation", 0.10), ("lookup", 0.28),
-            ("abandoned", 0.07))
+OUTCOMES = (("certificate", 0.55), ("consultation", 0.10), ("lookup", 0.28), ("abandoned", 0.07))
 # (median seconds, log-normal sigma) of the service time by outcome.
-DURATION = {"certificate": (150, 0.35), "consultation": (240, 0.4), "lookup": (75, 0.45),
-            "abandoned": (60, 0.6)}
+DURATION = {
+    "certificate": (150, 0.35),
+    "consultation": (240, 0.4),
+    "lookup": (75, 0.45),
+    "abandoned": (60, 0.6),
+}
 TAIL_SHARE = 0.04
 MAX_SERVICE_S = 40 * 60
-CERTIFICATE_MIX = (("custody", 0.40), ("experience", 0.20), ("work_start", 0.12),
-                   ("education", 0.10), ("kinship", 0.10), ("political_review", 0.08))
-CONSULTING_UNITS = ("区委组织部", "区人力资源和社会保障局", "市公安局政治部", "北京某科技有限公司",
-                    "区教育委员会", "某街道办事处")
+CERTIFICATE_MIX = (
+    ("custody", 0.40),
+    ("experience", 0.20),
+    ("work_start", 0.12),
+    ("education", 0.10),
+    ("kinship", 0.10),
+    ("political_review", 0.08),
+)
+CONSULTING_UNITS = (
+    "区委组织部",
+    "区人力资源和社会保障局",
+    "市公安局政治部",
+    "北京某科技有限公司",
+    "区教育委员会",
+    "某街道办事处",
+)
 CONSULTING_PURPOSES = ("政审", "考察", "录用", "干部任免")
 DOSSIER_POOL_LIMIT = 5000
 DEFAULT_PER_COUNTER_DAY = 40.0
@@ -116,48 +131,79 @@ def _counter_names(counters: int | Sequence[str]) -> list[str]:
 
 def _held_dossiers(connection: Connection, institution_id: uuid.UUID) -> list[uuid.UUID]:
     """Up to DOSSIER_POOL_LIMIT dossiers whose current holder is the institution."""
-    candidates = [r[0] for r in connection.execute(
-        select(CustodyEvent.__table__.c.dossier_id)
-        .where(CustodyEvent.__table__.c.holder_institution_id == institution_id)
-        .distinct().limit(DOSSIER_POOL_LIMIT))]
+    candidates = [
+        r[0]
+        for r in connection.execute(
+            select(CustodyEvent.__table__.c.dossier_id)
+            .where(CustodyEvent.__table__.c.holder_institution_id == institution_id)
+            .distinct()
+            .limit(DOSSIER_POOL_LIMIT)
+        )
+    ]
     if not candidates:
         return []
     with Session(bind=connection) as session:
         states = custody.states(session, candidates)
-    return sorted((d for d, s in states.items()
-                   if s.holder_id == institution_id and not s.transferred_out), key=str)
+    return sorted(
+        (d for d, s in states.items() if s.holder_id == institution_id and not s.transferred_out),
+        key=str,
+    )
 
 
 def _serial_start(connection: Connection, prefix: str, year: int) -> int:
     cert = Certificate.__table__
-    last = connection.execute(select(func.max(cert.c.serial))
-                              .where(cert.c.serial.startswith(f"{prefix}-{year:04d}-"))).scalar()
+    last = connection.execute(
+        select(func.max(cert.c.serial)).where(cert.c.serial.startswith(f"{prefix}-{year:04d}-"))
+    ).scalar()
     return parse_serial(last)[2] + 1 if last else 1
 
 
-def _places(connection: Connection, institution_ids: Sequence[uuid.UUID],
-            counters: int | Sequence[str], clerk_ids: Sequence[uuid.UUID]) -> list[_Place]:
+def _places(
+    connection: Connection,
+    institution_ids: Sequence[uuid.UUID],
+    counters: int | Sequence[str],
+    clerk_ids: Sequence[uuid.UUID],
+) -> list[_Place]:
     names = _counter_names(counters)
     inst_table = Institution.__table__
     clerk_table = Clerk.__table__
-    rows = {r.id: r for r in connection.execute(
-        select(inst_table).where(inst_table.c.id.in_(list(institution_ids))))}
+    rows = {
+        r.id: r
+        for r in connection.execute(
+            select(inst_table).where(inst_table.c.id.in_(list(institution_ids)))
+        )
+    }
     missing = [str(i) for i in institution_ids if i not in rows]
     if missing:
         raise LookupError(f"no institution with id {', '.join(missing)}")
-    clerk_home = {r.id: r.institution_id for r in connection.execute(
-        select(clerk_table.c.id, clerk_table.c.institution_id)
-        .where(clerk_table.c.id.in_(list(clerk_ids))))} if clerk_ids else {}
+    clerk_home = (
+        {
+            r.id: r.institution_id
+            for r in connection.execute(
+                select(clerk_table.c.id, clerk_table.c.institution_id).where(
+                    clerk_table.c.id.in_(list(clerk_ids))
+                )
+            )
+        }
+        if clerk_ids
+        else {}
+    )
     unknown = [str(c) for c in clerk_ids if c not in clerk_home]
     if unknown:
         raise LookupError(f"no clerk with id {', '.join(unknown)}")
     places = []
     for inst_id in institution_ids:
         row = rows[inst_id]
-        places.append(_Place(
-            id=inst_id, code=row.code, serial_prefix=row.serial_prefix, counters=names,
-            clerks=[c for c in clerk_ids if clerk_home[c] == inst_id],
-            dossiers=_held_dossiers(connection, inst_id)))
+        places.append(
+            _Place(
+                id=inst_id,
+                code=row.code,
+                serial_prefix=row.serial_prefix,
+                counters=names,
+                clerks=[c for c in clerk_ids if clerk_home[c] == inst_id],
+                dossiers=_held_dossiers(connection, inst_id),
+            )
+        )
     return places
 
 
@@ -189,8 +235,14 @@ def _service_seconds(rng: random.Random, outcome: str) -> float:
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, places: list[_Place], per_counter_day: float,
-                 now: dt.datetime, connection_for_serials: Callable[[str, int], int]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        places: list[_Place],
+        per_counter_day: float,
+        now: dt.datetime,
+        connection_for_serials: Callable[[str, int], int],
+    ) -> None:
         self.rng = rng
         self.places = places
         self.per_counter_day = per_counter_day
@@ -210,17 +262,25 @@ class _Generator:
             clerks: list[uuid.UUID | None] = [None] * len(staffed)
             if place.clerks:
                 # A clerk staffs one counter a day; the rota turns daily.
-                staffed = place.counters[:len(place.clerks)]
+                staffed = place.counters[: len(place.clerks)]
                 shift = day.toordinal() % len(place.clerks)
                 rota = place.clerks[shift:] + place.clerks[:shift]
-                clerks = list(rota[:len(staffed)])
+                clerks = list(rota[: len(staffed)])
             for counter, clerk in zip(staffed, clerks, strict=True):
                 count = max(0, round(self.rng.gauss(mean, math.sqrt(mean))))
                 made += self._counter_day(place, counter, clerk, midnight, day, count, batch)
         return made
 
-    def _counter_day(self, place: _Place, counter: str, clerk: uuid.UUID | None,
-                     midnight: dt.datetime, day: dt.date, count: int, batch: _Batch) -> int:
+    def _counter_day(
+        self,
+        place: _Place,
+        counter: str,
+        clerk: uuid.UUID | None,
+        midnight: dt.datetime,
+        day: dt.date,
+        count: int,
+        batch: _Batch,
+    ) -> int:
         rng = self.rng
         free_at = 0.0
         made = 0
@@ -237,21 +297,47 @@ class _Generator:
             self._service(place, counter, clerk, day, started, ended, outcome, batch)
         return made
 
-    def _service(self, place: _Place, counter: str, clerk: uuid.UUID | None, day: dt.date,
-                 started: dt.datetime, ended: dt.datetime, outcome: str, batch: _Batch) -> None:
+    def _service(
+        self,
+        place: _Place,
+        counter: str,
+        clerk: uuid.UUID | None,
+        day: dt.date,
+        started: dt.datetime,
+        ended: dt.datetime,
+        outcome: str,
+        batch: _Batch,
+    ) -> None:
         rng = self.rng
         now = self.now
         visit_id = new_id()
-        batch.visits.append({"id": visit_id, "institution_id": place.id, "counter": counter,
-                             "clerk_id": clerk, "ticket": None, "started_at": started})
+        batch.visits.append(
+            {
+                "id": visit_id,
+                "institution_id": place.id,
+                "counter": counter,
+                "clerk_id": clerk,
+                "ticket": None,
+                "started_at": started,
+            }
+        )
         events = batch.events
 
-        def event(kind: str, at: dt.datetime, dossier_id: uuid.UUID | None = None,
-                  detail: str = "") -> bool:
+        def event(
+            kind: str, at: dt.datetime, dossier_id: uuid.UUID | None = None, detail: str = ""
+        ) -> bool:
             if at > now:
                 return False
-            events.append({"id": new_id(), "visit_id": visit_id, "kind": kind, "at": at,
-                           "dossier_id": dossier_id, "detail": detail})
+            events.append(
+                {
+                    "id": new_id(),
+                    "visit_id": visit_id,
+                    "kind": kind,
+                    "at": at,
+                    "dossier_id": dossier_id,
+                    "detail": detail,
+                }
+            )
             return True
 
         event("started", started)
@@ -262,13 +348,18 @@ class _Generator:
         opens = dossier is not None and (
             outcome in ("certificate", "consultation")
             or (outcome == "lookup" and rng.random() < 0.9)
-            or (outcome == "abandoned" and rng.random() < 0.5))
+            or (outcome == "abandoned" and rng.random() < 0.5)
+        )
         if opens:
             finding = min(total * 0.4, max(3.0, 20 * math.exp(rng.gauss(0.0, 0.5))))
             opened = started + dt.timedelta(seconds=round(finding, 3))
             event("dossier_opened", opened, dossier)
-            views = {"certificate": rng.randint(0, 2), "consultation": rng.randint(1, 3),
-                     "lookup": rng.randint(0, 1), "abandoned": 0}[outcome]
+            views = {
+                "certificate": rng.randint(0, 2),
+                "consultation": rng.randint(1, 3),
+                "lookup": rng.randint(0, 1),
+                "abandoned": 0,
+            }[outcome]
             span = (ended - opened).total_seconds()
             for at_s in sorted(rng.uniform(0.1, 0.8) * span for _v in range(views)):
                 event("material_viewed", opened + dt.timedelta(seconds=round(at_s, 3)), dossier)
@@ -276,25 +367,45 @@ class _Generator:
             if ended <= now:
                 serial = self._serial(place, day.year)
                 kind = _choose(rng, CERTIFICATE_MIX)
-                batch.certificates.append({
-                    "id": new_id(), "serial": serial, "kind": kind, "dossier_id": dossier,
-                    "visit_id": visit_id, "institution_id": place.id, "applicant_kind": "self",
-                    "agent_name": None, "agent_id_number": None,
-                    "purpose": rng.choice(PURPOSES)[0], "cited_material_ids": "",
-                    "text_path": "", "text_sha256": "", "issued_by": clerk, "issued_at": ended,
-                })
+                batch.certificates.append(
+                    {
+                        "id": new_id(),
+                        "serial": serial,
+                        "kind": kind,
+                        "dossier_id": dossier,
+                        "visit_id": visit_id,
+                        "institution_id": place.id,
+                        "applicant_kind": "self",
+                        "agent_name": None,
+                        "agent_id_number": None,
+                        "purpose": rng.choice(PURPOSES)[0],
+                        "cited_material_ids": "",
+                        "text_path": "",
+                        "text_sha256": "",
+                        "issued_by": clerk,
+                        "issued_at": ended,
+                    }
+                )
                 event("certificate_issued", ended, dossier, serial)
         elif outcome == "consultation":
             recorded = ended - dt.timedelta(seconds=round(rng.uniform(3, 15), 3))
             if event("consultation_recorded", recorded, dossier):
                 place.approvals += 1
-                batch.consultations.append({
-                    "id": new_id(), "dossier_id": dossier, "visit_id": visit_id,
-                    "institution_id": place.id, "requesting_unit": rng.choice(CONSULTING_UNITS),
-                    "approval_no": f"{place.serial_prefix}-SP-{day.year}-{place.approvals:05d}",
-                    "purpose": rng.choice(CONSULTING_PURPOSES), "readers": "",
-                    "shown_material_ids": "", "recorded_by": clerk, "recorded_at": recorded,
-                })
+                batch.consultations.append(
+                    {
+                        "id": new_id(),
+                        "dossier_id": dossier,
+                        "visit_id": visit_id,
+                        "institution_id": place.id,
+                        "requesting_unit": rng.choice(CONSULTING_UNITS),
+                        "approval_no": f"{place.serial_prefix}-SP-{day.year}-{place.approvals:05d}",
+                        "purpose": rng.choice(CONSULTING_PURPOSES),
+                        "readers": "",
+                        "shown_material_ids": "",
+                        "recorded_by": clerk,
+                        "recorded_at": recorded,
+                    }
+                )
         event("abandoned" if outcome == "abandoned" else "closed", ended)
 
     def _serial(self, place: _Place, year: int) -> str:
@@ -310,20 +421,30 @@ def _flush(db: Database, batch: _Batch) -> None:
     if not batch.visits:
         return
     with db.begin_write_connection() as connection:
-        for table, rows in ((ServiceVisit.__table__, batch.visits),
-                            (ServiceEvent.__table__, batch.events),
-                            (Certificate.__table__, batch.certificates),
-                            (Consultation.__table__, batch.consultations)):
+        for table, rows in (
+            (ServiceVisit.__table__, batch.visits),
+            (ServiceEvent.__table__, batch.events),
+            (Certificate.__table__, batch.certificates),
+            (Consultation.__table__, batch.consultations),
+        ):
             if rows:
                 connection.execute(insert(table), rows)
 
 
-def generate_history(db: Database, *, institution_ids: Sequence[uuid.UUID],
-                     counters: int | Sequence[str], clerks: Sequence[uuid.UUID],
-                     start: dt.date, days: int, seed: int,
-                     per_counter_day: float = DEFAULT_PER_COUNTER_DAY,
-                     now: dt.datetime | None = None, batch_days: int = 5,
-                     progress: Callable[[dt.date, int], None] | None = None) -> int:
+def generate_history(
+    db: Database,
+    *,
+    institution_ids: Sequence[uuid.UUID],
+    counters: int | Sequence[str],
+    clerks: Sequence[uuid.UUID],
+    start: dt.date,
+    days: int,
+    seed: int,
+    per_counter_day: float = DEFAULT_PER_COUNTER_DAY,
+    now: dt.datetime | None = None,
+    batch_days: int = 5,
+    progress: Callable[[dt.date, int], None] | None = None,
+) -> int:
     """Append generated service visits, events, certificates and consultations.
 
     ``institution_ids``: institutions whose counters serve. ``counters``: counters per

@@ -151,14 +151,23 @@ def ingest_scan_batch(
                     stored = _store(target_dir, dossier.dossier_no, serial, scan.source, scan.data)
                     written.append(stored)
                     page = Page(
-                        material_id=material.id, page_no=page_no,
+                        material_id=material.id,
+                        page_no=page_no,
                         rel_path=stored.relative_to(archive_root).as_posix(),
-                        sha256=scan.sha256, dpi=scan.dpi, width=scan.width, height=scan.height,
+                        sha256=scan.sha256,
+                        dpi=scan.dpi,
+                        width=scan.width,
+                        height=scan.height,
                         phash=scan.phash,
                     )
                     session.add(page)
-                    fixity.register_page(chain, page, dossier_id=dossier.id, clerk_id=clerk_id,
-                                         institution_id=clerk.institution_id if clerk else None)
+                    fixity.register_page(
+                        chain,
+                        page,
+                        dossier_id=dossier.id,
+                        clerk_id=clerk_id,
+                        institution_id=clerk.institution_id if clerk else None,
+                    )
             materials = sum(1 for m in plan if m.page_count > 0)
             _fsync_dir(target_dir)
             if created_dir:
@@ -172,10 +181,16 @@ def ingest_scan_batch(
             except OSError:
                 pass
         raise
-    log.info("intake %s: %d pages, %d materials, clerk %s", dossier.dossier_no, len(scans),
-             materials, clerk_id)
-    return IntakeResult(dossier_no=dossier.dossier_no, dossier_id=dossier.id, pages=len(scans),
-                        materials=materials)
+    log.info(
+        "intake %s: %d pages, %d materials, clerk %s",
+        dossier.dossier_no,
+        len(scans),
+        materials,
+        clerk_id,
+    )
+    return IntakeResult(
+        dossier_no=dossier.dossier_no, dossier_id=dossier.id, pages=len(scans), materials=materials
+    )
 
 
 def difference_hash(image: Image.Image) -> str:
@@ -212,8 +227,11 @@ def _batch_images(batch_dir: Path) -> list[Path]:
             "no_barcode", _("The scan batch folder {path} does not exist.").format(path=batch_dir)
         )
     images = sorted(
-        (p for p in batch_dir.iterdir()
-         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES),
+        (
+            p
+            for p in batch_dir.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+        ),
         key=_natural_key,
     )
     if not images:
@@ -233,16 +251,19 @@ def _cover_numbers(cover: Path) -> list[str]:
     if not numbers:
         raise IntakeError(
             "no_barcode",
-            _("No barcode could be read on the cover {file}; rescan the cover with the label "
-              "flat and uncovered.").format(file=cover.name),
+            _(
+                "No barcode could be read on the cover {file}; rescan the cover with the label "
+                "flat and uncovered."
+            ).format(file=cover.name),
         )
     return numbers
 
 
 def _find_dossier(session: Session, numbers: list[str]) -> _Target:
     found = session.exec(
-        select(Dossier).where(or_(col(Dossier.dossier_no).in_(numbers),
-                                  col(Dossier.barcode).in_(numbers)))
+        select(Dossier).where(
+            or_(col(Dossier.dossier_no).in_(numbers), col(Dossier.barcode).in_(numbers))
+        )
     ).all()
     distinct = {d.id: d for d in found}
     if not distinct:
@@ -255,8 +276,10 @@ def _find_dossier(session: Session, numbers: list[str]) -> _Target:
     if len(distinct) > 1:
         raise IntakeError(
             "unknown_dossier",
-            _("The cover carries the numbers of several dossiers ({numbers}); rescan a cover "
-              "with one label.").format(numbers=", ".join(sorted(d.dossier_no for d in found))),
+            _(
+                "The cover carries the numbers of several dossiers ({numbers}); rescan a cover "
+                "with one label."
+            ).format(numbers=", ".join(sorted(d.dossier_no for d in found))),
         )
     dossier = next(iter(distinct.values()))
     if not _SAFE_DOSSIER_NO.match(dossier.dossier_no):
@@ -275,18 +298,19 @@ def _plan(session: Session, dossier: _Target, image_count: int) -> list[Material
         if has_pages is not None:
             raise IntakeError(
                 "already_digitised",
-                _("Dossier {number} already has page images; a batch is attached only "
-                  "once.").format(number=dossier.dossier_no),
+                _(
+                    "Dossier {number} already has page images; a batch is attached only once."
+                ).format(number=dossier.dossier_no),
             )
     ordered = sorted(materials, key=_catalogue_order)
     expected = sum(m.page_count for m in ordered)
     if expected != image_count:
         raise IntakeError(
             "page_count_mismatch",
-            _("The catalogue of dossier {number} counts {expected} pages but the batch holds "
-              "{found} page images after the cover.").format(
-                number=dossier.dossier_no, expected=expected, found=image_count
-            ),
+            _(
+                "The catalogue of dossier {number} counts {expected} pages but the batch holds "
+                "{found} page images after the cover."
+            ).format(number=dossier.dossier_no, expected=expected, found=image_count),
         )
     return ordered
 
@@ -295,8 +319,7 @@ def _catalogue_order(material: Material) -> tuple:
     # Item numbers were given in catalogue order (categories.number_items); the date and the
     # insertion time only break ties between rows numbered alike.
     category, subcategory, formed_on = categories.catalogue_sort_key(material)
-    return (category, subcategory, material.item_no, formed_on, material.created_at,
-            material.id)
+    return (category, subcategory, material.item_no, formed_on, material.created_at, material.id)
 
 
 def _read(path: Path) -> bytes:
@@ -319,16 +342,28 @@ def _analyse(path: Path) -> _Scan:
             dpi = _dpi(image.info.get("dpi"))
             width, height = image.size
             phash = difference_hash(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise IntakeError(
             "bad_image",
             _("The page image {file} is damaged or not an image ({detail}).").format(
                 file=path.name, detail=str(exc) or type(exc).__name__
             ),
         ) from exc
-    return _Scan(source=path, data=data, sha256=hashlib.sha256(data).hexdigest(), dpi=dpi,
-                 width=width, height=height, phash=phash)
+    return _Scan(
+        source=path,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        dpi=dpi,
+        width=width,
+        height=height,
+        phash=phash,
+    )
 
 
 def _dpi(value: object) -> int:
@@ -349,8 +384,10 @@ def _store(target_dir: Path, dossier_no: str, serial: int, source: Path, data: b
     except FileExistsError as exc:
         raise IntakeError(
             "already_digitised",
-            _("The page file {path} already exists; move it away after checking it, then "
-              "repeat the intake.").format(path=target),
+            _(
+                "The page file {path} already exists; move it away after checking it, then "
+                "repeat the intake."
+            ).format(path=target),
         ) from exc
     try:
         with handle:

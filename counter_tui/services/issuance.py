@@ -67,8 +67,11 @@ def clean_text(text: str, limit: int) -> str:
     than ``limit`` characters afterwards. (Not NFKC: that would turn Chinese full-width
     punctuation such as （） into ASCII in the certificate's wording.)"""
     folded = unicodedata.normalize("NFC", text)
-    kept = "".join(" " if ch.isspace() else ch for ch in folded
-                   if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in folded
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
     cleaned = " ".join(kept.split())
     if len(cleaned) > limit:
         raise ValueError(limit)
@@ -82,8 +85,9 @@ def validate(request: CertificateRequest) -> CertificateRequest:
     try:
         purpose = clean_text(request.purpose, MAX_PURPOSE_CHARS)
     except ValueError:
-        raise IssuanceError("purpose", _("The purpose may have at most {n} characters.")
-                            .format(n=MAX_PURPOSE_CHARS)) from None
+        raise IssuanceError(
+            "purpose", _("The purpose may have at most {n} characters.").format(n=MAX_PURPOSE_CHARS)
+        ) from None
     if not purpose:
         raise IssuanceError("purpose", _("Choose or type the purpose (用途)."))
     agent_name, agent_id = "", ""
@@ -91,8 +95,10 @@ def validate(request: CertificateRequest) -> CertificateRequest:
         try:
             agent_name = clean_text(request.agent_name, MAX_NAME_CHARS)
         except ValueError:
-            raise IssuanceError("agent_name", _("The agent's name may have at most {n} "
-                                "characters.").format(n=MAX_NAME_CHARS)) from None
+            raise IssuanceError(
+                "agent_name",
+                _("The agent's name may have at most {n} characters.").format(n=MAX_NAME_CHARS),
+            ) from None
         if not any(ch.isalpha() for ch in agent_name):
             raise IssuanceError("agent_name", _("Type the agent's name."))
         try:
@@ -103,25 +109,44 @@ def validate(request: CertificateRequest) -> CertificateRequest:
         raise IssuanceError("kind", _("The applicant is the person or an agent."))
     if request.kind_code != "custody" and not request.cited_material_ids:
         # A certificate states its source (出处和根据); only custody follows from custody itself.
-        raise IssuanceError("cited", _("This certificate must cite the materials it rests on: "
-                                       "Esc, mark them with Space in the catalogue, then c."))
-    return CertificateRequest(request.kind_code, purpose, request.applicant_kind, agent_name,
-                              agent_id, tuple(request.cited_material_ids))
+        raise IssuanceError(
+            "cited",
+            _(
+                "This certificate must cite the materials it rests on: "
+                "Esc, mark them with Space in the catalogue, then c."
+            ),
+        )
+    return CertificateRequest(
+        request.kind_code,
+        purpose,
+        request.applicant_kind,
+        agent_name,
+        agent_id,
+        tuple(request.cited_material_ids),
+    )
 
 
 def next_serial(session, institution: Institution, year: int) -> str:  # noqa: ANN001
     """The next free serial of ``institution``'s sequence for ``year`` (call inside the write
     transaction that inserts it; BEGIN IMMEDIATE on SQLite serialises issuers)."""
     prefix = f"{institution.serial_prefix}-{year:04d}-"
-    last = session.exec(select(func.max(Certificate.serial))
-                        .where(col(Certificate.serial).startswith(prefix))).one()
+    last = session.exec(
+        select(func.max(Certificate.serial)).where(col(Certificate.serial).startswith(prefix))
+    ).one()
     number = certificates.parse_serial(last)[2] + 1 if last else 1
     return certificates.format_serial(institution.serial_prefix, year, number)
 
 
-def issue(db: Database, request: CertificateRequest, *, dossier_id: uuid.UUID,
-          workplace: Workplace, visit_id: uuid.UUID | None, certificates_dir: Path,
-          now: dt.datetime | None = None) -> IssuedCertificate:
+def issue(
+    db: Database,
+    request: CertificateRequest,
+    *,
+    dossier_id: uuid.UUID,
+    workplace: Workplace,
+    visit_id: uuid.UUID | None,
+    certificates_dir: Path,
+    now: dt.datetime | None = None,
+) -> IssuedCertificate:
     """Issue a certificate for ``dossier_id`` and close the visit.
 
     The text is written to ``certificates_dir/<year>/<serial>.txt`` (UTF-8). Raises
@@ -141,31 +166,49 @@ def issue(db: Database, request: CertificateRequest, *, dossier_id: uuid.UUID,
                 raise IssuanceError("dossier", _("This dossier no longer exists."))
             state = custody.states(session, [dossier_id])[dossier_id]
             if state.holder_id != workplace.institution.id or state.transferred_out:
-                raise IssuanceError("dossier", _("Only the institution holding a dossier "
-                                    "issues certificates from it."))
+                raise IssuanceError(
+                    "dossier",
+                    _("Only the institution holding a dossier issues certificates from it."),
+                )
             institution = session.get(Institution, workplace.institution.id)
             assert institution is not None
             cited_rows = []
             if request.cited_material_ids:
-                rows = {m.id: m for m in session.exec(select(Material).where(
-                    col(Material.id).in_(request.cited_material_ids)))}
+                rows = {
+                    m.id: m
+                    for m in session.exec(
+                        select(Material).where(col(Material.id).in_(request.cited_material_ids))
+                    )
+                }
                 if set(rows) != set(request.cited_material_ids) or any(
-                        m.dossier_id != dossier_id for m in rows.values()):
+                    m.dossier_id != dossier_id for m in rows.values()
+                ):
                     raise IssuanceError("cited", _("A cited material is not in this dossier."))
-                cited_rows = sorted(rows.values(),
-                                    key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+                cited_rows = sorted(
+                    rows.values(), key=lambda m: (m.category, m.subcategory or 0, m.item_no)
+                )
             serial = next_serial(session, institution, local_day.year)
             facts = certificates.CertificateFacts(
-                kind=kind, serial=serial, person_name=dossier.person_name,
-                gender=dossier.gender, id_number_masked=resident_id.mask(dossier.id_number or ""),
-                dossier_no=dossier.dossier_no, institution_name=institution.name,
+                kind=kind,
+                serial=serial,
+                person_name=dossier.person_name,
+                gender=dossier.gender,
+                id_number_masked=resident_id.mask(dossier.id_number or ""),
+                dossier_no=dossier.dossier_no,
+                institution_name=institution.name,
                 held_since=state.since.astimezone(SHANGHAI).date() if state.since else None,
                 purpose=request.purpose,
-                applicant="本人" if request.applicant_kind == "self"
+                applicant="本人"
+                if request.applicant_kind == "self"
                 else f"{request.agent_name}（代理人，{resident_id.mask(request.agent_id_text)}）",
-                cited=tuple(certificates.CitedMaterial(
-                    categories.catalogue_number(m.category, m.subcategory, m.item_no),
-                    m.title, m.formed_on) for m in cited_rows),
+                cited=tuple(
+                    certificates.CitedMaterial(
+                        categories.catalogue_number(m.category, m.subcategory, m.item_no),
+                        m.title,
+                        m.formed_on,
+                    )
+                    for m in cited_rows
+                ),
                 clerk_name=workplace.clerk.name if workplace.clerk else "",
                 issued_on=local_day,
             )
@@ -182,24 +225,42 @@ def issue(db: Database, request: CertificateRequest, *, dossier_id: uuid.UUID,
                 written = path
                 fh.write(data)
             cert = Certificate(
-                serial=serial, kind=kind.code, dossier_id=dossier_id, visit_id=visit_id,
-                institution_id=institution.id, applicant_kind=request.applicant_kind,
+                serial=serial,
+                kind=kind.code,
+                dossier_id=dossier_id,
+                visit_id=visit_id,
+                institution_id=institution.id,
+                applicant_kind=request.applicant_kind,
                 agent_name=request.agent_name or None,
-                agent_id_number=request.agent_id_text or None, purpose=request.purpose,
+                agent_id_number=request.agent_id_text or None,
+                purpose=request.purpose,
                 cited_material_ids=",".join(str(m.id) for m in cited_rows),
-                text_path=str(path), text_sha256=hashlib.sha256(data).hexdigest(),
-                issued_by=workplace.clerk.id if workplace.clerk else None, issued_at=issued_at,
+                text_path=str(path),
+                text_sha256=hashlib.sha256(data).hexdigest(),
+                issued_by=workplace.clerk.id if workplace.clerk else None,
+                issued_at=issued_at,
             )
             session.add(cert)
             session.flush()
-            access_log.append(session, kind="certificate",
-                              clerk_id=workplace.clerk.id if workplace.clerk else None,
-                              institution_id=institution.id, dossier_id=dossier_id,
-                              target_id=cert.id, reason=serial)
+            access_log.append(
+                session,
+                kind="certificate",
+                clerk_id=workplace.clerk.id if workplace.clerk else None,
+                institution_id=institution.id,
+                dossier_id=dossier_id,
+                target_id=cert.id,
+                reason=serial,
+            )
             seconds = None
             if visit_id:
-                visits.record(session, visit_id, "certificate_issued", dossier_id=dossier_id,
-                              detail=serial, at=issued_at)
+                visits.record(
+                    session,
+                    visit_id,
+                    "certificate_issued",
+                    dossier_id=dossier_id,
+                    detail=serial,
+                    at=issued_at,
+                )
                 seconds = visits.finish(session, visit_id, "closed", at=issued_at)
             result = IssuedCertificate(cert.id, serial, kind.code, path, text, seconds)
         committed = True

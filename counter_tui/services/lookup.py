@@ -55,20 +55,27 @@ class LookupOutcome:
     matches: list[DossierSummary] = field(default_factory=list)
 
 
-def _summaries(session: Session, dossiers: list[Dossier], workplace: Workplace) -> list[DossierSummary]:
+def _summaries(
+    session: Session, dossiers: list[Dossier], workplace: Workplace
+) -> list[DossierSummary]:
     names = institution_names(session)
     states = custody.states(session, [d.id for d in dossiers])
     out = []
     for d in dossiers:
         st = states[d.id]
-        out.append(DossierSummary(
-            id=d.id, dossier_no=d.dossier_no, person_name=d.person_name,
-            id_masked=resident_id.mask(d.id_number or ""), gender=d.gender,
-            birth_date_recorded=d.birth_date_recorded,
-            holder_name=names.get(st.holder_id, "") if st.holder_id else "",
-            held_here=st.holder_id == workplace.institution.id and not st.transferred_out,
-            since=st.since,
-        ))
+        out.append(
+            DossierSummary(
+                id=d.id,
+                dossier_no=d.dossier_no,
+                person_name=d.person_name,
+                id_masked=resident_id.mask(d.id_number or ""),
+                gender=d.gender,
+                birth_date_recorded=d.birth_date_recorded,
+                holder_name=names.get(st.holder_id, "") if st.holder_id else "",
+                held_here=st.holder_id == workplace.institution.id and not st.transferred_out,
+                since=st.since,
+            )
+        )
     return out
 
 
@@ -84,18 +91,36 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
     """
     query = queries.classify(text)
     if query.kind == "empty":
-        return LookupOutcome("invalid", query.kind, _("Scan a barcode or type a resident ID, "
-                             "a dossier number or /name."), reason="empty")
+        return LookupOutcome(
+            "invalid",
+            query.kind,
+            _("Scan a barcode or type a resident ID, a dossier number or /name."),
+            reason="empty",
+        )
     if query.kind == "too_long":
-        return LookupOutcome("invalid", query.kind, _("That is too long for an ID or dossier "
-                             "number ({n} characters); was something pasted by mistake?")
-                             .format(n=len(query.value)), reason="too_long")
+        return LookupOutcome(
+            "invalid",
+            query.kind,
+            _(
+                "That is too long for an ID or dossier "
+                "number ({n} characters); was something pasted by mistake?"
+            ).format(n=len(query.value)),
+            reason="too_long",
+        )
     if query.kind == "multi_line":
-        return LookupOutcome("invalid", query.kind, _("Several lines were pasted; keep only one "
-                             "ID or dossier number."), reason="multi_line")
+        return LookupOutcome(
+            "invalid",
+            query.kind,
+            _("Several lines were pasted; keep only one ID or dossier number."),
+            reason="multi_line",
+        )
     if query.kind == "unrecognised":
-        return LookupOutcome("invalid", query.kind, _("Not a resident ID, dossier number or "
-                             "name; use /name to search by name."), reason="unrecognised")
+        return LookupOutcome(
+            "invalid",
+            query.kind,
+            _("Not a resident ID, dossier number or name; use /name to search by name."),
+            reason="unrecognised",
+        )
     if query.kind == "resident_id":
         try:
             number = resident_id.parse(query.value)
@@ -107,7 +132,8 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             message = str(exc)
             if len(query.value) < 15:
                 message = _("No dossier number {value}; as a resident ID: {error}").format(
-                    value=query.value, error=message)
+                    value=query.value, error=message
+                )
             return LookupOutcome("invalid", query.kind, message, reason=exc.reason)
         stmt = select(Dossier).where(Dossier.id_number == number)
     elif query.kind == "dossier_no":
@@ -116,9 +142,12 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
         if not query.value:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
         # Names are searched from their start (surname first); % and _ are literal.
-        stmt = (select(Dossier)
-                .where(col(Dossier.person_name).startswith(query.value, autoescape=True))
-                .order_by(Dossier.person_name, Dossier.dossier_no).limit(NAME_RESULTS_LIMIT + 1))
+        stmt = (
+            select(Dossier)
+            .where(col(Dossier.person_name).startswith(query.value, autoescape=True))
+            .order_by(Dossier.person_name, Dossier.dossier_no)
+            .limit(NAME_RESULTS_LIMIT + 1)
+        )
     return _outcome(db, stmt, query, workplace)
 
 
@@ -138,21 +167,35 @@ def _outcome(db: Database, stmt, query: queries.Query, workplace: Workplace) -> 
     if here:
         message = _("{n} dossiers match; choose one.").format(n=len(here))
         if truncated:
-            message = _("More than {n} names match; the first {n} are listed — type more of "
-                        "the name.").format(n=NAME_RESULTS_LIMIT)
+            message = _(
+                "More than {n} names match; the first {n} are listed — type more of the name."
+            ).format(n=NAME_RESULTS_LIMIT)
         return LookupOutcome("choices", query.kind, matches=here, message=message)
     if matches:
         first = matches[0]
         holder = first.holder_name or _("an unknown institution")
         return LookupOutcome(
-            "held_elsewhere", query.kind, matches=matches,
-            message=_("Dossier {no} ({name}) is held by {holder} since {since}; "
-                      "it is not served at this counter.").format(
-                no=first.dossier_no, name=first.person_name, holder=holder,
-                since=local_date(first.since) or "?"),
+            "held_elsewhere",
+            query.kind,
+            matches=matches,
+            message=_(
+                "Dossier {no} ({name}) is held by {holder} since {since}; "
+                "it is not served at this counter."
+            ).format(
+                no=first.dossier_no,
+                name=first.person_name,
+                holder=holder,
+                since=local_date(first.since) or "?",
+            ),
         )
-    what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"),
-            "name": _("name")}[query.kind]
-    return LookupOutcome("none", query.kind, message=_("No dossier found for {what} {value}.")
-                         .format(what=what, value=resident_id.mask(query.value)
-                                 if query.kind == "resident_id" else query.value))
+    what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"), "name": _("name")}[
+        query.kind
+    ]
+    return LookupOutcome(
+        "none",
+        query.kind,
+        message=_("No dossier found for {what} {value}.").format(
+            what=what,
+            value=resident_id.mask(query.value) if query.kind == "resident_id" else query.value,
+        ),
+    )

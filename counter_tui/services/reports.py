@@ -69,8 +69,14 @@ TARGET_S = service_time.ALERT_AFTER_S  # 180: the 3-minute promise
 COMPLEX_S = service_time.COMPLEX_LIMIT_S  # 300: complex cases
 # Lower bounds of the bands in seconds; the last band is open-ended.
 BAND_BOUNDS_S = (0, 60, 120, 180, 300, 600)
-BAND_LABELS = (N_("0–1 min"), N_("1–2 min"), N_("2–3 min"), N_("3–5 min"), N_("5–10 min"),
-               N_("10+ min"))
+BAND_LABELS = (
+    N_("0–1 min"),
+    N_("1–2 min"),
+    N_("2–3 min"),
+    N_("3–5 min"),
+    N_("5–10 min"),
+    N_("10+ min"),
+)
 BAND_KEYS = ("0-1", "1-2", "2-3", "3-5", "5-10", "10+")
 _BAND_BOUNDS_MS = tuple(b * 1000 for b in BAND_BOUNDS_S)
 SLOWEST_COUNT = 10
@@ -273,8 +279,9 @@ def type_label(type_key: str) -> str:
         return _("Consultation")
     if type_key == TYPE_LOOKUP:
         return _("Lookup only")
-    return " + ".join(KINDS_BY_CODE[c].label() if c in KINDS_BY_CODE else c
-                      for c in type_key.split("+"))
+    return " + ".join(
+        KINDS_BY_CODE[c].label() if c in KINDS_BY_CODE else c for c in type_key.split("+")
+    )
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -325,8 +332,9 @@ def find_institution(db: Database, code: str) -> InstitutionRef:
     with db.read() as session:
         row = session.execute(select(Institution).where(Institution.code == code)).scalar()
         if row is None:
-            raise ReportError(_("No institution with code {code} in this database.")
-                              .format(code=code))
+            raise ReportError(
+                _("No institution with code {code} in this database.").format(code=code)
+            )
         return institution_ref(row)
 
 
@@ -355,9 +363,11 @@ def _raw(column: Any) -> Any:
 def _first_event_ms(kind: str, dialect: str) -> Any:
     event = ServiceEvent.__table__.alias()
     visit = ServiceVisit.__table__
-    first = (select(func.min(event.c.at))
-             .where(event.c.visit_id == visit.c.id, event.c.kind == kind)
-             .scalar_subquery())
+    first = (
+        select(func.min(event.c.at))
+        .where(event.c.visit_id == visit.c.id, event.c.kind == kind)
+        .scalar_subquery()
+    )
     return _epoch_ms(first, dialect)
 
 
@@ -367,8 +377,9 @@ def _type_key(kinds: tuple[str, ...], consulted: bool) -> str:
     return TYPE_CONSULTATION if consulted else TYPE_LOOKUP
 
 
-def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
-                institution_id: uuid.UUID | None) -> list[tuple]:
+def _visit_rows(
+    connection: Connection, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
+) -> list[tuple]:
     """One tuple per service started in [lo, hi) (see _VID … _KINDS)."""
     dialect = connection.dialect.name
     visit = ServiceVisit.__table__
@@ -379,7 +390,10 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
         kinds_agg = func.string_agg(cert.c.kind, ",")
     kinds = select(kinds_agg).where(cert.c.visit_id == visit.c.id).scalar_subquery()
     stmt = select(
-        _raw(visit.c.id), _raw(visit.c.institution_id), visit.c.counter, _raw(visit.c.clerk_id),
+        _raw(visit.c.id),
+        _raw(visit.c.institution_id),
+        visit.c.counter,
+        _raw(visit.c.clerk_id),
         _epoch_ms(visit.c.started_at, dialect),
         _first_event_ms("closed", dialect),
         _first_event_ms("abandoned", dialect),
@@ -392,8 +406,18 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
     rows = []
     append = rows.append
     types: dict[tuple, str] = {}
-    for vid, inst, counter, clerk, start, closed, abandoned, opened, consulted, kind_text in (
-            connection.execute(stmt)):
+    for (
+        vid,
+        inst,
+        counter,
+        clerk,
+        start,
+        closed,
+        abandoned,
+        opened,
+        consulted,
+        kind_text,
+    ) in connection.execute(stmt):
         if closed is not None and (abandoned is None or closed <= abandoned):
             end, ended = closed, "closed"
         elif abandoned is not None:
@@ -409,13 +433,17 @@ def _visit_rows(connection: Connection, lo: dt.datetime, hi: dt.datetime,
     return rows
 
 
-def _unlinked_certificates(connection: Connection, lo: dt.datetime, hi: dt.datetime,
-                           institution_id: uuid.UUID | None) -> list[tuple]:
+def _unlinked_certificates(
+    connection: Connection, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
+) -> list[tuple]:
     """(institution id, issuing clerk id, kind, issued ms) of certificates outside any visit."""
     cert = Certificate.__table__
-    stmt = select(_raw(cert.c.institution_id), _raw(cert.c.issued_by), cert.c.kind,
-                  _epoch_ms(cert.c.issued_at, connection.dialect.name)).where(
-        cert.c.visit_id.is_(None), cert.c.issued_at >= lo, cert.c.issued_at < hi)
+    stmt = select(
+        _raw(cert.c.institution_id),
+        _raw(cert.c.issued_by),
+        cert.c.kind,
+        _epoch_ms(cert.c.issued_at, connection.dialect.name),
+    ).where(cert.c.visit_id.is_(None), cert.c.issued_at >= lo, cert.c.issued_at < hi)
     if institution_id is not None:
         stmt = stmt.where(cert.c.institution_id == institution_id)
     return [tuple(r) for r in connection.execute(stmt)]
@@ -451,10 +479,17 @@ def _tally(key: str, label: str, rows: Sequence[tuple], extra_kinds: Sequence[st
     kinds = Counter(k for r in rows if r[_KINDS] for k in r[_KINDS])
     kinds.update(extra_kinds)
     by_kind = tuple((k, kinds[k]) for k in sorted(kinds, key=_kind_sort) if kinds[k])
-    return Tally(key=key, label=label, arrivals=len(rows), closed=ended["closed"],
-                 abandoned=ended["abandoned"], open=ended[None],
-                 certificates=sum(kinds.values()), certificates_by_kind=by_kind,
-                 times=time_stats([r[_END] - r[_START] for r in rows if r[_END] is not None]))
+    return Tally(
+        key=key,
+        label=label,
+        arrivals=len(rows),
+        closed=ended["closed"],
+        abandoned=ended["abandoned"],
+        open=ended[None],
+        certificates=sum(kinds.values()),
+        certificates_by_kind=by_kind,
+        times=time_stats([r[_END] - r[_START] for r in rows if r[_END] is not None]),
+    )
 
 
 def _grouped(rows: Iterable[tuple], key: Callable[[tuple], Any]) -> dict[Any, list[tuple]]:
@@ -492,18 +527,28 @@ class _Period:
         for key in extra_clerk:
             clerk_rows.setdefault(key, [])
 
-        counters = tuple(_tally(k, label, group, extra_counter.get((k, label), ()))
-                         for (k, label), group in sorted(counter_rows.items(),
-                                                         key=lambda kv: _natural_key(kv[0][0])))
-        clerks = tuple(_tally(k, label, group, extra_clerk.get((k, label), ()))
-                       for (k, label), group in sorted(clerk_rows.items(),
-                                                       key=lambda kv: (kv[0][0] == "", kv[0][1],
-                                                                       kv[0][0])))
-        types = tuple(_tally(k, type_label(k), group) for k, group in sorted(
-            _grouped(rows, itemgetter(_TYPE)).items(), key=lambda kv: (-len(kv[1]), kv[0])))
+        counters = tuple(
+            _tally(k, label, group, extra_counter.get((k, label), ()))
+            for (k, label), group in sorted(
+                counter_rows.items(), key=lambda kv: _natural_key(kv[0][0])
+            )
+        )
+        clerks = tuple(
+            _tally(k, label, group, extra_clerk.get((k, label), ()))
+            for (k, label), group in sorted(
+                clerk_rows.items(), key=lambda kv: (kv[0][0] == "", kv[0][1], kv[0][0])
+            )
+        )
+        types = tuple(
+            _tally(k, type_label(k), group)
+            for k, group in sorted(
+                _grouped(rows, itemgetter(_TYPE)).items(), key=lambda kv: (-len(kv[1]), kv[0])
+            )
+        )
         hours = [0] * 24
-        for hour, n in Counter(((r[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24
-                               for r in rows).items():
+        for hour, n in Counter(
+            ((r[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24 for r in rows
+        ).items():
             hours[hour] = n
         opened = [r for r in rows if r[_OPENED] is not None and r[_END] is not None]
         return {
@@ -512,10 +557,16 @@ class _Period:
             "clerks": clerks,
             "types": types,
             "stages": (
-                Stage("finding", _("Finding the dossier"),
-                      time_stats([r[_OPENED] - r[_START] for r in opened])),
-                Stage("at_dossier", _("At the dossier"),
-                      time_stats([r[_END] - r[_OPENED] for r in opened])),
+                Stage(
+                    "finding",
+                    _("Finding the dossier"),
+                    time_stats([r[_OPENED] - r[_START] for r in opened]),
+                ),
+                Stage(
+                    "at_dossier",
+                    _("At the dossier"),
+                    time_stats([r[_END] - r[_OPENED] for r in opened]),
+                ),
             ),
             "arrivals_by_hour": tuple(hours),
             "slowest": self._slowest(),
@@ -529,29 +580,46 @@ class _Period:
         for row in slow:
             inst = self.names.institutions.get(row[_INST])
             vid = row[_VID]
-            out.append(SlowService(
-                visit_id=vid if isinstance(vid, uuid.UUID) else uuid.UUID(str(vid)),
-                started_at=(_UNIX_EPOCH + dt.timedelta(milliseconds=row[_START]))
-                .astimezone(SHANGHAI),
-                institution_code=inst.code if inst else "", counter=row[_COUNTER],
-                clerk=self.names.clerk_key(row[_CLERK])[1],
-                seconds=max(0, row[_END] - row[_START]) / 1000, ended=row[_ENDED],
-                type_key=row[_TYPE], type_label=type_label(row[_TYPE])))
+            out.append(
+                SlowService(
+                    visit_id=vid if isinstance(vid, uuid.UUID) else uuid.UUID(str(vid)),
+                    started_at=(_UNIX_EPOCH + dt.timedelta(milliseconds=row[_START])).astimezone(
+                        SHANGHAI
+                    ),
+                    institution_code=inst.code if inst else "",
+                    counter=row[_COUNTER],
+                    clerk=self.names.clerk_key(row[_CLERK])[1],
+                    seconds=max(0, row[_END] - row[_START]) / 1000,
+                    ended=row[_ENDED],
+                    type_key=row[_TYPE],
+                    type_label=type_label(row[_TYPE]),
+                )
+            )
         return tuple(out)
 
 
 def _names(connection: Connection, institution_id: uuid.UUID | None) -> _Names:
     inst_table, clerk_table = Institution.__table__, Clerk.__table__
     institutions = {
-        raw: InstitutionRef(uuid.UUID(str(raw)) if not isinstance(raw, uuid.UUID) else raw,
-                            code, name, prefix)
+        raw: InstitutionRef(
+            uuid.UUID(str(raw)) if not isinstance(raw, uuid.UUID) else raw, code, name, prefix
+        )
         for raw, code, name, prefix in connection.execute(
-            select(_raw(inst_table.c.id), inst_table.c.code, inst_table.c.name,
-                   inst_table.c.serial_prefix))}
-    clerks = {raw: (username, name) for raw, username, name in connection.execute(
-        select(_raw(clerk_table.c.id), clerk_table.c.username, clerk_table.c.name))}
-    return _Names(institutions=institutions, clerks=clerks,
-                  all_institutions=institution_id is None)
+            select(
+                _raw(inst_table.c.id),
+                inst_table.c.code,
+                inst_table.c.name,
+                inst_table.c.serial_prefix,
+            )
+        )
+    }
+    clerks = {
+        raw: (username, name)
+        for raw, username, name in connection.execute(
+            select(_raw(clerk_table.c.id), clerk_table.c.username, clerk_table.c.name)
+        )
+    }
+    return _Names(institutions=institutions, clerks=clerks, all_institutions=institution_id is None)
 
 
 def _institution(names: _Names, institution_id: uuid.UUID | None) -> InstitutionRef | None:
@@ -563,8 +631,9 @@ def _institution(names: _Names, institution_id: uuid.UUID | None) -> Institution
     raise ReportError(_("No such institution."))
 
 
-def _collect(db: Database, lo: dt.datetime, hi: dt.datetime,
-             institution_id: uuid.UUID | None) -> tuple[_Names, list[tuple], list[tuple]]:
+def _collect(
+    db: Database, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
+) -> tuple[_Names, list[tuple], list[tuple]]:
     with db.read() as session:
         connection = session.connection()
         names = _names(connection, institution_id)
@@ -579,8 +648,13 @@ def _check_grouping(grouping: str) -> None:
         raise ValueError(f"grouping must be one of {GROUPINGS}, not {grouping!r}")
 
 
-def day_figures(db: Database, *, day: dt.date, institution_id: uuid.UUID | None = None,
-                grouping: str = "counter") -> DayFigures:
+def day_figures(
+    db: Database,
+    *,
+    day: dt.date,
+    institution_id: uuid.UUID | None = None,
+    grouping: str = "counter",
+) -> DayFigures:
     """The dashboard figures of ``day`` (an Asia/Shanghai calendar date) for one institution
     (``institution_id``) or all of them (None), grouped by ``counter`` or ``clerk``.
 
@@ -596,13 +670,19 @@ def day_figures(db: Database, *, day: dt.date, institution_id: uuid.UUID | None 
     period.rows = rows
     period.unlinked = [(inst, clerk, kind) for inst, clerk, kind, _ms in unlinked]
     parts = period.parts()
-    return DayFigures(day=day, institution=_institution(names, institution_id),
-                      grouping=grouping, computed_at=dt.datetime.now(dt.UTC),
-                      elapsed_ms=(time.perf_counter() - started) * 1000, **parts)
+    return DayFigures(
+        day=day,
+        institution=_institution(names, institution_id),
+        grouping=grouping,
+        computed_at=dt.datetime.now(dt.UTC),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+        **parts,
+    )
 
 
-def range_figures(db: Database, *, start: dt.date, end: dt.date,
-                  institution_id: uuid.UUID | None = None) -> RangeFigures:
+def range_figures(
+    db: Database, *, start: dt.date, end: dt.date, institution_id: uuid.UUID | None = None
+) -> RangeFigures:
     """The figures of each Asia/Shanghai day from ``start`` to ``end`` (inclusive) and of the
     whole period, for one institution or all (None). One query for the whole period.
 
@@ -610,8 +690,11 @@ def range_figures(db: Database, *, start: dt.date, end: dt.date,
     StorageBusyError / SQLAlchemy errors for database failures.
     """
     if end < start:
-        raise ReportError(_("The end date {end} is before the start date {start}.")
-                          .format(start=start.isoformat(), end=end.isoformat()))
+        raise ReportError(
+            _("The end date {end} is before the start date {start}.").format(
+                start=start.isoformat(), end=end.isoformat()
+            )
+        )
     started = time.perf_counter()
     lo, hi = day_bounds(start)[0], day_bounds(end)[1]
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
@@ -624,17 +707,31 @@ def range_figures(db: Database, *, start: dt.date, end: dt.date,
     for inst, clerk, kind, issued_ms in unlinked:
         whole.unlinked.append((inst, clerk, kind))
         per_day[(issued_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].unlinked.append(
-            (inst, clerk, kind))
+            (inst, clerk, kind)
+        )
     now = dt.datetime.now(dt.UTC)
     days = []
     for offset in range((end - start).days + 1):
         day = start + dt.timedelta(days=offset)
         period = per_day.get((day - _EPOCH).days) or _Period(names)
-        days.append(DayFigures(day=day, institution=institution, grouping="counter",
-                               computed_at=now, **period.parts()))
-    return RangeFigures(start=start, end=end, institution=institution, days=tuple(days),
-                        computed_at=now, elapsed_ms=(time.perf_counter() - started) * 1000,
-                        **whole.parts())
+        days.append(
+            DayFigures(
+                day=day,
+                institution=institution,
+                grouping="counter",
+                computed_at=now,
+                **period.parts(),
+            )
+        )
+    return RangeFigures(
+        start=start,
+        end=end,
+        institution=institution,
+        days=tuple(days),
+        computed_at=now,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+        **whole.parts(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -652,9 +749,20 @@ def _fmt_share(value: float | None) -> str:
 def csv_header() -> list[str]:
     """The CSV column titles in the UI language."""
     return [
-        _("Date"), _("Institution code"), _("Institution"), _("Scope"), _("Counter / clerk / type"),
-        _("Services"), _("Closed"), _("Abandoned"), _("Open"), _("Certificates"),
-        _("Median (s)"), _("P90 (s)"), _("Max (s)"), _("Within 3 min (%)"),
+        _("Date"),
+        _("Institution code"),
+        _("Institution"),
+        _("Scope"),
+        _("Counter / clerk / type"),
+        _("Services"),
+        _("Closed"),
+        _("Abandoned"),
+        _("Open"),
+        _("Certificates"),
+        _("Median (s)"),
+        _("P90 (s)"),
+        _("Max (s)"),
+        _("Within 3 min (%)"),
         _("Within 5 min (%)"),
         *(_(label) for label in BAND_LABELS),
         *(kind.label() for kind in CERTIFICATE_KINDS),
@@ -667,8 +775,14 @@ def _cell_text(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv_row(period: str, institution: InstitutionRef | None, scope: str,
-             tally: Tally, *, label: str | None = None) -> list[str]:
+def _csv_row(
+    period: str,
+    institution: InstitutionRef | None,
+    scope: str,
+    tally: Tally,
+    *,
+    label: str | None = None,
+) -> list[str]:
     t = tally.times
     return [
         period,
@@ -676,18 +790,29 @@ def _csv_row(period: str, institution: InstitutionRef | None, scope: str,
         _cell_text(institution.name) if institution else _("All institutions"),
         scope,
         _cell_text(tally.label if label is None else label),
-        str(tally.arrivals), str(tally.closed), str(tally.abandoned), str(tally.open),
+        str(tally.arrivals),
+        str(tally.closed),
+        str(tally.abandoned),
+        str(tally.open),
         str(tally.certificates),
-        _fmt_s(t.median_s), _fmt_s(t.p90_s), _fmt_s(t.max_s),
-        _fmt_share(t.share_within_target), _fmt_share(t.share_within_complex),
+        _fmt_s(t.median_s),
+        _fmt_s(t.p90_s),
+        _fmt_s(t.max_s),
+        _fmt_share(t.share_within_target),
+        _fmt_share(t.share_within_complex),
         *(str(n) for n in t.bands),
         *(str(tally.certificates_of(kind.code)) for kind in CERTIFICATE_KINDS),
     ]
 
 
-def _period_rows(period: str, institution: InstitutionRef | None, total: Tally,
-                 counters: Sequence[Tally], clerks: Sequence[Tally],
-                 types: Sequence[Tally]) -> list[list[str]]:
+def _period_rows(
+    period: str,
+    institution: InstitutionRef | None,
+    total: Tally,
+    counters: Sequence[Tally],
+    clerks: Sequence[Tally],
+    types: Sequence[Tally],
+) -> list[list[str]]:
     rows = [_csv_row(period, institution, _("Total"), total, label="")]
     rows += [_csv_row(period, institution, _("Counter"), t) for t in counters]
     rows += [_csv_row(period, institution, _("Clerk"), t) for t in clerks]
@@ -702,12 +827,18 @@ def csv_rows(figures: DayFigures | RangeFigures) -> list[list[str]]:
     rows = [csv_header()]
     days = figures.days if isinstance(figures, RangeFigures) else (figures,)
     for day in days:
-        rows += _period_rows(day.day.isoformat(), day.institution, day.total, day.counters,
-                             day.clerks, day.types)
+        rows += _period_rows(
+            day.day.isoformat(), day.institution, day.total, day.counters, day.clerks, day.types
+        )
     if isinstance(figures, RangeFigures):
-        rows += _period_rows(f"{figures.start.isoformat()}/{figures.end.isoformat()}",
-                             figures.institution, figures.total, figures.counters,
-                             figures.clerks, figures.types)
+        rows += _period_rows(
+            f"{figures.start.isoformat()}/{figures.end.isoformat()}",
+            figures.institution,
+            figures.total,
+            figures.counters,
+            figures.clerks,
+            figures.types,
+        )
     return rows
 
 
@@ -731,8 +862,12 @@ def write_csv(figures: DayFigures | RangeFigures, target: str | Path | IO) -> No
 
 def _times_dict(t: TimeStats) -> dict[str, Any]:
     return {
-        "timed": t.timed, "median_s": t.median_s, "p90_s": t.p90_s, "max_s": t.max_s,
-        "within_3min": t.within_target, "within_5min": t.within_complex,
+        "timed": t.timed,
+        "median_s": t.median_s,
+        "p90_s": t.p90_s,
+        "max_s": t.max_s,
+        "within_3min": t.within_target,
+        "within_5min": t.within_complex,
         "share_within_3min": t.share_within_target,
         "share_within_5min": t.share_within_complex,
         "bands": dict(zip(BAND_KEYS, t.bands, strict=True)),
@@ -741,17 +876,29 @@ def _times_dict(t: TimeStats) -> dict[str, Any]:
 
 def _tally_dict(t: Tally) -> dict[str, Any]:
     return {
-        "key": t.key, "label": t.label, "services": t.arrivals, "closed": t.closed,
-        "abandoned": t.abandoned, "open": t.open, "certificates": t.certificates,
-        "certificates_by_kind": dict(t.certificates_by_kind), "times": _times_dict(t.times),
+        "key": t.key,
+        "label": t.label,
+        "services": t.arrivals,
+        "closed": t.closed,
+        "abandoned": t.abandoned,
+        "open": t.open,
+        "certificates": t.certificates,
+        "certificates_by_kind": dict(t.certificates_by_kind),
+        "times": _times_dict(t.times),
     }
 
 
 def _slow_dict(s: SlowService) -> dict[str, Any]:
     return {
-        "visit_id": str(s.visit_id), "started_at": s.started_at.isoformat(),
-        "institution": s.institution_code, "counter": s.counter, "clerk": s.clerk,
-        "seconds": s.seconds, "ended": s.ended, "type": s.type_key, "type_label": s.type_label,
+        "visit_id": str(s.visit_id),
+        "started_at": s.started_at.isoformat(),
+        "institution": s.institution_code,
+        "counter": s.counter,
+        "clerk": s.clerk,
+        "seconds": s.seconds,
+        "ended": s.ended,
+        "type": s.type_key,
+        "type_label": s.type_label,
     }
 
 
@@ -761,8 +908,9 @@ def _period_dict(f: DayFigures | RangeFigures) -> dict[str, Any]:
         "counters": [_tally_dict(t) for t in f.counters],
         "clerks": [_tally_dict(t) for t in f.clerks],
         "types": [_tally_dict(t) for t in f.types],
-        "stages": [{"key": s.key, "label": s.label, "times": _times_dict(s.times)}
-                   for s in f.stages],
+        "stages": [
+            {"key": s.key, "label": s.label, "times": _times_dict(s.times)} for s in f.stages
+        ],
         "arrivals_by_hour": list(f.arrivals_by_hour),
         "slowest": [_slow_dict(s) for s in f.slowest],
     }
@@ -775,8 +923,7 @@ def _institution_dict(ref: InstitutionRef | None) -> dict[str, str] | None:
 DEFINITIONS = {
     "timezone": "Asia/Shanghai",
     "percentile": "nearest-rank",
-    "bands_s": [[lo, hi] for lo, hi in zip(BAND_BOUNDS_S, (*BAND_BOUNDS_S[1:], None),
-                                              strict=True)],
+    "bands_s": [[lo, hi] for lo, hi in zip(BAND_BOUNDS_S, (*BAND_BOUNDS_S[1:], None), strict=True)],
     "target_s": TARGET_S,
     "complex_s": COMPLEX_S,
 }
@@ -786,11 +933,15 @@ def to_dict(figures: DayFigures | RangeFigures) -> dict[str, Any]:
     """The figures as JSON-ready data: seconds as numbers, shares as fractions 0–1, times
     ISO 8601 with offset, keys in English, labels in the UI language."""
     if isinstance(figures, DayFigures):
-        return {"date": figures.day.isoformat(),
-                "institution": _institution_dict(figures.institution),
-                "definitions": DEFINITIONS, **_period_dict(figures)}
+        return {
+            "date": figures.day.isoformat(),
+            "institution": _institution_dict(figures.institution),
+            "definitions": DEFINITIONS,
+            **_period_dict(figures),
+        }
     return {
-        "from": figures.start.isoformat(), "to": figures.end.isoformat(),
+        "from": figures.start.isoformat(),
+        "to": figures.end.isoformat(),
         "institution": _institution_dict(figures.institution),
         "definitions": DEFINITIONS,
         **_period_dict(figures),

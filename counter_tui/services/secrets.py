@@ -51,10 +51,12 @@ class SecretMissing(SecretsError, LookupError):
 
 
 def _alternative() -> str:
-    return _("Secrets are never written to the settings file. Either set up a keyring "
-             "(Secret Service such as GNOME Keyring or KWallet, unlocked in this session, or a "
-             "backend chosen with PYTHON_KEYRING_BACKEND), or type the secret when asked: it is "
-             "then kept in memory for this session only and asked again at the next start.")
+    return _(
+        "Secrets are never written to the settings file. Either set up a keyring "
+        "(Secret Service such as GNOME Keyring or KWallet, unlocked in this session, or a "
+        "backend chosen with PYTHON_KEYRING_BACKEND), or type the secret when asked: it is "
+        "then kept in memory for this session only and asked again at the next start."
+    )
 
 
 def _check_name(name: str) -> None:
@@ -79,7 +81,11 @@ def _unavailable(exc: BaseException | None = None) -> SecretsUnavailable:
     detail = f" ({exc})" if exc else ""
     return SecretsUnavailable(
         _("No usable system keyring (backend {backend}){detail}.").format(
-            backend=what, detail=detail) + " " + _alternative())
+            backend=what, detail=detail
+        )
+        + " "
+        + _alternative()
+    )
 
 
 def get_secret(name: str) -> str | None:
@@ -231,11 +237,15 @@ def signing_key(create: bool = False, *, secrets: SecretSource | None = None) ->
         try:
             key = base64.b64decode(stored, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise SecretsError(_("The stored certificate signing key is not valid base64.")) \
-                from exc
+            raise SecretsError(
+                _("The stored certificate signing key is not valid base64.")
+            ) from exc
         if len(key) != SIGNING_KEY_BYTES:
-            raise SecretsError(_("The stored certificate signing key has {n} bytes; {want} "
-                                 "are expected.").format(n=len(key), want=SIGNING_KEY_BYTES))
+            raise SecretsError(
+                _("The stored certificate signing key has {n} bytes; {want} are expected.").format(
+                    n=len(key), want=SIGNING_KEY_BYTES
+                )
+            )
         return key
     if not create:
         raise SecretMissing(_("No certificate signing key is stored in the keyring."))

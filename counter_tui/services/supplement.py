@@ -29,8 +29,17 @@ MAX_REMARK_CHARS = 200
 MAX_PAGES = 999
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 READ_ONLY_ROLES = frozenset({"auditor"})
-FIELDS = ("clerk", "dossier", "category", "subcategory", "title", "formed_on", "page_count",
-          "remark", "corrects")
+FIELDS = (
+    "clerk",
+    "dossier",
+    "category",
+    "subcategory",
+    "title",
+    "formed_on",
+    "page_count",
+    "remark",
+    "corrects",
+)
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 
@@ -49,11 +58,13 @@ def _one_line(value: str, *, field: str, what: str, limit: int, required: bool) 
     if required and not text:
         raise SupplementError(field, _("Please fill in the {what}.").format(what=what))
     if len(text) > limit:
-        raise SupplementError(field, _("The {what} must be at most {n} characters.").format(
-            what=what, n=limit))
+        raise SupplementError(
+            field, _("The {what} must be at most {n} characters.").format(what=what, n=limit)
+        )
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
-        raise SupplementError(field, _("The {what} must be one line without control "
-                                       "characters.").format(what=what))
+        raise SupplementError(
+            field, _("The {what} must be one line without control characters.").format(what=what)
+        )
     return text
 
 
@@ -71,40 +82,64 @@ def _birth_year(dossier: Dossier) -> int | None:
     return min(years) if years else None
 
 
-def _check_fields(*, category: int, subcategory: int | None, title: str, formed_on: dt.date,
-                  page_count: int, remark: str, today: dt.date) -> tuple[str, str]:
-    if isinstance(category, bool) or not isinstance(category, int) \
-            or category not in range(1, 11):
+def _check_fields(
+    *,
+    category: int,
+    subcategory: int | None,
+    title: str,
+    formed_on: dt.date,
+    page_count: int,
+    remark: str,
+    today: dt.date,
+) -> tuple[str, str]:
+    if isinstance(category, bool) or not isinstance(category, int) or category not in range(1, 11):
         raise SupplementError("category", _("The category must be a number from 1 to 10."))
     try:
         categories.validate_placement(category, subcategory)
     except ValueError:
         if category in categories.SPLIT_CATEGORIES:
-            raise SupplementError("subcategory", _(
-                "Category {c} needs a sub-category from 1 to 4 ({c}-1 … {c}-4).").format(
-                    c=category)) from None
-        raise SupplementError("subcategory", _("Category {c} has no sub-categories.").format(
-            c=category)) from None
-    clean_title = _one_line(title, field="title", what=_("material title"),
-                            limit=MAX_TITLE_CHARS, required=True)
-    clean_remark = _one_line(remark, field="remark", what=_("remark"), limit=MAX_REMARK_CHARS,
-                             required=False)
+            raise SupplementError(
+                "subcategory",
+                _("Category {c} needs a sub-category from 1 to 4 ({c}-1 … {c}-4).").format(
+                    c=category
+                ),
+            ) from None
+        raise SupplementError(
+            "subcategory", _("Category {c} has no sub-categories.").format(c=category)
+        ) from None
+    clean_title = _one_line(
+        title, field="title", what=_("material title"), limit=MAX_TITLE_CHARS, required=True
+    )
+    clean_remark = _one_line(
+        remark, field="remark", what=_("remark"), limit=MAX_REMARK_CHARS, required=False
+    )
     if not isinstance(formed_on, dt.date) or isinstance(formed_on, dt.datetime):
         raise SupplementError("formed_on", _("Please give the date the material was formed."))
     if formed_on > today:
-        raise SupplementError("formed_on", _("The date the material was formed ({date}) is in "
-                                             "the future.").format(date=formed_on.isoformat()))
-    if isinstance(page_count, bool) or not isinstance(page_count, int) \
-            or not 1 <= page_count <= MAX_PAGES:
-        raise SupplementError("page_count", _("The page count must be a whole number from 1 "
-                                              "to {n}.").format(n=MAX_PAGES))
+        raise SupplementError(
+            "formed_on",
+            _("The date the material was formed ({date}) is in the future.").format(
+                date=formed_on.isoformat()
+            ),
+        )
+    if (
+        isinstance(page_count, bool)
+        or not isinstance(page_count, int)
+        or not 1 <= page_count <= MAX_PAGES
+    ):
+        raise SupplementError(
+            "page_count",
+            _("The page count must be a whole number from 1 to {n}.").format(n=MAX_PAGES),
+        )
     return clean_title, clean_remark
 
 
-def _next_item_no(session: Session, dossier_id: uuid.UUID, category: int,
-                  subcategory: int | None) -> int:
-    stmt = select(func.max(Material.item_no)).where(Material.dossier_id == dossier_id,
-                                                    Material.category == category)
+def _next_item_no(
+    session: Session, dossier_id: uuid.UUID, category: int, subcategory: int | None
+) -> int:
+    stmt = select(func.max(Material.item_no)).where(
+        Material.dossier_id == dossier_id, Material.category == category
+    )
     if subcategory is None:
         stmt = stmt.where(col(Material.subcategory).is_(None))
     else:
@@ -147,14 +182,19 @@ def add_material(
     """
     clerk = workplace.clerk
     if clerk is None:
-        raise SupplementError("clerk", _("Log in first: every added material names who added "
-                                         "it."))
+        raise SupplementError("clerk", _("Log in first: every added material names who added it."))
     if clerk.role in READ_ONLY_ROLES:
         raise SupplementError("clerk", _("Your role may not add materials."))
     today = today or dt.datetime.now(BEIJING).date()
     clean_title, clean_remark = _check_fields(
-        category=category, subcategory=subcategory, title=title, formed_on=formed_on,
-        page_count=page_count, remark=remark, today=today)
+        category=category,
+        subcategory=subcategory,
+        title=title,
+        formed_on=formed_on,
+        page_count=page_count,
+        remark=remark,
+        today=today,
+    )
 
     with db.write() as session:
         # The chain's lock (PostgreSQL) also serialises item numbering and the "already
@@ -165,39 +205,70 @@ def add_material(
             raise SupplementError("dossier", _("This dossier no longer exists."))
         state = custody.states(session, [dossier_id])[dossier_id]
         if state.holder_id != workplace.institution.id or state.transferred_out:
-            raise SupplementError("dossier", _("Dossier {no} is not held here; materials are "
-                                               "added where the dossier is held.").format(
-                                                   no=dossier.dossier_no))
+            raise SupplementError(
+                "dossier",
+                _(
+                    "Dossier {no} is not held here; materials are added where the dossier is held."
+                ).format(no=dossier.dossier_no),
+            )
         if auth.is_own_dossier(db, clerk.id, dossier.id_number):
-            raise SupplementError("dossier", _("This is your own dossier: you may not add "
-                                               "materials to it. Ask a colleague."))
+            raise SupplementError(
+                "dossier",
+                _("This is your own dossier: you may not add materials to it. Ask a colleague."),
+            )
         born = _birth_year(dossier)
         if born is not None and formed_on.year < born:
-            raise SupplementError("formed_on", _(
-                "The date the material was formed ({date}) is before the person's birth year "
-                "{year}.").format(date=formed_on.isoformat(), year=born))
+            raise SupplementError(
+                "formed_on",
+                _(
+                    "The date the material was formed ({date}) is before the person's birth year "
+                    "{year}."
+                ).format(date=formed_on.isoformat(), year=born),
+            )
         if corrects is not None:
             old = session.get(Material, corrects)
             if old is None or old.dossier_id != dossier_id:
-                raise SupplementError("corrects", _("The material to correct is not in this "
-                                                    "dossier."))
+                raise SupplementError(
+                    "corrects", _("The material to correct is not in this dossier.")
+                )
             if session.exec(select(Material.id).where(Material.corrects == corrects)).first():
-                raise SupplementError("corrects", _(
-                    "Material {number} is already corrected; correct the correction instead.")
-                    .format(number=categories.catalogue_number(old.category, old.subcategory,
-                                                               old.item_no)))
+                raise SupplementError(
+                    "corrects",
+                    _(
+                        "Material {number} is already corrected; correct the correction instead."
+                    ).format(
+                        number=categories.catalogue_number(
+                            old.category, old.subcategory, old.item_no
+                        )
+                    ),
+                )
         material = Material(
-            dossier_id=dossier_id, category=category, subcategory=subcategory,
+            dossier_id=dossier_id,
+            category=category,
+            subcategory=subcategory,
             item_no=_next_item_no(session, dossier_id, category, subcategory),
-            title=clean_title, formed_on=formed_on, page_count=page_count,
-            remark=clean_remark, corrects=corrects, created_by=clerk.id)
+            title=clean_title,
+            formed_on=formed_on,
+            page_count=page_count,
+            remark=clean_remark,
+            corrects=corrects,
+            created_by=clerk.id,
+        )
         session.add(material)
         session.flush()
-        fixity.register_material(chain, material, clerk_id=clerk.id,
-                                 institution_id=workplace.institution.id)
+        fixity.register_material(
+            chain, material, clerk_id=clerk.id, institution_id=workplace.institution.id
+        )
     return MaterialRow(
         id=material.id,
         number=categories.catalogue_number(category, subcategory, material.item_no),
-        category=category, subcategory=subcategory, title=clean_title, formed_on=formed_on,
-        page_count=page_count, remark=clean_remark, scanned_pages=0, corrects=corrects,
-        corrected=False)
+        category=category,
+        subcategory=subcategory,
+        title=clean_title,
+        formed_on=formed_on,
+        page_count=page_count,
+        remark=clean_remark,
+        scanned_pages=0,
+        corrects=corrects,
+        corrected=False,
+    )

@@ -76,8 +76,9 @@ def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
         return _read_view(session, dossier_id)[0]
 
 
-def _read_view(session: Session, dossier_id: uuid.UUID
-               ) -> tuple[DossierView, str | None, custody.CustodyState]:
+def _read_view(
+    session: Session, dossier_id: uuid.UUID
+) -> tuple[DossierView, str | None, custody.CustodyState]:
     """The view, the unmasked resident ID and the custody state, from one session."""
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
@@ -86,8 +87,9 @@ def _read_view(session: Session, dossier_id: uuid.UUID
     material_ids = [m.id for m in materials]
     scanned: dict[uuid.UUID, int] = dict.fromkeys(material_ids, 0)
     if material_ids:
-        for page in session.exec(select(Page.material_id).where(
-                Page.material_id.in_(material_ids))):  # type: ignore[attr-defined]
+        for page in session.exec(
+            select(Page.material_id).where(Page.material_id.in_(material_ids))
+        ):  # type: ignore[attr-defined]
             scanned[page] += 1
     state = custody.states(session, [dossier_id])[dossier_id]
     names = institution_names(session)
@@ -96,25 +98,37 @@ def _read_view(session: Session, dossier_id: uuid.UUID
         MaterialRow(
             id=m.id,
             number=categories.catalogue_number(m.category, m.subcategory, m.item_no),
-            category=m.category, subcategory=m.subcategory, title=m.title,
-            formed_on=m.formed_on, page_count=m.page_count, remark=m.remark,
-            scanned_pages=scanned[m.id], corrects=m.corrects, corrected=m.id in corrected,
+            category=m.category,
+            subcategory=m.subcategory,
+            title=m.title,
+            formed_on=m.formed_on,
+            page_count=m.page_count,
+            remark=m.remark,
+            scanned_pages=scanned[m.id],
+            corrects=m.corrects,
+            corrected=m.id in corrected,
         )
         for m in sorted(materials, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
     ]
     view = DossierView(
-        id=dossier.id, dossier_no=dossier.dossier_no, person_name=dossier.person_name,
-        id_masked=resident_id.mask(dossier.id_number or ""), gender=dossier.gender,
+        id=dossier.id,
+        dossier_no=dossier.dossier_no,
+        person_name=dossier.person_name,
+        id_masked=resident_id.mask(dossier.id_number or ""),
+        gender=dossier.gender,
         birth_date_recorded=dossier.birth_date_recorded,
         holder_name=names.get(state.holder_id, "") if state.holder_id else "",
-        held_since=state.since, shelf_location=state.shelf_location,
-        digitised=any(r.scanned_pages for r in rows), materials=rows,
+        held_since=state.since,
+        shelf_location=state.shelf_location,
+        digitised=any(r.scanned_pages for r in rows),
+        materials=rows,
     )
     return view, dossier.id_number, state
 
 
-def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
-                 visit_id: uuid.UUID | None) -> DossierView:
+def open_dossier(
+    db: Database, dossier_id: uuid.UUID, workplace: Workplace, visit_id: uuid.UUID | None
+) -> DossierView:
     """Record that the clerk opened a dossier (access + service event) and return its view.
 
     Refused (ViewingError ``own_dossier`` / ``not_held``, and an access event ``refused``) when
@@ -125,22 +139,39 @@ def open_dossier(db: Database, dossier_id: uuid.UUID, workplace: Workplace,
         view, id_number, state = _read_view(session, dossier_id)
     refusal = None
     if workplace.clerk and auth.is_own_dossier(db, workplace.clerk.id, id_number):
-        refusal = ("own_dossier", _("This is your own dossier: you may not open it. "
-                                    "Ask a colleague at another counter."))
+        refusal = (
+            "own_dossier",
+            _("This is your own dossier: you may not open it. Ask a colleague at another counter."),
+        )
     elif state.holder_id != workplace.institution.id or state.transferred_out:
-        refusal = ("not_held", _("Dossier {no} is held by {holder}; it is not served at this "
-                                 "counter.").format(no=view.dossier_no,
-                                                    holder=view.holder_name or "?"))
+        refusal = (
+            "not_held",
+            _("Dossier {no} is held by {holder}; it is not served at this counter.").format(
+                no=view.dossier_no, holder=view.holder_name or "?"
+            ),
+        )
     if refusal:
         with db.write() as session:
-            access_log.append(session, kind="refused", clerk_id=_clerk_id(workplace),
-                              institution_id=workplace.institution.id, dossier_id=dossier_id,
-                              target_id=dossier_id, reason=refusal[0])
+            access_log.append(
+                session,
+                kind="refused",
+                clerk_id=_clerk_id(workplace),
+                institution_id=workplace.institution.id,
+                dossier_id=dossier_id,
+                target_id=dossier_id,
+                reason=refusal[0],
+            )
         raise ViewingError(*refusal)
     with db.write() as session:
-        access_log.append(session, kind="dossier", clerk_id=_clerk_id(workplace),
-                          institution_id=workplace.institution.id, dossier_id=dossier_id,
-                          target_id=dossier_id, reason="counter")
+        access_log.append(
+            session,
+            kind="dossier",
+            clerk_id=_clerk_id(workplace),
+            institution_id=workplace.institution.id,
+            dossier_id=dossier_id,
+            target_id=dossier_id,
+            reason="counter",
+        )
         if visit_id:
             visits.record(session, visit_id, "dossier_opened", dossier_id=dossier_id)
     return view
@@ -155,9 +186,15 @@ def reveal_id(db: Database, dossier_id: uuid.UUID, workplace: Workplace) -> str:
         dossier = session.get(Dossier, dossier_id)
         if dossier is None:
             raise ViewingError("not_found", _("This dossier no longer exists."))
-        access_log.append(session, kind="reveal_id", clerk_id=_clerk_id(workplace),
-                          institution_id=workplace.institution.id, dossier_id=dossier_id,
-                          target_id=dossier_id, reason="command palette")
+        access_log.append(
+            session,
+            kind="reveal_id",
+            clerk_id=_clerk_id(workplace),
+            institution_id=workplace.institution.id,
+            dossier_id=dossier_id,
+            target_id=dossier_id,
+            reason="command palette",
+        )
         return dossier.id_number or ""
 
 
@@ -219,9 +256,15 @@ def clear_private_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workplace,
-                        visit_id: uuid.UUID | None, *, archive_root: Path,
-                        private_dir: Path) -> list[Path]:
+def open_material_pages(
+    db: Database,
+    material_id: uuid.UUID,
+    workplace: Workplace,
+    visit_id: uuid.UUID | None,
+    *,
+    archive_root: Path,
+    private_dir: Path,
+) -> list[Path]:
     """Copy a material's page images into ``private_dir`` and log the views.
 
     Returns the copies in page order. Writes one access event for the material and one per
@@ -232,47 +275,87 @@ def open_material_pages(db: Database, material_id: uuid.UUID, workplace: Workpla
         material = session.get(Material, material_id)
         if material is None:
             raise ViewingError("not_found", _("This material no longer exists."))
-        pages = list(session.exec(select(Page).where(Page.material_id == material_id)
-                                  .order_by(Page.page_no)))
+        pages = list(
+            session.exec(select(Page).where(Page.material_id == material_id).order_by(Page.page_no))
+        )
         state = custody.states(session, [material.dossier_id])[material.dossier_id]
     if not pages:
-        raise ViewingError("paper_only", _("This material is on paper only (shelf {shelf}).")
-                           .format(shelf=state.shelf_location or "?"))
+        raise ViewingError(
+            "paper_only",
+            _("This material is on paper only (shelf {shelf}).").format(
+                shelf=state.shelf_location or "?"
+            ),
+        )
     copies = []
     target = private_dir / str(material_id)
     target.mkdir(parents=True, exist_ok=True)
     for page in pages:
         source = archive_root / page.rel_path
         if not source.is_file():
-            raise ViewingError("missing_file", _("The page image {path} is missing from the "
-                               "archive; tell the archive room.").format(path=page.rel_path))
+            raise ViewingError(
+                "missing_file",
+                _(
+                    "The page image {path} is missing from the archive; tell the archive room."
+                ).format(path=page.rel_path),
+            )
         copy = target / source.name
         try:
-            watermark.stamp(source, copy,
-                            clerk_name=workplace.clerk.name if workplace.clerk else "",
-                            when=dt.datetime.now(dt.UTC))
+            watermark.stamp(
+                source,
+                copy,
+                clerk_name=workplace.clerk.name if workplace.clerk else "",
+                when=dt.datetime.now(dt.UTC),
+            )
         except watermark.WatermarkError as exc:
             raise ViewingError("bad_image", str(exc)) from exc
         os.chmod(copy, 0o600)
         copies.append(copy)
     with db.write() as session:
         clerk_id = _clerk_id(workplace)
-        access_log.append(session, kind="material", clerk_id=clerk_id,
-                          institution_id=workplace.institution.id,
-                          dossier_id=material.dossier_id, target_id=material_id, reason="counter")
+        access_log.append(
+            session,
+            kind="material",
+            clerk_id=clerk_id,
+            institution_id=workplace.institution.id,
+            dossier_id=material.dossier_id,
+            target_id=material_id,
+            reason="counter",
+        )
         for page in pages:
-            access_log.append(session, kind="page", clerk_id=clerk_id,
-                              institution_id=workplace.institution.id,
-                              dossier_id=material.dossier_id, target_id=page.id, reason="counter")
+            access_log.append(
+                session,
+                kind="page",
+                clerk_id=clerk_id,
+                institution_id=workplace.institution.id,
+                dossier_id=material.dossier_id,
+                target_id=page.id,
+                reason="counter",
+            )
         if visit_id:
-            visits.record(session, visit_id, "material_viewed", dossier_id=material.dossier_id,
-                          detail=str(material_id))
+            visits.record(
+                session,
+                visit_id,
+                "material_viewed",
+                dossier_id=material.dossier_id,
+                detail=str(material_id),
+            )
     return copies
 
 
 # Openers that take a single file per call (xdg-open rejects a second argument).
-SINGLE_FILE_OPENERS = frozenset({"xdg-open", "cmd", "start", "gio", "kde-open", "kde-open5",
-                                 "gnome-open", "exo-open", "wslview"})
+SINGLE_FILE_OPENERS = frozenset(
+    {
+        "xdg-open",
+        "cmd",
+        "start",
+        "gio",
+        "kde-open",
+        "kde-open5",
+        "gnome-open",
+        "exo-open",
+        "wslview",
+    }
+)
 
 
 def check_viewer(command: list[str]) -> None:
@@ -281,9 +364,14 @@ def check_viewer(command: list[str]) -> None:
     if not command:
         raise ViewingError("viewer", _("No viewer command is configured."))
     if shutil.which(command[0]) is None:
-        raise ViewingError("viewer", _("The viewer {cmd} is not installed on this computer; "
-                                       "ask IT to install it or set another viewer in the "
-                                       "settings.").format(cmd=command[0]))
+        raise ViewingError(
+            "viewer",
+            _(
+                "The viewer {cmd} is not installed on this computer; "
+                "ask IT to install it or set another viewer in the "
+                "settings."
+            ).format(cmd=command[0]),
+        )
 
 
 def launch_viewer(command: list[str], files: list[Path]) -> None:
@@ -298,9 +386,16 @@ def launch_viewer(command: list[str], files: list[Path]) -> None:
     try:
         for argv in calls:
             subprocess.Popen(  # noqa: S603 - the command comes from the operator's settings
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
     except OSError as exc:
-        raise ViewingError("viewer", _("The viewer {cmd} could not be started: {error}")
-                           .format(cmd=command[0], error=exc.strerror or exc)) from exc
+        raise ViewingError(
+            "viewer",
+            _("The viewer {cmd} could not be started: {error}").format(
+                cmd=command[0], error=exc.strerror or exc
+            ),
+        ) from exc

@@ -17,14 +17,20 @@ from counter_tui.db.models import ServiceEvent, ServiceVisit, utcnow
 from counter_tui.services.workplace import Workplace
 
 EVENT_KINDS = (
-    "started", "dossier_opened", "material_viewed", "certificate_issued",
-    "consultation_recorded", "closed", "abandoned",
+    "started",
+    "dossier_opened",
+    "material_viewed",
+    "certificate_issued",
+    "consultation_recorded",
+    "closed",
+    "abandoned",
 )
 END_KINDS = ("closed", "abandoned")
 
 
-def start(db: Database, workplace: Workplace, *, ticket: str | None = None,
-          at: dt.datetime | None = None) -> tuple[uuid.UUID, dt.datetime]:
+def start(
+    db: Database, workplace: Workplace, *, ticket: str | None = None, at: dt.datetime | None = None
+) -> tuple[uuid.UUID, dt.datetime]:
     """Open a visit at this counter; returns (visit id, start time as aware UTC)."""
     started = at or utcnow()
     with db.write() as session:
@@ -41,22 +47,35 @@ def start(db: Database, workplace: Workplace, *, ticket: str | None = None,
         return visit.id, started
 
 
-def record(session: Session, visit_id: uuid.UUID, kind: str, *,
-           dossier_id: uuid.UUID | None = None, detail: str = "",
-           at: dt.datetime | None = None) -> ServiceEvent:
+def record(
+    session: Session,
+    visit_id: uuid.UUID,
+    kind: str,
+    *,
+    dossier_id: uuid.UUID | None = None,
+    detail: str = "",
+    at: dt.datetime | None = None,
+) -> ServiceEvent:
     """Add an event to a visit inside the caller's transaction. Raises ValueError for an
     unknown kind."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown service event kind {kind!r}")
-    event = ServiceEvent(visit_id=visit_id, kind=kind, at=at or utcnow(),
-                         dossier_id=dossier_id, detail=detail[:255])
+    event = ServiceEvent(
+        visit_id=visit_id, kind=kind, at=at or utcnow(), dossier_id=dossier_id, detail=detail[:255]
+    )
     session.add(event)
     session.flush()
     return event
 
 
-def finish(session: Session, visit_id: uuid.UUID, kind: str = "closed", *,
-           at: dt.datetime | None = None, detail: str = "") -> float:
+def finish(
+    session: Session,
+    visit_id: uuid.UUID,
+    kind: str = "closed",
+    *,
+    at: dt.datetime | None = None,
+    detail: str = "",
+) -> float:
     """End a visit (``closed`` or ``abandoned``) inside the caller's transaction; returns the
     service time in seconds. A visit already ended is not ended twice (returns its time)."""
     if kind not in END_KINDS:
@@ -65,8 +84,9 @@ def finish(session: Session, visit_id: uuid.UUID, kind: str = "closed", *,
     if visit is None:
         raise LookupError(f"no service visit {visit_id}")
     ended = session.exec(
-        select(ServiceEvent).where(ServiceEvent.visit_id == visit_id,
-                                   ServiceEvent.kind.in_(END_KINDS))  # type: ignore[attr-defined]
+        select(ServiceEvent).where(
+            ServiceEvent.visit_id == visit_id, ServiceEvent.kind.in_(END_KINDS)
+        )  # type: ignore[attr-defined]
     ).first()
     if ended is None:
         ended = record(session, visit_id, kind, at=at, detail=detail)
@@ -79,8 +99,13 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
         return finish(session, visit_id, kind)
 
 
-def abandon_open(db: Database, workplace: Workplace, *, before: dt.datetime,
-                 stale_after: dt.timedelta = dt.timedelta(hours=12)) -> int:
+def abandon_open(
+    db: Database,
+    workplace: Workplace,
+    *,
+    before: dt.datetime,
+    stale_after: dt.timedelta = dt.timedelta(hours=12),
+) -> int:
     """End visits left open by a crash, a closed terminal or a power cut as ``abandoned`` at
     the time of their last event; returns how many.
 
@@ -97,17 +122,30 @@ def abandon_open(db: Database, workplace: Workplace, *, before: dt.datetime,
                 ServiceVisit.institution_id == workplace.institution.id,
                 ServiceVisit.counter == workplace.counter,
                 ServiceVisit.started_at < before,
-                or_(ServiceVisit.clerk_id == clerk_id,
-                    ServiceVisit.started_at < before - stale_after),
-                ~select(ServiceEvent.id).where(
+                or_(
+                    ServiceVisit.clerk_id == clerk_id,
+                    ServiceVisit.started_at < before - stale_after,
+                ),
+                ~select(ServiceEvent.id)
+                .where(
                     ServiceEvent.visit_id == ServiceVisit.id,
                     ServiceEvent.kind.in_(END_KINDS),  # type: ignore[attr-defined]
-                ).exists(),
+                )
+                .exists(),
             )
         ).all()
         for visit in open_visits:
-            last = session.exec(select(ServiceEvent).where(ServiceEvent.visit_id == visit.id)
-                                .order_by(ServiceEvent.at.desc()).limit(1)).first()
-            record(session, visit.id, "abandoned", at=last.at if last else visit.started_at,
-                   detail="left open")
+            last = session.exec(
+                select(ServiceEvent)
+                .where(ServiceEvent.visit_id == visit.id)
+                .order_by(ServiceEvent.at.desc())
+                .limit(1)
+            ).first()
+            record(
+                session,
+                visit.id,
+                "abandoned",
+                at=last.at if last else visit.started_at,
+                detail="left open",
+            )
         return len(open_visits)

@@ -40,8 +40,6 @@ ANGLE = 30
 MAX_NAME_CHARS = 32
 
 
-
-
 class WatermarkError(ValueError):
     """A page image that cannot be read or written as a stamped copy; the message is for the
     clerk (it names the file)."""
@@ -117,8 +115,7 @@ def _displayable(image: Image.Image, fmt: str) -> Image.Image:
     return image if mode == "RGB" else image.convert("RGB")
 
 
-def _text_mask(size: tuple[int, int], text: str,
-               font_spec: tuple[str, int] | None) -> Image.Image:
+def _text_mask(size: tuple[int, int], text: str, font_spec: tuple[str, int] | None) -> Image.Image:
     """An "L" mask (255 = text) with ``text`` repeated along parallel lines sloping at
     :data:`ANGLE` degrees over the whole of ``size``.
 
@@ -168,8 +165,9 @@ def _save_params(fmt: str, info: dict, *, same_mode: bool) -> dict[str, object]:
     return params
 
 
-def stamp(source: Path, target: Path, *, clerk_name: str, when: dt.datetime,
-          use_cjk_font: bool = True) -> None:
+def stamp(
+    source: Path, target: Path, *, clerk_name: str, when: dt.datetime, use_cjk_font: bool = True
+) -> None:
     """Write ``target``: a copy of the page image ``source`` with the watermark of
     :func:`watermark_text` tiled diagonally over it, semi-transparent grey.
 
@@ -191,12 +189,21 @@ def stamp(source: Path, target: Path, *, clerk_name: str, when: dt.datetime,
             image = ImageOps.exif_transpose(opened)
             image = _displayable(image, fmt)
     except FileNotFoundError as exc:
-        raise WatermarkError(_("The page image {name} is missing.").format(
-            name=source.name)) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
-        raise WatermarkError(_("The page image {name} cannot be read ({error}); tell the "
-                               "archive room.").format(name=source.name, error=exc)) from exc
+        raise WatermarkError(
+            _("The page image {name} is missing.").format(name=source.name)
+        ) from exc
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise WatermarkError(
+            _("The page image {name} cannot be read ({error}); tell the archive room.").format(
+                name=source.name, error=exc
+            )
+        ) from exc
     font_spec = find_cjk_font() if use_cjk_font else None
     text = watermark_text(clerk_name, when, cjk=font_spec is not None)
     stamped = _apply(image, _text_mask(image.size, text, font_spec))
@@ -207,11 +214,17 @@ def stamp(source: Path, target: Path, *, clerk_name: str, when: dt.datetime,
     try:
         with os.fdopen(fd, "wb") as handle:
             try:
-                stamped.save(handle, format=fmt, **_save_params(
-                    fmt, info, same_mode=stamped.mode == source_mode))
+                stamped.save(
+                    handle,
+                    format=fmt,
+                    **_save_params(fmt, info, same_mode=stamped.mode == source_mode),
+                )
             except (KeyError, ValueError) as exc:  # a format Pillow reads but cannot write
-                raise WatermarkError(_("The page image {name} cannot be copied in its format "
-                                       "{format}.").format(name=source.name, format=fmt)) from exc
+                raise WatermarkError(
+                    _("The page image {name} cannot be copied in its format {format}.").format(
+                        name=source.name, format=fmt
+                    )
+                ) from exc
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -29,8 +29,10 @@ class CatalogueTable(DataTable):
 
     BINDINGS = [
         Binding("space", "toggle_mark", _("Mark"), id="catalogue.mark"),
-        *[Binding(str(d), f"jump({d or 10})", show=False, id=f"catalogue.jump_{d}")
-          for d in range(10)],
+        *[
+            Binding(str(d), f"jump({d or 10})", show=False, id=f"catalogue.jump_{d}")
+            for d in range(10)
+        ],
     ]
 
     class MaterialChosen(Message):
@@ -86,13 +88,26 @@ class CatalogueTable(DataTable):
             self._category_rows[cat.number] = self.row_count
             # The count first: a long category name is cut by the column width.
             heading = Text(f"{cat.numeral} ({len(rows)}) {cat.label()}", style="bold")
-            self.add_row("", Text(str(cat.number), style="bold"), heading, "", "", "",
-                         key=f"cat-{cat.number}")
+            self.add_row(
+                "",
+                Text(str(cat.number), style="bold"),
+                heading,
+                "",
+                "",
+                "",
+                key=f"cat-{cat.number}",
+            )
             for row in rows:
                 self._rows[str(row.id)] = row
-                self.add_row(MARK if row.id in self.marked else "", row.number,
-                             self._title(row), row.formed_on.isoformat() if row.formed_on else "",
-                             self._pages(row), row.remark, key=str(row.id))
+                self.add_row(
+                    MARK if row.id in self.marked else "",
+                    row.number,
+                    self._title(row),
+                    row.formed_on.isoformat() if row.formed_on else "",
+                    self._pages(row),
+                    row.remark,
+                    key=str(row.id),
+                )
 
     @staticmethod
     def _title(row: MaterialRow) -> Text:

@@ -45,7 +45,9 @@ def presets_text(presets: tuple[tuple[str, str], ...], *, per_line: int | None =
     from counter_tui.i18n import _, current_language
 
     per_line = per_line or (3 if current_language() == "zh_CN" else 2)
-    items = [f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
-             for n, (zh, en) in enumerate(presets, start=1)]
-    lines = ["   ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    items = [
+        f"{n} {zh}" + ("" if current_language() == "zh_CN" else f" ({_(en)})")
+        for n, (zh, en) in enumerate(presets, start=1)
+    ]
+    lines = ["   ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return _("Purpose:") + "\n" + "\n".join("  " + line for line in lines)

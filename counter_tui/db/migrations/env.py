@@ -22,5 +22,7 @@ def _run(connection: Connection) -> None:
 
 connection = config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through counter_tui.db.migrate.upgrade(), not the alembic CLI")
+    raise RuntimeError(
+        "run migrations through counter_tui.db.migrate.upgrade(), not the alembic CLI"
+    )
 _run(connection)

@@ -4,6 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-29
 """
+
 from collections.abc import Sequence
 
 from alembic import op
@@ -16,8 +17,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Frozen here: a table guarded later gets a migration of its own.
-TABLES = ("material", "page", "certificate", "service_event", "access_event", "custody_event",
-          "consultation")
+TABLES = (
+    "material",
+    "page",
+    "certificate",
+    "service_event",
+    "access_event",
+    "custody_event",
+    "consultation",
+)
 
 
 def upgrade() -> None:

@@ -13,6 +13,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30
 """
+
 from collections.abc import Sequence
 
 from alembic import op
@@ -24,20 +25,25 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_service_visit_institution_started", "service_visit",
-                    ["institution_id", "started_at"], unique=False)
+    op.create_index(
+        "ix_service_visit_institution_started",
+        "service_visit",
+        ["institution_id", "started_at"],
+        unique=False,
+    )
     op.drop_index("ix_service_visit_institution_id", table_name="service_visit")
-    op.create_index("ix_service_event_visit_kind_at", "service_event",
-                    ["visit_id", "kind", "at"], unique=False)
+    op.create_index(
+        "ix_service_event_visit_kind_at", "service_event", ["visit_id", "kind", "at"], unique=False
+    )
     op.drop_index("ix_service_event_visit_id", table_name="service_event")
-    op.create_index("ix_certificate_visit_kind", "certificate", ["visit_id", "kind"],
-                    unique=False)
+    op.create_index("ix_certificate_visit_kind", "certificate", ["visit_id", "kind"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("ix_certificate_visit_kind", table_name="certificate")
     op.create_index("ix_service_event_visit_id", "service_event", ["visit_id"], unique=False)
     op.drop_index("ix_service_event_visit_kind_at", table_name="service_event")
-    op.create_index("ix_service_visit_institution_id", "service_visit", ["institution_id"],
-                    unique=False)
+    op.create_index(
+        "ix_service_visit_institution_id", "service_visit", ["institution_id"], unique=False
+    )
     op.drop_index("ix_service_visit_institution_started", table_name="service_visit")
