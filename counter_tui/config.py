@@ -21,6 +21,7 @@ import platformdirs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 
 APP_NAME = "counter-tui"
@@ -48,7 +49,7 @@ def default_viewer_command() -> list[str]:
     return ["xdg-open"]
 
 
-class SettingsError(ValueError):
+class SettingsError(CounterError, ValueError):
     """A settings file or environment value that cannot be used; the message names it."""
 
 

@@ -3,7 +3,7 @@
 Usage:
   python scripts/barcode_decode_rate.py [CORPUS_DIR]
 
-CORPUS_DIR defaults to ../shared/fixtures/barcodes beside the repository (or /work/shared/…).
+CORPUS_DIR defaults to tests/fixtures/barcodes (the copy of shared/fixtures/barcodes).
 For each folder prints found / expected (an image counts as found when its expected text, the
 exact bytes of NAME.txt, is among the decoded texts), the images decoded to something else, and
 for ``falsepositives-*`` folders (and any image without a .txt) the number of images that
@@ -23,11 +23,8 @@ IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".g
 
 
 def default_corpus() -> Path:
-    repo = Path(__file__).resolve().parents[1]
-    for candidate in (repo.parent / "shared", Path("/work/shared")):
-        if (candidate / "fixtures" / "barcodes").is_dir():
-            return candidate / "fixtures" / "barcodes"
-    raise SystemExit("shared/fixtures/barcodes not found; pass the corpus folder")
+    """tests/fixtures/barcodes in this repository."""
+    return Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "barcodes"
 
 
 def main(argv: list[str]) -> int:

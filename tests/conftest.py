@@ -13,14 +13,6 @@ pytest_plugins = ["tests.pg"]
 REPO = Path(__file__).resolve().parents[1]
 
 
-def shared_dir() -> Path:
-    """The project's shared/ folder: beside the repo clone (CI) or at /work/shared."""
-    for candidate in (REPO.parent / "shared", REPO.parents[1] / "shared", Path("/work/shared")):
-        if (candidate / "fixtures").is_dir():
-            return candidate
-    raise FileNotFoundError("shared/ (with fixtures/) not found beside the repository")
-
-
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")

@@ -1,4 +1,4 @@
-"""Barcode decoding from real images: the zxing-cpp sample corpus in shared/fixtures/barcodes,
+"""Barcode decoding from real images: the zxing-cpp sample corpus in tests/fixtures/barcodes (copied from shared/),
 corrupt files, and covers rendered by the demo builder."""
 
 from __future__ import annotations
@@ -20,16 +20,9 @@ from counter_tui.services.barcodes import (
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 
-def _shared() -> Path:
-    """shared/ beside the repository (CI: <repo>/../shared; here /work/shared)."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "shared", here.parents[1].parent / "shared"):
-        if (candidate / "fixtures" / "barcodes").is_dir():
-            return candidate
-    raise FileNotFoundError("shared/fixtures/barcodes not found beside the repository")
-
-
-CORPUS = _shared() / "fixtures" / "barcodes"
+# A copy inside the repository (tests/fixtures/barcodes, with its licence note): a lone
+# clone passes without shared/ beside it.
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "barcodes"
 
 # Found / expected measured with scripts/barcode_decode_rate.py (pyzbar, then zxing-cpp); the
 # tests keep these as floors so a regression shows while a better reader passes.

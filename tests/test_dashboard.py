@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
 from counter_tui.db.models import Clerk, Institution, utcnow
+from counter_tui.domain import clock
 from counter_tui.screens import dashboard
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.services import reports
@@ -158,7 +159,7 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
     app = CounterApp(ctx)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_dashboard(app, pilot)
-        assert screen.day == reports.local_today()
+        assert screen.day == clock.today()
         before = screen.figures.total.arrivals
         assert before >= 1
         add_visit(archive.db, places, counter="2", clerk=places.clerk2, start=utcnow())
@@ -166,7 +167,7 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
         assert screen.figures.total.open >= 1
         await pilot.press("right")
         await pilot.pause()
-        assert screen.day == reports.local_today()
+        assert screen.day == clock.today()
         assert text(screen, "#message")  # "no figures for days after today"
 
 
@@ -204,7 +205,7 @@ async def test_supervisor_logs_in_to_the_dashboard_and_f3_toggles_the_counter(tm
         screen = app.screen
         await wait_for(lambda: screen.figures is not None, pilot)
         # It opens on today; the seeded day lies in the past, so today has no arrivals yet.
-        assert screen.day == reports.local_today() != DAY
+        assert screen.day == clock.today() != DAY
         assert screen.figures.total.arrivals == 0
         await pilot.press("f3")
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)

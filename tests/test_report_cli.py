@@ -14,6 +14,7 @@ import pytest
 from counter_tui import i18n
 from counter_tui.cli_report import add_report_parser, run_report
 from counter_tui.db.models import Clerk
+from counter_tui.domain import statistics
 from counter_tui.services import reports
 from tests.factories import TinyArchive
 from tests.test_reports import DAY, Places, add_visit, archive_places, bj, seed_day
@@ -86,7 +87,7 @@ def test_csv_has_bom_chinese_headers_and_reads_back(archive, tmp_path) -> None: 
     assert [r[4] for r in day_counters] == ["1", "2", "3", "—"]
     clerks = [r[4] for r in rows[1:] if r[0] == DAY.isoformat() and r[scope] == i18n._("Clerk")]
     assert clerks == ["李强", "王芳", "（无经办人）"]
-    bands = [col[i18n._(label)] for label in reports.BAND_LABELS]
+    bands = [col[i18n._(label)] for label in statistics.BAND_LABELS]
     assert [totals[1][i] for i in bands] == ["2", "3", "1", "2", "1", "1"]
 
 

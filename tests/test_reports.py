@@ -23,8 +23,9 @@ from counter_tui.db.models import (
     ServiceEvent,
     ServiceVisit,
 )
+from counter_tui.domain import statistics
+from counter_tui.domain.clock import BEIJING
 from counter_tui.services import history, reports
-from counter_tui.services.lookup import SHANGHAI
 from tests.factories import TinyArchive, tiny_archive
 
 DAY = dt.date(2026, 11, 17)  # a Tuesday
@@ -33,7 +34,7 @@ DAY = dt.date(2026, 11, 17)  # a Tuesday
 def bj(day: dt.date, clock: str) -> dt.datetime:
     """Beijing wall-clock time "HH:MM:SS[.fff]" on ``day`` as aware UTC."""
     t = dt.time.fromisoformat(clock)
-    return dt.datetime.combine(day, t, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    return dt.datetime.combine(day, t, tzinfo=BEIJING).astimezone(dt.UTC)
 
 
 @dataclass
@@ -307,7 +308,7 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
         visits = [
             v
             for v in s.exec(select(ServiceVisit)).all()
-            if v.started_at.astimezone(SHANGHAI).date() == day
+            if v.started_at.astimezone(BEIJING).date() == day
             and (institution_id is None or v.institution_id == institution_id)
         ]
         events = s.exec(select(ServiceEvent)).all()
@@ -329,7 +330,7 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
             kinds.setdefault(c.visit_id, []).append(c.kind)
         elif (
             c.visit_id is None
-            and c.issued_at.astimezone(SHANGHAI).date() == day
+            and c.issued_at.astimezone(BEIJING).date() == day
             and (institution_id is None or c.institution_id == institution_id)
         ):
             unlinked.append(c)
@@ -398,7 +399,7 @@ def independent(db: Database, day: dt.date, institution_id: uuid.UUID | None) ->
         extra_clerk.setdefault(clerks.get(c.issued_by, "?"), []).append(c.kind)
     hours = [0] * 24
     for v in visits:
-        hours[v.started_at.astimezone(SHANGHAI).hour] += 1
+        hours[v.started_at.astimezone(BEIJING).hour] += 1
     return {
         "total": summary(visits, [c.kind for c in unlinked]),
         "counters": {
@@ -542,7 +543,7 @@ def check_hand_built_day(db: Database, places: Places, visits: dict[str, uuid.UU
     ]
     slowest = f.slowest[0]
     assert slowest.visit_id == visits["v7"]
-    assert slowest.started_at == dt.datetime(2026, 11, 17, 11, 0, tzinfo=SHANGHAI)
+    assert slowest.started_at == dt.datetime(2026, 11, 17, 11, 0, tzinfo=BEIJING)
     assert (slowest.counter, slowest.clerk, slowest.ended, slowest.type_key) == (
         "2",
         "李强",
@@ -640,15 +641,15 @@ def test_range_figures_are_true_period_figures(tmp_path) -> None:  # noqa: ANN00
 
 
 def test_percentile_is_nearest_rank() -> None:
-    assert reports.percentile([], 50) is None
-    assert reports.percentile([7], 90) == 7
-    assert reports.percentile([1, 2, 3, 4], 50) == 2  # lower middle, not 2.5
-    assert reports.percentile(list(range(1, 11)), 90) == 9  # exactly 9.0, not 9.000…1 → 10
-    assert reports.percentile(list(range(1, 21)), 90) == 18
-    assert reports.percentile([1, 2, 3], 90) == 3
+    assert statistics.percentile([], 50) is None
+    assert statistics.percentile([7], 90) == 7
+    assert statistics.percentile([1, 2, 3, 4], 50) == 2  # lower middle, not 2.5
+    assert statistics.percentile(list(range(1, 11)), 90) == 9  # exactly 9.0, not 9.000…1 → 10
+    assert statistics.percentile(list(range(1, 21)), 90) == 18
+    assert statistics.percentile([1, 2, 3], 90) == 3
     with pytest.raises(ValueError):
-        reports.percentile([1], 0)
-    stats = reports.time_stats(
+        statistics.percentile([1], 0)
+    stats = statistics.time_stats(
         [-5_000, 0, 59_999, 60_000, 179_999, 180_000, 299_999, 300_000, 600_000]
     )
     assert stats.bands == (3, 1, 1, 2, 1, 1)  # a negative time counts as 0
@@ -680,7 +681,7 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
         certs = s.exec(select(Certificate)).all()
         events = s.exec(select(ServiceEvent)).all()
     assert len(visits) == made
-    local = [v.started_at.astimezone(SHANGHAI) for v in visits]
+    local = [v.started_at.astimezone(BEIJING) for v in visits]
     assert all(t.weekday() < 5 for t in local)  # Monday–Friday
     assert all(t <= now for t in visits for t in [t.started_at])
     assert min(t.time() for t in local) >= dt.time(9, 0)

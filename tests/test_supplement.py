@@ -23,12 +23,14 @@ def archive(tmp_path: Path) -> TinyArchive:
     return tiny_archive(tmp_path)
 
 
-_workplaces: dict[tuple[int, str], Workplace] = {}
+_workplaces: dict[tuple[str, str], Workplace] = {}
 
 
 def workplace(archive: TinyArchive, username: str) -> Workplace:
     """Log in once per archive and user (argon2 is slow on purpose)."""
-    key = (id(archive), username)
+    # Keyed by the database URL, not id(archive): ids are reused once an archive is freed,
+    # which handed a later test a workplace of another archive's institution.
+    key = (archive.settings.db_url, username)
     if key not in _workplaces:
         _workplaces[key] = logged_in(archive, username)
     return _workplaces[key]

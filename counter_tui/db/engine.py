@@ -16,11 +16,23 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from counter_tui.errors import CounterError
+from counter_tui.i18n import _
+
 BUSY_TIMEOUT_MS = 5000
 
 
-class StorageBusyError(RuntimeError):
-    """The database stayed locked by another writer for longer than the busy timeout."""
+class StorageBusyError(CounterError, RuntimeError):
+    """The database stayed locked by another writer for longer than the busy timeout.
+
+    ``str(error)`` is the clerk's sentence; ``detail`` the driver's own words (for the log)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            _("The database is busy (another counter is writing); please try again."),
+            reason="busy",
+        )
+        self.detail = detail
 
 
 class Database:

@@ -142,6 +142,18 @@ def catalogue_sort_key(material: _Placed) -> tuple[int, int, dt.date]:
     )
 
 
+class _Numbered(Protocol):
+    category: int
+    subcategory: int | None
+    item_no: int
+
+
+def display_key(material: _Numbered) -> tuple[int, int, int]:
+    """Sort key of a numbered catalogue as shown and cited: category, sub-category (none
+    first), item number (1-1, 1-2, 4-1-1, 4-2-1, …)."""
+    return (material.category, material.subcategory or 0, material.item_no)
+
+
 def number_items(materials: Iterable[_Placed]) -> list[tuple[_Placed, int]]:
     """Pair each material with its item number inside its (sub-)category, in catalogue order."""
     counters: dict[tuple[int, int], int] = {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
+
+from counter_tui.domain.text import fold
 
 _PATTERNS = (
     re.compile(r"^(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$"),
@@ -18,7 +19,7 @@ def parse_date(text: str) -> dt.date:
     Full-width digits are folded (NFKC). Raises ValueError for anything else or a date that
     does not exist.
     """
-    folded = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    folded = fold(text).replace(" ", "")
     for pattern in _PATTERNS:
         m = pattern.match(folded)
         if m:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from stdnum.cn import ric
 
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 
 # Characters a scanner, an ID-card reader or a clerk may put around or inside a number.
@@ -31,7 +32,7 @@ _X_LOOKALIKES = {"×": "X", "Ｘ": "X", "x": "X", "ｘ": "X"}
 REASONS = ("empty", "length", "characters", "check_digit", "birth_date")
 
 
-class ResidentIdError(ValueError):
+class ResidentIdError(CounterError, ValueError):
     """A text that is not a valid resident ID number.
 
     ``reason`` is one of ``empty``, ``length``, ``characters``, ``check_digit``, ``birth_date``;
@@ -39,7 +40,7 @@ class ResidentIdError(ValueError):
     """
 
     def __init__(self, reason: str, text: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.reason = reason
         self.text = text
 

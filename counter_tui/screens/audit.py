@@ -15,9 +15,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from counter_tui.context import AppContext
 from counter_tui.db.models import AccessEvent, Clerk, Dossier
+from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, fixity
-from counter_tui.services.lookup import SHANGHAI
 
 ROWS_SHOWN = 500
 # Reasons recorded as codes, shown in the UI language (other reasons are free text).
@@ -128,7 +128,7 @@ class AuditScreen(Screen):
         for row in event.rows:
             table.add_row(
                 str(row.seq),
-                row.at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+                clock.local_time(row.at),
                 row.clerk,
                 _(access_log.KIND_LABELS.get(row.kind, row.kind)),
                 row.dossier_no,

@@ -13,24 +13,13 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext, Visit
-from counter_tui.db.engine import StorageBusyError
+from counter_tui.errors import user_message
 from counter_tui.i18n import _
 from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
 from counter_tui.services import lookup, viewing, visits
 from counter_tui.widgets.message_line import MessageLine
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
-
-
-def failure_message(exc: Exception) -> str:
-    """A clerk-facing message for a failed worker."""
-    if isinstance(exc, StorageBusyError):
-        return _("The database is busy (another counter is writing); please try again.")
-    if isinstance(exc, viewing.ViewingError):
-        return str(exc)
-    return _("Something went wrong: {error}. Nothing typed was lost; please try again.").format(
-        error=type(exc).__name__
-    )
 
 
 class CounterScreen(Screen):
@@ -148,7 +137,7 @@ class CounterScreen(Screen):
                 visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace)
             outcome = lookup.find(self.ctx.db, text, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(LookupFinished(text, outcome))
 
@@ -196,7 +185,7 @@ class CounterScreen(Screen):
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             view = viewing.open_dossier(self.ctx.db, dossier_id, self.ctx.workplace, visit_id)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(DossierOpened(view))
 
@@ -260,4 +249,4 @@ class CounterScreen(Screen):
                 visits.end(self.ctx.db, previous_id, "abandoned")
             visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace, ticket=ticket)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))

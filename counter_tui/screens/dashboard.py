@@ -23,11 +23,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from counter_tui.context import AppContext
-from counter_tui.domain import service_time
+from counter_tui.domain import clock, service_time, statistics
 from counter_tui.domain.certificates import CERTIFICATE_KINDS, KINDS_BY_CODE
 from counter_tui.i18n import N_, _
 from counter_tui.services import reports
-from counter_tui.services.lookup import SHANGHAI
 from counter_tui.services.workplace import InstitutionRef
 from counter_tui.widgets.message_line import MessageLine
 
@@ -154,8 +153,8 @@ class DashboardScreen(Screen):
     ) -> None:
         super().__init__()
         self.ctx = ctx
-        self.day = day or reports.local_today()
-        self.following_today = day is None or day == reports.local_today()
+        self.day = day or clock.today()
+        self.following_today = day is None or day == clock.today()
         self.grouping = grouping
         self.scope: tuple[InstitutionRef | None, ...] | None = None
         self.scope_index = 0
@@ -270,7 +269,7 @@ class DashboardScreen(Screen):
         self.show_message(event.message, level="error")
 
     def _tick(self) -> None:
-        today = reports.local_today()
+        today = clock.today()
         if self.following_today and self.day != today:
             self.day = today  # midnight passed while watching "today"
             self._show_where()
@@ -281,7 +280,7 @@ class DashboardScreen(Screen):
     # -- actions -----------------------------------------------------------------------------
 
     def _go_to(self, day: dt.date) -> None:
-        today = reports.local_today()
+        today = clock.today()
         if day > today:
             self.show_message(_("There are no figures for days after today."), level="warning")
             return
@@ -301,7 +300,7 @@ class DashboardScreen(Screen):
 
     def action_today(self) -> None:
         """Home: today (refreshing every few seconds)."""
-        self._go_to(reports.local_today())
+        self._go_to(clock.today())
 
     def action_reload(self) -> None:
         """r: load the figures again now."""
@@ -336,7 +335,7 @@ class DashboardScreen(Screen):
     def _show_where(self) -> None:
         day = self.day
         weekday = _(WEEKDAYS[day.weekday()])
-        today = _(" (today)") if day == reports.local_today() else ""
+        today = _(" (today)") if day == clock.today() else ""
         self.query_one("#where", Static).update(
             _("{institution} · {date} {weekday}{today}").format(
                 institution=scope_label(self.institution),
@@ -352,7 +351,7 @@ class DashboardScreen(Screen):
         if figures is None:
             return
         self._show_where()
-        when = figures.computed_at.astimezone(SHANGHAI).strftime("%H:%M:%S")
+        when = figures.computed_at.astimezone(clock.BEIJING).strftime("%H:%M:%S")
         self.query_one("#updated", Static).update(
             _("updated {time} · {ms} ms").format(time=when, ms=round(figures.elapsed_ms))
         )
@@ -445,7 +444,7 @@ class DashboardScreen(Screen):
     def _draw_bands(self, figures: reports.DayFigures) -> None:
         times = figures.total.times
         top = max(times.bands, default=0)
-        labels = [_(label) for label in reports.BAND_LABELS]
+        labels = [_(label) for label in statistics.BAND_LABELS]
         pad = max(cell_len(label) for label in labels)
         parts: list = [(_("Service time distribution"), "bold"), "\n"]
         for label, count, style in zip(labels, times.bands, BAND_STYLES, strict=True):

@@ -14,6 +14,8 @@ from textual.widgets import Footer, Static
 from counter_tui.commands import DossierCommands
 from counter_tui.context import AppContext
 from counter_tui.domain import service_time
+from counter_tui.domain.clock import local_date
+from counter_tui.errors import user_message
 from counter_tui.i18n import _
 from counter_tui.messages import (
     CertificateIssued,
@@ -24,7 +26,6 @@ from counter_tui.messages import (
     ServiceFailed,
 )
 from counter_tui.services import consultation, issuance, viewing
-from counter_tui.services.lookup import local_date
 from counter_tui.services.viewing import DossierView
 from counter_tui.widgets.catalogue_table import CatalogueTable
 from counter_tui.widgets.message_line import MessageLine
@@ -138,8 +139,6 @@ class DossierScreen(Screen):
     @work(thread=True, group="viewer")
     def open_pages(self, material_id: uuid.UUID) -> None:
         """Copy the pages, log the views and start the viewer (worker thread)."""
-        from counter_tui.screens.counter import failure_message
-
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             viewing.check_viewer(self.ctx.settings.viewer)
@@ -153,7 +152,7 @@ class DossierScreen(Screen):
             )
             viewing.launch_viewer(self.ctx.settings.viewer, files)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(PagesOpened(len(files)))
 
@@ -187,8 +186,6 @@ class DossierScreen(Screen):
     @work(thread=True, group="write")
     def issue(self, request: issuance.CertificateRequest) -> None:
         """Issue the certificate and close the service (worker thread)."""
-        from counter_tui.screens.counter import failure_message
-
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             issued = issuance.issue(
@@ -203,7 +200,7 @@ class DossierScreen(Screen):
             self.post_message(ServiceFailed(str(exc)))
             return
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(CertificateIssued(issued))
 
@@ -247,8 +244,6 @@ class DossierScreen(Screen):
     @work(thread=True, group="write")
     def record_consultation(self, request: consultation.ConsultationRequest) -> None:
         """Register the consultation and close the service (worker thread)."""
-        from counter_tui.screens.counter import failure_message
-
         try:
             visit_id = self.ctx.visit.id if self.ctx.visit else None
             recorded = consultation.record(
@@ -262,7 +257,7 @@ class DossierScreen(Screen):
             self.post_message(ServiceFailed(str(exc)))
             return
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(ConsultationRecorded(recorded.service_seconds))
 
@@ -302,12 +297,10 @@ class DossierScreen(Screen):
     @work(thread=True, group="open")
     def reload(self, number: str) -> None:
         """Read the catalogue again after an addition (worker thread)."""
-        from counter_tui.screens.counter import failure_message
-
         try:
             view = viewing.load_view(self.ctx.db, self.view.id)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(MaterialAdded(view, number))
 
@@ -327,12 +320,10 @@ class DossierScreen(Screen):
     @work(thread=True, group="write")
     def reveal_worker(self) -> None:
         """Log the reveal and fetch the full number (worker thread)."""
-        from counter_tui.screens.counter import failure_message
-
         try:
             number = viewing.reveal_id(self.ctx.db, self.view.id, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(exc)))
+            self.post_message(ServiceFailed(user_message(exc)))
             return
         self.post_message(IdRevealed(number))
 

@@ -3,13 +3,12 @@ queue ticket number the applicant holds."""
 
 from __future__ import annotations
 
-import unicodedata
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
+from counter_tui.domain import text as text_rules
 from counter_tui.i18n import _
 from counter_tui.screens.dialog import Dialog, DialogBody
 
@@ -19,7 +18,7 @@ TICKET_MAX = 16
 def clean_ticket(text: str) -> str:
     """NFKC-fold and upper-case a ticket number; raises ValueError unless it is empty or 1–16
     letters, digits and hyphens."""
-    ticket = unicodedata.normalize("NFKC", text).strip().upper()
+    ticket = text_rules.fold(text).upper()
     if ticket and (
         len(ticket) > TICKET_MAX
         or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)

@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from counter_tui.context import AppContext
 from counter_tui.domain import categories, dates
+from counter_tui.errors import user_message
 from counter_tui.i18n import _
 from counter_tui.screens.dialog import DialogBody, FormDialog
 from counter_tui.services import supplement
@@ -126,9 +127,7 @@ class SupplementScreen(FormDialog[str | None]):
             self.post_message(SupplementRefused(exc.field, str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - the dialog keeps what was typed
-            from counter_tui.screens.counter import failure_message
-
-            self.post_message(SupplementRefused("", failure_message(exc)))
+            self.post_message(SupplementRefused("", user_message(exc)))
             return
         self.post_message(SupplementRefused("", "", number=row.number))
 

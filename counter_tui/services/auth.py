@@ -14,7 +14,6 @@ institution), ``archivist`` (intake and receipt), ``auditor`` (read-only access 
 from __future__ import annotations
 
 import functools
-import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +24,8 @@ from sqlmodel import Session, col, func, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Clerk, Institution
 from counter_tui.domain import resident_id
+from counter_tui.domain import text as text_rules
+from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log
 from counter_tui.services.workplace import ClerkRef, Workplace, institution_ref
@@ -53,13 +54,13 @@ def _dummy_hash() -> str:
     return _hasher.hash("counter-tui: no such account")
 
 
-class AuthError(PermissionError):
+class AuthError(CounterError, PermissionError):
     """A failed log-in or account change. ``reason``: ``unknown``, ``wrong_password``,
     ``disabled``, ``invalid`` (bad field), ``exists``; ``delay_s`` is how long to wait before
     answering (0 unless a password was wrong); the message is for the user."""
 
     def __init__(self, reason: str, message: str, *, delay_s: float = 0.0) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.reason = reason
         self.delay_s = delay_s
 
@@ -95,10 +96,10 @@ def failure_delay(consecutive_failures: int) -> float:
 def clean_field(text: str, *, what: str, limit: int = MAX_FIELD_CHARS) -> str:
     """Trim and check a short one-line field (username, name): no control characters, at most
     ``limit`` characters. Raises AuthError ``invalid`` naming ``what``."""
-    value = unicodedata.normalize("NFKC", text).strip()
+    value = text_rules.fold(text)
     if not value:
         raise AuthError("invalid", _("Please fill in the {what}.").format(what=_(what)))
-    if len(value) > limit or any(unicodedata.category(ch)[0] == "C" for ch in value):
+    if len(value) > limit or text_rules.has_control(value):
         raise AuthError(
             "invalid",
             _("The {what} must be one line of at most {n} characters.").format(

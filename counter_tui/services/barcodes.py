@@ -23,6 +23,7 @@ import zxingcpp
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pyzbar import pyzbar
 
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,14 @@ _UPSCALE_BELOW = 800
 _MAX_FRAMES = 16
 
 
-class BarcodeImageError(ValueError):
+class BarcodeImageError(CounterError, ValueError):
     """The image file is missing, unreadable, truncated or not an image at all.
 
     ``path`` is the file as given; ``str(error)`` is a message for the user in the UI language.
     """
 
     def __init__(self, path: Path | None, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason="bad_image")
         self.path = path
 
 

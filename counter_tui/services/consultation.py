@@ -15,9 +15,11 @@ from sqlmodel import col, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Consultation, Material, utcnow
+from counter_tui.domain import categories
+from counter_tui.domain import text as text_rules
+from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, custody, visits
-from counter_tui.services.issuance import clean_text
 from counter_tui.services.workplace import Workplace
 
 # Common purposes of a consultation (Chinese as registered, English gloss for --lang en).
@@ -32,11 +34,11 @@ CONSULTATION_PURPOSES: tuple[tuple[str, str], ...] = (
 LIMITS = {"requesting_unit": 100, "approval_no": 64, "purpose": 60, "readers": 60}
 
 
-class ConsultationError(ValueError):
+class ConsultationError(CounterError, ValueError):
     """A consultation that cannot be recorded; ``field`` names the dialog field at fault."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=field, field=field)
         self.field = field
 
 
@@ -70,7 +72,7 @@ def validate(request: ConsultationRequest) -> ConsultationRequest:
     cleaned = {}
     for name, limit in LIMITS.items():
         try:
-            value = clean_text(getattr(request, name), limit)
+            value = text_rules.collapse(getattr(request, name), limit)
         except ValueError:
             raise ConsultationError(
                 name,
@@ -109,7 +111,7 @@ def record(
     clerk_id = workplace.clerk.id if workplace.clerk else None
     with db.write() as session:
         state = custody.states(session, [dossier_id])[dossier_id]
-        if state.holder_id != workplace.institution.id or state.transferred_out:
+        if not state.held_by(workplace.institution.id):
             raise ConsultationError(
                 "dossier",
                 _("Only the institution holding a dossier registers consultations of it."),
@@ -121,7 +123,7 @@ def record(
             m.dossier_id != dossier_id for m in shown
         ):
             raise ConsultationError("shown", _("A shown material is not in this dossier."))
-        ordered = sorted(shown, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+        ordered = sorted(shown, key=categories.display_key)
         row = Consultation(
             dossier_id=dossier_id,
             visit_id=visit_id,

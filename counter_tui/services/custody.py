@@ -25,6 +25,16 @@ class CustodyState:
     since: dt.datetime | None
     transferred_out: bool
 
+    def held_by(self, institution_id: uuid.UUID | None) -> bool:
+        """True when ``institution_id`` holds the dossier now ("held here"): it is the latest
+        holder and the dossier has not been transferred out. Every service that serves,
+        cites or adds to a dossier asks this one question."""
+        return (
+            institution_id is not None
+            and self.holder_id == institution_id
+            and not self.transferred_out
+        )
+
 
 def state_from_events(events: Iterable[CustodyEvent]) -> CustodyState:
     """Derive the state from one dossier's events (any order)."""

@@ -46,7 +46,9 @@ from counter_tui.db.models import (
     new_id,
     utcnow,
 )
-from counter_tui.domain import categories, resident_id
+from counter_tui.domain import categories, clock, resident_id
+from counter_tui.domain.clock import BEIJING
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, auth, fixity, history
 from counter_tui.services.fonts import find_cjk_font
@@ -56,14 +58,13 @@ AS_OF = dt.date(2026, 6, 30)
 """The demo archive's "today": no material, custody event or scan is dated later (nor later
 than the real date, whichever comes first)."""
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 PAGE_SIZE = (1240, 1754)
 """A4 at 150 dpi, in pixels."""
 PAGE_DPI = 150
 
 
-class DemoError(RuntimeError):
+class DemoError(CounterError, RuntimeError):
     """The demo archive cannot be built here (e.g. the database is not empty)."""
 
 
@@ -363,7 +364,7 @@ def _history(db: Database, days: int, seed: int) -> int:
         ).all()
     counters = {"sub-district": 2}
     total = 0
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    today = clock.today()
     for inst in institutions:
         total += history.generate_history(
             db,
@@ -478,7 +479,7 @@ def _plan_dossier(rng: random.Random, as_of: dt.date, used_ids: set[str]) -> _Do
         materials.append(_MaterialPlan(5, None, f"关于{name}同志出生日期的认定意见", when, 1))
     for plan, item_no in categories.number_items(materials):
         plan.item_no = item_no
-    materials.sort(key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+    materials.sort(key=categories.display_key)
     return _DossierPlan(
         name=name,
         id_number=number,

@@ -55,8 +55,8 @@ from counter_tui.db.models import (
     utcnow,
 )
 from counter_tui.domain.certificates import PURPOSES, format_serial, parse_serial
+from counter_tui.domain.clock import BEIJING
 from counter_tui.services import custody
-from counter_tui.services.lookup import SHANGHAI
 
 # Beijing-time working sessions: (start, end, mode of the arrival density), seconds after 0:00.
 SESSIONS = ((9 * 3600, 12 * 3600, 10 * 3600), (14 * 3600, 17 * 3600 + 45 * 60, 15 * 3600))
@@ -145,7 +145,7 @@ def _held_dossiers(connection: Connection, institution_id: uuid.UUID) -> list[uu
     with Session(bind=connection) as session:
         states = custody.states(session, candidates)
     return sorted(
-        (d for d, s in states.items() if s.holder_id == institution_id and not s.transferred_out),
+        (d for d, s in states.items() if s.held_by(institution_id)),
         key=str,
     )
 
@@ -254,7 +254,7 @@ class _Generator:
         """Generate one calendar day into ``batch``; returns the number of services."""
         if day.weekday() >= 5:
             return 0
-        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.UTC)
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=BEIJING).astimezone(dt.UTC)
         mean = self.per_counter_day * WEEKDAY_FACTOR[day.weekday()]
         made = 0
         for place in self.places:

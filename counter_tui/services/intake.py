@@ -29,6 +29,7 @@ from sqlmodel import Session, col, or_, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Clerk, Dossier, Material, Page
 from counter_tui.domain import categories
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, fixity
 from counter_tui.services.barcodes import BarcodeImageError, decode_barcodes
@@ -49,7 +50,7 @@ _SAFE_DOSSIER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DIGITS = re.compile(r"(\d+)")
 
 
-class IntakeError(ValueError):
+class IntakeError(CounterError, ValueError):
     """A scan batch that cannot be attached to a dossier.
 
     ``reason`` is one of :data:`REASONS`: ``no_barcode`` (no images, or no barcode on the cover),
@@ -60,7 +61,7 @@ class IntakeError(ValueError):
     """
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.reason = reason
 
 

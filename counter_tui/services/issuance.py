@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,22 +18,23 @@ from sqlmodel import col, func, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Certificate, Dossier, Institution, Material, utcnow
-from counter_tui.domain import categories, certificates, resident_id
+from counter_tui.domain import categories, certificates, clock, resident_id
+from counter_tui.domain import text as text_rules
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, custody, visits
-from counter_tui.services.lookup import SHANGHAI
 from counter_tui.services.workplace import Workplace
 
 MAX_PURPOSE_CHARS = 60
 MAX_NAME_CHARS = 30
 
 
-class IssuanceError(ValueError):
+class IssuanceError(CounterError, ValueError):
     """A certificate request that cannot be issued. ``field`` names the dialog field at fault
     (``kind``, ``purpose``, ``agent_name``, ``agent_id``, ``cited``, ``dossier``, ``file``)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=field, field=field)
         self.field = field
 
 
@@ -62,28 +62,12 @@ class IssuedCertificate:
     service_seconds: float | None
 
 
-def clean_text(text: str, limit: int) -> str:
-    """NFC-normalise, drop control characters, collapse whitespace; raises ValueError if longer
-    than ``limit`` characters afterwards. (Not NFKC: that would turn Chinese full-width
-    punctuation such as （） into ASCII in the certificate's wording.)"""
-    folded = unicodedata.normalize("NFC", text)
-    kept = "".join(
-        " " if ch.isspace() else ch
-        for ch in folded
-        if ch.isspace() or unicodedata.category(ch)[0] != "C"
-    )
-    cleaned = " ".join(kept.split())
-    if len(cleaned) > limit:
-        raise ValueError(limit)
-    return cleaned
-
-
 def validate(request: CertificateRequest) -> CertificateRequest:
     """Check and normalise a request; returns the cleaned request. Raises IssuanceError."""
     if request.kind_code not in certificates.KINDS_BY_CODE:
         raise IssuanceError("kind", _("Choose the kind of certificate."))
     try:
-        purpose = clean_text(request.purpose, MAX_PURPOSE_CHARS)
+        purpose = text_rules.collapse(request.purpose, MAX_PURPOSE_CHARS)
     except ValueError:
         raise IssuanceError(
             "purpose", _("The purpose may have at most {n} characters.").format(n=MAX_PURPOSE_CHARS)
@@ -93,7 +77,7 @@ def validate(request: CertificateRequest) -> CertificateRequest:
     agent_name, agent_id = "", ""
     if request.applicant_kind == "agent":
         try:
-            agent_name = clean_text(request.agent_name, MAX_NAME_CHARS)
+            agent_name = text_rules.collapse(request.agent_name, MAX_NAME_CHARS)
         except ValueError:
             raise IssuanceError(
                 "agent_name",
@@ -156,7 +140,7 @@ def issue(
     request = validate(request)
     kind = certificates.KINDS_BY_CODE[request.kind_code]
     issued_at = now or utcnow()
-    local_day = issued_at.astimezone(SHANGHAI).date()
+    local_day = clock.today(issued_at)
     written: Path | None = None
     committed = False
     try:
@@ -165,7 +149,7 @@ def issue(
             if dossier is None:
                 raise IssuanceError("dossier", _("This dossier no longer exists."))
             state = custody.states(session, [dossier_id])[dossier_id]
-            if state.holder_id != workplace.institution.id or state.transferred_out:
+            if not state.held_by(workplace.institution.id):
                 raise IssuanceError(
                     "dossier",
                     _("Only the institution holding a dossier issues certificates from it."),
@@ -184,9 +168,7 @@ def issue(
                     m.dossier_id != dossier_id for m in rows.values()
                 ):
                     raise IssuanceError("cited", _("A cited material is not in this dossier."))
-                cited_rows = sorted(
-                    rows.values(), key=lambda m: (m.category, m.subcategory or 0, m.item_no)
-                )
+                cited_rows = sorted(rows.values(), key=categories.display_key)
             serial = next_serial(session, institution, local_day.year)
             facts = certificates.CertificateFacts(
                 kind=kind,
@@ -196,7 +178,7 @@ def issue(
                 id_number_masked=resident_id.mask(dossier.id_number or ""),
                 dossier_no=dossier.dossier_no,
                 institution_name=institution.name,
-                held_since=state.since.astimezone(SHANGHAI).date() if state.since else None,
+                held_since=clock.today(state.since) if state.since else None,
                 purpose=request.purpose,
                 applicant="本人"
                 if request.applicant_kind == "self"

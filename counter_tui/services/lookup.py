@@ -16,12 +16,12 @@ from sqlmodel import Session, col, or_, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier
 from counter_tui.domain import queries, resident_id
+from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
 from counter_tui.services import custody
 from counter_tui.services.workplace import Workplace, institution_names
 
 NAME_RESULTS_LIMIT = 50
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,11 @@ def _summaries(
                 gender=d.gender,
                 birth_date_recorded=d.birth_date_recorded,
                 holder_name=names.get(st.holder_id, "") if st.holder_id else "",
-                held_here=st.holder_id == workplace.institution.id and not st.transferred_out,
+                held_here=st.held_by(workplace.institution.id),
                 since=st.since,
             )
         )
     return out
-
-
-def local_date(moment: dt.datetime | None) -> str:
-    """An aware UTC time as a Beijing-time date "YYYY-MM-DD" ("" for None)."""
-    return moment.astimezone(SHANGHAI).date().isoformat() if moment else ""
 
 
 def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:

@@ -35,20 +35,17 @@ over those rows.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime as dt
 import heapq
 import io
 import json
-import math
 import re
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -58,27 +55,22 @@ from sqlalchemy.engine import Connection
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Certificate, Clerk, Institution, ServiceEvent, ServiceVisit
-from counter_tui.domain import service_time
+from counter_tui.domain import clock, service_time
 from counter_tui.domain.certificates import CERTIFICATE_KINDS, KINDS_BY_CODE
-from counter_tui.i18n import N_, _
-from counter_tui.services.lookup import SHANGHAI
+from counter_tui.domain.statistics import (
+    BAND_BOUNDS_S,
+    BAND_KEYS,
+    BAND_LABELS,
+    TimeStats,
+    time_stats,
+)
+from counter_tui.errors import CounterError
+from counter_tui.i18n import _
 from counter_tui.services.workplace import InstitutionRef, institution_ref
 
 GROUPINGS = ("counter", "clerk")
 TARGET_S = service_time.ALERT_AFTER_S  # 180: the 3-minute promise
 COMPLEX_S = service_time.COMPLEX_LIMIT_S  # 300: complex cases
-# Lower bounds of the bands in seconds; the last band is open-ended.
-BAND_BOUNDS_S = (0, 60, 120, 180, 300, 600)
-BAND_LABELS = (
-    N_("0–1 min"),
-    N_("1–2 min"),
-    N_("2–3 min"),
-    N_("3–5 min"),
-    N_("5–10 min"),
-    N_("10+ min"),
-)
-BAND_KEYS = ("0-1", "1-2", "2-3", "3-5", "5-10", "10+")
-_BAND_BOUNDS_MS = tuple(b * 1000 for b in BAND_BOUNDS_S)
 SLOWEST_COUNT = 10
 NO_COUNTER = "—"
 TYPE_CONSULTATION = "consultation"
@@ -86,44 +78,17 @@ TYPE_LOOKUP = "lookup"
 
 _MS_PER_DAY = 86_400_000
 _MS_PER_HOUR = 3_600_000
-_SHANGHAI_OFFSET_MS = 8 * _MS_PER_HOUR
 _EPOCH = dt.date(1970, 1, 1)
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class ReportError(ValueError):
+class ReportError(CounterError, ValueError):
     """A report request that cannot be answered (bad range, unknown institution); the message
     is for the user."""
 
 
 # --------------------------------------------------------------------------------------------
 # Read models
-
-
-@dataclass(frozen=True)
-class TimeStats:
-    """Service-time figures of a set of ended services (times in seconds, see module doc).
-
-    ``bands`` holds the counts of the six bands of :data:`BAND_BOUNDS_S`, in order.
-    """
-
-    timed: int
-    median_s: float | None
-    p90_s: float | None
-    max_s: float | None
-    within_target: int  # < 180 s
-    within_complex: int  # < 300 s
-    bands: tuple[int, ...]
-
-    @property
-    def share_within_target(self) -> float | None:
-        """Fraction (0–1) of the timed services under 3 minutes; None when nothing was timed."""
-        return self.within_target / self.timed if self.timed else None
-
-    @property
-    def share_within_complex(self) -> float | None:
-        """Fraction (0–1) of the timed services under 5 minutes; None when nothing was timed."""
-        return self.within_complex / self.timed if self.timed else None
 
 
 @dataclass(frozen=True)
@@ -226,52 +191,6 @@ class RangeFigures:
 # Pure figures
 
 
-def percentile(sorted_values: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile of ascending ``sorted_values``: x_k, k = ⌈p/100 · n⌉ (k ≥ 1).
-
-    ``p`` is in (0, 100]. Returns None for an empty sequence; raises ValueError for p out of
-    range. (The method of NIST's "nearest rank" definition; see the module doc.)
-    """
-    if not 0 < p <= 100:
-        raise ValueError(f"percentile must be in (0, 100], not {p}")
-    n = len(sorted_values)
-    if n == 0:
-        return None
-    # Exact rational arithmetic: 90 % of 10 is rank 9, not 9.000000000000002 → 10.
-    k = max(1, math.ceil(Fraction(str(p)) * n / 100))
-    return sorted_values[k - 1]
-
-
-def band_index(ms: int) -> int:
-    """Index (0–5) of the band of a service time given in milliseconds (negatives → 0)."""
-    return max(0, bisect.bisect_right(_BAND_BOUNDS_MS, ms) - 1)
-
-
-def time_stats(durations_ms: Iterable[int]) -> TimeStats:
-    """Median, P90, maximum, shares and bands of service times given in whole milliseconds
-    (negative times count as 0). See the module doc for the definitions."""
-    values = sorted(durations_ms)
-    if values and values[0] < 0:
-        values = [max(0, v) for v in values]
-    n = len(values)
-    # Counts per half-open band from the positions of the bounds in the sorted times.
-    edges = [bisect.bisect_left(values, bound) for bound in _BAND_BOUNDS_MS[1:]]
-    bands = [b - a for a, b in zip([0, *edges], [*edges, n], strict=True)]
-
-    def seconds(ms: int | None) -> float | None:
-        return None if ms is None else ms / 1000
-
-    return TimeStats(
-        timed=n,
-        median_s=seconds(percentile(values, 50)),
-        p90_s=seconds(percentile(values, 90)),
-        max_s=seconds(values[-1]) if values else None,
-        within_target=sum(bands[:3]),
-        within_complex=sum(bands[:4]),
-        bands=tuple(bands),
-    )
-
-
 def type_label(type_key: str) -> str:
     """The UI-language label of a service type key (``custody+kinship``, ``consultation``,
     ``lookup``)."""
@@ -282,17 +201,6 @@ def type_label(type_key: str) -> str:
     return " + ".join(
         KINDS_BY_CODE[c].label() if c in KINDS_BY_CODE else c for c in type_key.split("+")
     )
-
-
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The Asia/Shanghai calendar day as a half-open UTC interval [start, end)."""
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI).astimezone(dt.UTC)
-    return start, start + dt.timedelta(days=1)
-
-
-def local_today(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in Beijing time (``now``: an aware datetime, default the clock)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(SHANGHAI).date()
 
 
 def _natural_key(text: str) -> tuple:
@@ -547,7 +455,7 @@ class _Period:
         )
         hours = [0] * 24
         for hour, n in Counter(
-            ((r[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_HOUR) % 24 for r in rows
+            ((r[_START] + clock.OFFSET_MS) // _MS_PER_HOUR) % 24 for r in rows
         ).items():
             hours[hour] = n
         opened = [r for r in rows if r[_OPENED] is not None and r[_END] is not None]
@@ -584,7 +492,7 @@ class _Period:
                 SlowService(
                     visit_id=vid if isinstance(vid, uuid.UUID) else uuid.UUID(str(vid)),
                     started_at=(_UNIX_EPOCH + dt.timedelta(milliseconds=row[_START])).astimezone(
-                        SHANGHAI
+                        clock.BEIJING
                     ),
                     institution_code=inst.code if inst else "",
                     counter=row[_COUNTER],
@@ -664,7 +572,7 @@ def day_figures(
     """
     _check_grouping(grouping)
     started = time.perf_counter()
-    lo, hi = day_bounds(day)
+    lo, hi = clock.day_bounds(day)
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
     period = _Period(names)
     period.rows = rows
@@ -696,19 +604,17 @@ def range_figures(
             )
         )
     started = time.perf_counter()
-    lo, hi = day_bounds(start)[0], day_bounds(end)[1]
+    lo, hi = clock.day_bounds(start)[0], clock.day_bounds(end)[1]
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
     institution = _institution(names, institution_id)
     whole = _Period(names)
     whole.rows = rows
     per_day: dict[int, _Period] = defaultdict(lambda: _Period(names))
     for row in rows:
-        per_day[(row[_START] + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].rows.append(row)
+        per_day[(row[_START] + clock.OFFSET_MS) // _MS_PER_DAY].rows.append(row)
     for inst, clerk, kind, issued_ms in unlinked:
         whole.unlinked.append((inst, clerk, kind))
-        per_day[(issued_ms + _SHANGHAI_OFFSET_MS) // _MS_PER_DAY].unlinked.append(
-            (inst, clerk, kind)
-        )
+        per_day[(issued_ms + clock.OFFSET_MS) // _MS_PER_DAY].unlinked.append((inst, clerk, kind))
     now = dt.datetime.now(dt.UTC)
     days = []
     for offset in range((end - start).days + 1):

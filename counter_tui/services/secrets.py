@@ -26,6 +26,7 @@ import keyring.errors
 from keyring.backends import chainer, fail, null
 from sqlalchemy.engine import make_url
 
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 
 SERVICE = "counter-tui"
@@ -37,7 +38,7 @@ NAMES = (DB_PASSWORD, SIGNING_KEY)
 SIGNING_KEY_BYTES = 32
 
 
-class SecretsError(RuntimeError):
+class SecretsError(CounterError, RuntimeError):
     """A secret that cannot be read or stored; the message is for the operator."""
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import uuid
 
 from sqlmodel import Session, col, func, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material
-from counter_tui.domain import categories, resident_id
+from counter_tui.domain import categories, clock, resident_id
+from counter_tui.domain import text as text_rules
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, auth, custody, fixity
 from counter_tui.services.viewing import MaterialRow
@@ -27,7 +28,6 @@ from counter_tui.services.workplace import Workplace
 MAX_TITLE_CHARS = 200
 MAX_REMARK_CHARS = 200
 MAX_PAGES = 999
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 READ_ONLY_ROLES = frozenset({"auditor"})
 FIELDS = (
     "clerk",
@@ -44,12 +44,12 @@ FIELDS = (
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 
 
-class SupplementError(ValueError):
+class SupplementError(CounterError, ValueError):
     """Input that cannot be added. ``field`` is one of :data:`FIELDS` (the form field to
     focus); the message is for the clerk."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=field, field=field)
         self.field = field
 
 
@@ -61,7 +61,7 @@ def _one_line(value: str, *, field: str, what: str, limit: int, required: bool) 
         raise SupplementError(
             field, _("The {what} must be at most {n} characters.").format(what=what, n=limit)
         )
-    if any(unicodedata.category(ch)[0] == "C" for ch in text):
+    if text_rules.has_control(text):
         raise SupplementError(
             field, _("The {what} must be one line without control characters.").format(what=what)
         )
@@ -185,7 +185,7 @@ def add_material(
         raise SupplementError("clerk", _("Log in first: every added material names who added it."))
     if clerk.role in READ_ONLY_ROLES:
         raise SupplementError("clerk", _("Your role may not add materials."))
-    today = today or dt.datetime.now(BEIJING).date()
+    today = today or clock.today()
     clean_title, clean_remark = _check_fields(
         category=category,
         subcategory=subcategory,
@@ -204,7 +204,7 @@ def add_material(
         if dossier is None:
             raise SupplementError("dossier", _("This dossier no longer exists."))
         state = custody.states(session, [dossier_id])[dossier_id]
-        if state.holder_id != workplace.institution.id or state.transferred_out:
+        if not state.held_by(workplace.institution.id):
             raise SupplementError(
                 "dossier",
                 _(

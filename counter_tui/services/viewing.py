@@ -21,18 +21,19 @@ from sqlmodel import Session, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier, Material, Page
 from counter_tui.domain import categories, resident_id
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, auth, custody, visits, watermark
 from counter_tui.services.workplace import Workplace, institution_names
 
 
-class ViewingError(RuntimeError):
+class ViewingError(CounterError, RuntimeError):
     """A view that cannot happen; ``reason`` is ``not_found``, ``own_dossier``, ``not_held``,
     ``paper_only``, ``missing_file``, ``bad_image`` or ``viewer``; the message is for the
     clerk."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.reason = reason
 
 
@@ -108,7 +109,7 @@ def _read_view(
             corrects=m.corrects,
             corrected=m.id in corrected,
         )
-        for m in sorted(materials, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+        for m in sorted(materials, key=categories.display_key)
     ]
     view = DossierView(
         id=dossier.id,
@@ -143,7 +144,7 @@ def open_dossier(
             "own_dossier",
             _("This is your own dossier: you may not open it. Ask a colleague at another counter."),
         )
-    elif state.holder_id != workplace.institution.id or state.transferred_out:
+    elif not state.held_by(workplace.institution.id):
         refusal = (
             "not_held",
             _("Dossier {no} is held by {holder}; it is not served at this counter.").format(

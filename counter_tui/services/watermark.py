@@ -18,17 +18,18 @@ import math
 import os
 import tempfile
 import threading
-import unicodedata
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from counter_tui.domain import clock
+from counter_tui.domain import text as text_rules
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services.fonts import find_cjk_font
 
 MARK_CJK = "查阅专用"
 MARK_ASCII = "FOR CONSULTATION ONLY"
-BEIJING = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 """China Standard Time (no daylight saving since 1991), as the UI shows times."""
 
 INK = 96
@@ -40,13 +41,13 @@ ANGLE = 30
 MAX_NAME_CHARS = 32
 
 
-class WatermarkError(ValueError):
+class WatermarkError(CounterError, ValueError):
     """A page image that cannot be read or written as a stamped copy; the message is for the
     clerk (it names the file)."""
 
 
 def _clean_name(name: str) -> str:
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    name = text_rules.strip_control(name)
     return name[:MAX_NAME_CHARS]
 
 
@@ -71,7 +72,7 @@ def watermark_text(clerk_name: str, when: dt.datetime, *, cjk: bool = True) -> s
     2026-06-30 14:05 UTC+8"."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    stamp_time = when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    stamp_time = clock.local_time(when, "%Y-%m-%d %H:%M")
     if cjk:
         parts = [MARK_CJK, _clean_name(clerk_name), stamp_time]
     else:
