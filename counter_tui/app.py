@@ -14,14 +14,15 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 
 from counter_tui.context import AppContext
-from counter_tui.db.models import utcnow
+from counter_tui.dialogs.lock import LockDialog
+from counter_tui.domain.clock import utcnow
 from counter_tui.i18n import _
+from counter_tui.read_models import Workplace
 from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
-from counter_tui.screens.login import LockScreen, LoginScreen
+from counter_tui.screens.login import LoginScreen
 from counter_tui.services import auth, visits
-from counter_tui.services.workplace import Workplace
 
 ROLE_MODES = {
     "clerk": "counter",
@@ -35,11 +36,36 @@ IDLE_CHECK_S = 5.0
 log = logging.getLogger(__name__)
 
 
+def known_binding_ids() -> set[str]:
+    """Every binding id a ``[keymap]`` entry may name (app, screens, dialogs, widgets)."""
+    from counter_tui.dialogs.certificate import CertificateDialog
+    from counter_tui.dialogs.consultation import ConsultationDialog
+    from counter_tui.dialogs.material import MaterialDialog
+    from counter_tui.dialogs.next_applicant import NextApplicantDialog
+    from counter_tui.screens.dossier import DossierScreen
+    from counter_tui.widgets.catalogue_table import CatalogueTable
+
+    owners = (
+        CounterApp,
+        LoginScreen,
+        CounterScreen,
+        DossierScreen,
+        DashboardScreen,
+        AuditScreen,
+        CertificateDialog,
+        ConsultationDialog,
+        MaterialDialog,
+        NextApplicantDialog,
+        CatalogueTable,
+    )
+    return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+
+
 class CounterApp(App):
     """档案窗口 — the service counter. Starts on the log-in screen unless the context already
     carries a logged-in workplace; then opens the mode of the account's role."""
 
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/dialog.tcss"]
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
         Binding("f3", "toggle_dashboard", _("Dashboard / counter"), id="app.dashboard"),
@@ -66,6 +92,7 @@ class CounterApp(App):
         self.add_mode("supervisor", lambda: DashboardScreen(ctx))
 
     def on_mount(self) -> None:
+        self.apply_keymap(self.ctx.settings.keymap)
         if self.ctx.workplace is None:
             self.switch_mode("login")
         else:
@@ -73,6 +100,18 @@ class CounterApp(App):
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
         for notice in self.ctx.notices:
             self.notify(notice, severity="warning", timeout=15)
+
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Remap bindings by id (settings ``[keymap]``); unknown ids are reported, not
+        silently ignored, so a typo in settings.toml is found on the first day."""
+        unknown = sorted(set(keymap) - known_binding_ids())
+        if unknown:
+            self.notify(
+                _("Unknown binding id(s) in [keymap]: {ids}").format(ids=", ".join(unknown)),
+                severity="warning",
+                timeout=15,
+            )
+        self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
 
     def logged_in(self, workplace: Workplace) -> None:
         """Enter the mode of the account's role (counter, dashboard or audit)."""
@@ -111,10 +150,10 @@ class CounterApp(App):
 
     async def action_quit(self) -> None:
         """ctrl+q: end the current service (abandoned) so it does not stay open, then quit."""
-        visit = self.ctx.visit
-        if visit is not None and visit.id is not None:
+        visit, workplace = self.ctx.visit, self.ctx.workplace
+        if visit is not None and workplace is not None:
             try:
-                visits.end(self.ctx.db, visit.id, "abandoned")
+                visits.abandon(self.ctx.db, workplace, visit)
             except Exception:  # noqa: BLE001 - quitting must always work
                 log.exception("could not end the current visit")
         self.ctx.visit = None
@@ -152,10 +191,21 @@ class CounterApp(App):
         minutes = self.ctx.settings.idle_lock_minutes
         if not minutes or self.ctx.workplace is None or self.current_mode == "login":
             return
-        if any(isinstance(s, LockScreen) for s in self.screen_stack):
+        if any(isinstance(s, LockDialog) for s in self.screen_stack):
             return
         if self.clock() - self.last_activity >= minutes * 60:
-            self.push_screen(LockScreen(self.ctx))
+            clerk = self.ctx.workplace.clerk
+            self.push_screen(
+                LockDialog(
+                    clerk.name if clerk else "",
+                    clerk.username if clerk else "",
+                    self._authenticate,
+                )
+            )
+
+    def _authenticate(self, username: str, password: str) -> Workplace:
+        """The lock dialog's password check (worker thread); raises AuthError."""
+        return auth.authenticate(self.ctx.db, username, password, counter=self.ctx.settings.counter)
 
     def on_unmount(self) -> None:
         self.ctx.close()

@@ -19,10 +19,16 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from counter_tui import cli_report, config, i18n
+from counter_tui.errors import CounterError
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +148,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except CounterError as exc:
+        # Every refusal the services raise carries its sentence (schema outdated, keyring
+        # refused, database busy …): the operator reads it, never a traceback.
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        log.debug("database failure", exc_info=True)
+        print(
+            i18n._("counter-tui: the archive database cannot be used: {error}").format(
+                error=str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            ),
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -170,29 +190,10 @@ def _ask_password(prompt_twice: bool = True) -> str:
     return first
 
 
-def _database_url(settings: config.Settings) -> str:
-    """The database URL with the central password filled in from the keyring (or asked once
-    for this session where no keyring exists); SQLite URLs are returned unchanged."""
-    import getpass
+def _open_db(settings: config.Settings, *, upgrade: bool = True):  # noqa: ANN202
+    from counter_tui.context import open_database
 
-    from counter_tui.services import secrets
-
-    url = settings.db_url
-    if not url.startswith("postgresql"):
-        return url
-    source = secrets.secret_source(
-        lambda _name: getpass.getpass(i18n._("Central database password: "))
-    )
-    return secrets.database_url_with_password(url, source)
-
-
-def _open_db(settings: config.Settings):  # noqa: ANN202
-    from counter_tui.db import migrate
-    from counter_tui.db.engine import Database
-
-    db = Database(_database_url(settings))
-    migrate.upgrade(db)
-    return db
+    return open_database(settings, upgrade=upgrade)
 
 
 def _user(settings: config.Settings, args: argparse.Namespace) -> int:
@@ -251,26 +252,24 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
 def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from sqlmodel import select
-
-    from counter_tui.db.models import Clerk
-    from counter_tui.services import intake
+    from counter_tui.services import auth, intake
 
     _ = i18n._
     db = _open_db(settings)
     try:
-        with db.read() as session:
-            clerk = session.exec(
-                select(Clerk).where(Clerk.username == args.archivist, Clerk.active == True)
-            ).first()  # noqa: E712
-        if clerk is None or clerk.role not in ("archivist", "admin"):
+        try:
+            archivist = auth.active_account(db, args.archivist, {"archivist", "admin"})
+        except auth.AuthError:
             print(
                 _("{name} is not an active archivist account.").format(name=args.archivist),
                 file=sys.stderr,
             )
             return 2
         result = intake.ingest_scan_batch(
-            db, batch_dir=Path(args.batch_dir), archive_root=settings.archive_dir, clerk_id=clerk.id
+            db,
+            batch_dir=Path(args.batch_dir),
+            archive_root=settings.archive_dir,
+            clerk_id=archivist.id,
         )
     except intake.IntakeError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
@@ -290,7 +289,7 @@ def _audit(settings: config.Settings) -> int:
 
     from counter_tui.services import fixity
 
-    db = _open_db(settings)
+    db = _open_db(settings, upgrade=False)  # read-only: verifying writes nothing
     started = time.perf_counter()
     report = fixity.verify(db, archive_root=settings.archive_dir)
     print(fixity.summary(report))
@@ -300,18 +299,15 @@ def _audit(settings: config.Settings) -> int:
 
 
 def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> int:
-    from sqlmodel import func, select
-
-    from counter_tui.db.models import Dossier
-    from counter_tui.services import demo
+    from counter_tui import demo
+    from counter_tui.services import lookup
 
     _ = i18n._
     if dossiers < 1:
         print(_("The number of dossiers must be at least 1."), file=sys.stderr)
         return 2
     db = _open_db(settings)
-    with db.read() as session:
-        existing = session.exec(select(func.count()).select_from(Dossier)).one()
+    existing = lookup.count_dossiers(db)
     if existing:
         if if_missing:
             return 0
@@ -350,15 +346,17 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
 
 
 def _db(settings: config.Settings, args: argparse.Namespace) -> int:
-    from counter_tui.db import migrate
-    from counter_tui.db.engine import Database
+    from counter_tui.context import open_database
+    from counter_tui.services import schema
 
-    db = Database(_database_url(settings))
-    if args.db_command == "upgrade":
-        migrate.upgrade(db)
-        print(migrate.current_revision(db))
-    else:
-        migrate.revision(db, args.message)
+    db = open_database(settings, upgrade=args.db_command == "upgrade")
+    try:
+        if args.db_command == "upgrade":
+            print(schema.upgrade(db))
+        else:
+            schema.new_revision(db, args.message)
+    finally:
+        db.dispose()
     return 0
 
 
@@ -370,7 +368,7 @@ def _run_app(settings: config.Settings) -> int:
     notice = secrets.headless_notice() if settings.db_url.startswith("postgresql") else None
     if notice:
         print(notice, file=sys.stderr)
-    ctx = build_context(settings, db_url=_database_url(settings))
+    ctx = build_context(settings)
     if notice:
         ctx.notices.append(notice)
 
@@ -385,9 +383,6 @@ def _run_app(settings: config.Settings) -> int:
 
 def _first_admin(db) -> bool:  # noqa: ANN001
     """On a database without accounts, create the first administrator at the terminal."""
-    from sqlmodel import select
-
-    from counter_tui.db.models import Institution
     from counter_tui.services import auth
 
     _ = i18n._
@@ -403,19 +398,14 @@ def _first_admin(db) -> bool:  # noqa: ANN001
         return False
     print(_("This database has no account yet: create the first administrator."))
     try:
-        with db.write() as session:
-            inst = session.exec(select(Institution).order_by(Institution.code)).first()
-            if inst is None:
-                code = input(_("Institution code (e.g. CY-RC): ")).strip().upper()
-                name = input(_("Institution name: ")).strip()
-                prefix = input(_("Certificate serial prefix (letters, e.g. CY): ")).strip().upper()
-                if not (code and name and prefix.isalpha() and len(prefix) <= 8):
-                    raise ValueError(
-                        _("Institution code, name and a prefix of 1–8 letters are needed.")
-                    )
-                inst = Institution(code=code, name=name, kind="district", serial_prefix=prefix)
-                session.add(inst)
-            code = inst.code
+        code = auth.first_institution_code(db)
+        if code is None:
+            code = auth.add_institution(
+                db,
+                code=input(_("Institution code (e.g. CY-RC): ")),
+                name=input(_("Institution name: ")),
+                serial_prefix=input(_("Certificate serial prefix (letters, e.g. CY): ")),
+            )
         username = input(_("Administrator username: ")).strip()
         name = input(_("Administrator name: ")).strip()
         auth.add_user(

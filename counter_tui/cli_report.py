@@ -83,8 +83,7 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
     """Compute and write the report described by ``args`` (see :func:`add_report_parser`)
     from the database in ``settings``. Returns the exit status (0, 1 or 2, module doc);
     messages go to standard error."""
-    from counter_tui.db import migrate
-    from counter_tui.db.engine import Database
+    from counter_tui.context import open_database
     from counter_tui.services import reports
 
     start, end = args.report_from, args.report_to
@@ -99,9 +98,10 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
     if (end - start).days + 1 > MAX_DAYS:
         print(_("A report covers at most {n} days.").format(n=MAX_DAYS), file=sys.stderr)
         return 2
-    db = Database(settings.db_url)
+    # The same opening as every other command: the central password from the keyring
+    # (a PostgreSQL URL without it used to fail here), and nothing written.
+    db = open_database(settings, upgrade=False)
     try:
-        migrate.upgrade(db)
         institution_id = None
         if args.report_institution:
             try:

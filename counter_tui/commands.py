@@ -1,30 +1,23 @@
-"""Command palette providers for rare actions (kept out of the key map)."""
+"""Command palette provider for rare actions (kept out of the key map).
+
+A screen offers its rare actions by defining ``palette_commands()`` returning
+``(name, callback, help)`` tuples; this provider never imports a screen.
+"""
 
 from __future__ import annotations
 
 from textual.command import Hit, Hits, Provider
 
-from counter_tui.i18n import _
 
-
-class DossierCommands(Provider):
-    """Rare actions on the open dossier: reveal the full resident ID (logged)."""
+class ScreenCommands(Provider):
+    """The current screen's rare actions (e.g. the dossier screen's "reveal full resident ID")."""
 
     async def search(self, query: str) -> Hits:
-        from counter_tui.screens.dossier import DossierScreen
-
-        screen = self.screen
-        if not isinstance(screen, DossierScreen):
+        commands = getattr(self.screen, "palette_commands", None)
+        if commands is None:
             return
         matcher = self.matcher(query)
-        commands = [
-            (
-                _("Reveal full resident ID (logged)"),
-                screen.reveal_id,
-                _("Shows the whole ID number; an access event records who revealed it."),
-            ),
-        ]
-        for name, callback, help_text in commands:
+        for name, callback, help_text in commands():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -75,6 +75,10 @@ class Settings:
     """Command that opens page images; the files are appended as arguments."""
     idle_lock_minutes: float = 5
     """Minutes without a key before the screen locks (0 disables the lock)."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Keys for bindings, by binding id (the ``[keymap]`` table; ``COUNTER_TUI_KEYMAP`` as
+    ``id=keys;id=keys``), e.g. ``"counter.next_applicant" = "f4"`` or ``"dossier.certificate"
+    = "c,z"``. Ids are listed in the README; an unknown id is reported at start."""
 
     @property
     def db_url(self) -> str:
@@ -106,6 +110,17 @@ def _coerce(name: str, value: object) -> object:
             _("viewer must be a command line or a list of strings, not {value!r}").format(
                 value=value
             )
+        )
+    if name == "keymap":
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(";") if p.strip()]
+            value = {k.strip(): v.strip() for k, _eq, v in pairs}
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+        ):
+            return {k: v.strip() for k, v in value.items()}
+        raise SettingsError(
+            _('keymap must map binding ids to keys, e.g. counter.next_applicant = "f4"')
         )
     if "Path" in str(kind):
         return Path(str(value)).expanduser().resolve()

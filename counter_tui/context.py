@@ -1,28 +1,78 @@
-"""The one factory that wires settings, database and services for the app, the CLI and tests."""
+"""The one factory that wires settings, database and services for the app, the CLI and tests.
+
+:func:`open_database` is the only way the app and every CLI command open the archive
+database: it fills in the central PostgreSQL password from the keyring (or asks once for the
+session where no keyring exists) and applies the migrations. It lives here rather than in
+``db/`` because the password comes from the keyring adapter in ``services/``, which ``db/``
+must not import.
+"""
 
 from __future__ import annotations
 
+import getpass
 import logging
-import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from counter_tui.config import Settings
 from counter_tui.db import migrate
 from counter_tui.db.engine import Database
-from counter_tui.services import viewing, workplace
+from counter_tui.errors import CounterError
+from counter_tui.i18n import _
+from counter_tui.read_models import Visit, Workplace
+from counter_tui.services import secrets, viewing
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Visit:
-    """The applicant being served now: visit id (None until stored) and ``time.monotonic()``
-    at its start."""
+def _ask_central_password(_name: str) -> str:
+    return getpass.getpass(_("Central database password: "))
 
-    id: uuid.UUID | None = None
-    started: float = field(default_factory=time.monotonic)
+
+def database_url(settings: Settings, *, ask: Callable[[str], str] | None = None) -> str:
+    """The database URL with the central password filled in from the keyring, or asked
+    through ``ask`` (default: a hidden prompt on the terminal) once per session where no
+    keyring exists; SQLite URLs are returned unchanged. The result may contain a password:
+    pass it to the engine, never store or log it. Raises EOFError without a terminal to
+    ask on, SecretsError when the keyring fails."""
+    url = settings.db_url
+    if not url.startswith("postgresql"):
+        return url
+    source = secrets.secret_source(ask or _ask_central_password)
+    return secrets.database_url_with_password(url, source)
+
+
+class SchemaOutdated(CounterError):
+    """A read-only command met a database whose schema is older than this program's."""
+
+
+def open_database(
+    settings: Settings, *, upgrade: bool = True, ask: Callable[[str], str] | None = None
+) -> Database:
+    """Open the configured archive database (password from the keyring, see
+    :func:`database_url`) and apply pending migrations; with ``upgrade=False`` (read-only
+    commands, which never write) check instead that the schema is current.
+
+    Raises SchemaOutdated (``upgrade=False`` on an older schema), EOFError (no terminal to ask
+    for the central password), SecretsError, and SQLAlchemy errors when the database cannot
+    be reached."""
+    db = Database(database_url(settings, ask=ask))
+    try:
+        if upgrade:
+            migrate.upgrade(db)
+        elif migrate.current_revision(db) != migrate.head_revision():
+            raise SchemaOutdated(
+                _(
+                    "The archive database's schema is older than this program's; run "
+                    "counter-tui db upgrade first."
+                ),
+                reason="schema_outdated",
+            )
+    except BaseException:
+        db.dispose()
+        raise
+    return db
 
 
 @dataclass
@@ -32,8 +82,8 @@ class AppContext:
     settings: Settings
     db: Database
     private_dir: Path
-    workplace: workplace.Workplace | None = None  # set by log-in
-    visit: Visit | None = None
+    workplace: Workplace | None = None  # set by log-in
+    visit: Visit | None = None  # the applicant being served (set on the UI thread only)
     notices: list[str] = field(default_factory=list)  # shown once the app is up
 
     def close(self) -> None:
@@ -42,15 +92,10 @@ class AppContext:
         self.db.dispose()
 
 
-def build_context(settings: Settings, *, db_url: str | None = None) -> AppContext:
-    """Open (and migrate) the database and make the private viewing folder; nobody is logged
-    in yet. Stale viewing folders of earlier runs are removed first.
-
-    ``db_url`` overrides ``settings.db_url`` (the CLI passes the URL with the central
-    database password filled in from the keyring; it is never stored in settings).
-    Raises SQLAlchemy errors when the database cannot be opened.
-    """
-    db = Database(db_url or settings.db_url)
-    migrate.upgrade(db)
+def build_context(settings: Settings, *, db: Database | None = None) -> AppContext:
+    """Open (and migrate) the database with :func:`open_database` unless ``db`` is given, and
+    make the private viewing folder; nobody is logged in yet. Stale viewing folders of
+    earlier runs are removed first. Raises what :func:`open_database` raises."""
+    db = db or open_database(settings)
     viewing.clear_stale_private_dirs()
     return AppContext(settings=settings, db=db, private_dir=viewing.new_private_dir())

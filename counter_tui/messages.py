@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from counter_tui.services.issuance import IssuedCertificate
-from counter_tui.services.lookup import LookupOutcome
-from counter_tui.services.viewing import DossierView
+from counter_tui.read_models import DossierView, LookupOutcome
 
 
 class LookupFinished(Message):
-    """A counter lookup came back (any outcome). ``query`` is the text looked up."""
+    """A counter lookup came back (any outcome; ``outcome.view`` is set when it also opened
+    the one dossier found). ``query`` is the text looked up."""
 
     def __init__(self, query: str, outcome: LookupOutcome) -> None:
         super().__init__()
@@ -19,7 +18,8 @@ class LookupFinished(Message):
 
 
 class DossierOpened(Message):
-    """A dossier was opened (access logged); ``view`` is its header and catalogue."""
+    """A dossier chosen from the pick list was opened (access logged); ``view`` is its
+    header and catalogue."""
 
     def __init__(self, view: DossierView) -> None:
         super().__init__()
@@ -34,28 +34,12 @@ class ServiceFailed(Message):
         self.message = message
 
 
-class CertificateIssued(Message):
-    """A certificate was issued and the service closed."""
-
-    def __init__(self, issued: IssuedCertificate) -> None:
-        super().__init__()
-        self.issued = issued
-
-
 class PagesOpened(Message):
     """``count`` page copies were handed to the external viewer."""
 
     def __init__(self, count: int) -> None:
         super().__init__()
         self.count = count
-
-
-class ConsultationRecorded(Message):
-    """A consultation was registered and the service closed."""
-
-    def __init__(self, service_seconds: float | None) -> None:
-        super().__init__()
-        self.service_seconds = service_seconds
 
 
 class IdRevealed(Message):

@@ -5,7 +5,7 @@ Usage:
 
 Builds (unless --reuse and the file exists) an SQLite archive with 5 institutions × 10
 counters = 50 counters, 50 clerks, 1,000 dossiers per institution, and one year (2025) of
-generated service history (services.history, ≥ 2.5 million services at the default 196 per
+generated service history (demo.service_history, ≥ 2.5 million services at the default 196 per
 counter and working day), then times:
 
 * ``reports.day_figures`` for a busy Monday, one institution (10 counters) and all 50 counters:
@@ -42,7 +42,8 @@ from counter_tui.db.models import (
     ServiceVisit,
     new_id,
 )
-from counter_tui.services import history, reports
+from counter_tui.demo import service_history
+from counter_tui.services import reports
 
 INSTITUTIONS = (
     ("BJ-CY", "朝阳区人才服务中心", "CY"),
@@ -139,7 +140,7 @@ def build(db: Database, per_counter_day: float, days: int) -> tuple[list, float]
                 flush=True,
             )
 
-    history.generate_history(
+    service_history.generate_history(
         db,
         institution_ids=inst_ids,
         counters=COUNTERS,

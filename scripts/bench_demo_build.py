@@ -22,7 +22,8 @@ from pathlib import Path
 
 from counter_tui.db import migrate
 from counter_tui.db.engine import Database
-from counter_tui.services.demo import build_demo, find_cjk_font
+from counter_tui.demo import build_demo
+from counter_tui.services.fonts import find_cjk_font
 
 
 def main(argv: list[str]) -> int:

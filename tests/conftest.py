@@ -8,7 +8,7 @@ import pytest
 
 from counter_tui import i18n
 
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.keyrings"]
 
 REPO = Path(__file__).resolve().parents[1]
 

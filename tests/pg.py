@@ -58,6 +58,10 @@ _BIN_GLOBS = (
 )
 
 
+PASSWORD_GROUP = "password_users"
+"""Roles in this group authenticate with a password over TCP (scram-sha-256)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class PostgresServer:
     """A running throwaway cluster."""
@@ -267,6 +271,10 @@ def running_server(host: str = "127.0.0.1") -> Iterator[PostgresServer]:
         except _CommandFailed as exc:
             pytest.fail(f"initdb failed:\n{exc}", pytrace=False)
 
+        # Members of the group role password_users must give a password over TCP (as an
+        # office's role on the central server does); everyone else keeps trust.
+        hba = data_dir / "pg_hba.conf"
+        hba.write_text(f"host all +{PASSWORD_GROUP} {host}/32 scram-sha-256\n" + hba.read_text())
         conf = data_dir / "postgresql.conf"
         base_conf = conf.read_text()
         log_file = base / "server.log"

@@ -10,7 +10,7 @@ import pytest
 from barcode.writer import ImageWriter
 from PIL import Image
 
-from counter_tui.services import demo
+from counter_tui.demo import pages
 from counter_tui.services.barcodes import (
     DEFAULT_SYMBOLOGIES,
     BarcodeImageError,
@@ -138,7 +138,7 @@ def test_corrupt_image_file_raises_barcode_image_error(tmp_path: Path) -> None:
 
 def test_truncated_png_raises_barcode_image_error(tmp_path: Path) -> None:
     whole = tmp_path / "whole.png"
-    demo.render_cover("CY00000007", "王芳").save(whole)
+    pages.render_cover("CY00000007", "王芳").save(whole)
     cut = tmp_path / "cut.png"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
     with pytest.raises(BarcodeImageError):
@@ -164,8 +164,8 @@ def test_wrong_arguments_are_refused() -> None:
 def test_demo_rendered_covers_decode_to_their_dossier_number(
     tmp_path: Path, dossier_no: str
 ) -> None:
-    cover = demo.render_cover(dossier_no, "欧阳建国", birth_recorded="1975年3月", seed=3)
-    assert cover.mode == "1" and cover.size == demo.PAGE_SIZE
+    cover = pages.render_cover(dossier_no, "欧阳建国", birth_recorded="1975年3月", seed=3)
+    assert cover.mode == "1" and cover.size == pages.PAGE_SIZE
     assert decode_barcodes(cover) == [dossier_no]
     path = tmp_path / f"{dossier_no}-0000.png"
     cover.save(path, dpi=(150, 150))
@@ -182,15 +182,15 @@ def test_cover_without_a_cjk_font_still_carries_the_barcode(
     fonts.find_cjk_font.cache_clear()
     try:
         assert fonts.find_cjk_font() is None
-        cover = demo.render_cover("CY00012345", "张伟")
+        cover = pages.render_cover("CY00012345", "张伟")
         assert decode_barcodes(cover) == ["CY00012345"]
     finally:
         fonts.find_cjk_font.cache_clear()
 
 
 def test_every_frame_of_a_multi_page_tiff_is_searched(tmp_path: Path) -> None:
-    blank = Image.new("1", demo.PAGE_SIZE, 1)
-    cover = demo.render_cover("CY00000099", "李娜")
+    blank = Image.new("1", pages.PAGE_SIZE, 1)
+    cover = pages.render_cover("CY00000099", "李娜")
     path = tmp_path / "batch.tif"
     blank.save(path, save_all=True, append_images=[cover], compression="group4", dpi=(150, 150))
     assert decode_barcodes(path) == ["CY00000099"]

@@ -121,3 +121,18 @@ def test_command_line_help_follows_the_language(capsys) -> None:  # noqa: ANN001
     with pytest.raises(SystemExit):
         main(["--lang", "en", "--help"])
     assert "demo archive" in capsys.readouterr().out
+
+
+def test_keymap_table_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[keymap]\n"counter.next_applicant" = "f4"\n"dossier.certificate" = "c,z"\n')
+    settings = config.load(config_path=path, environ={})
+    assert settings.keymap == {"counter.next_applicant": "f4", "dossier.certificate": "c,z"}
+    env = {"COUNTER_TUI_KEYMAP": "counter.clear=ctrl+l; app.quit = ctrl+x"}
+    assert config.load(config_path=tmp_path / "none.toml", environ=env).keymap == {
+        "counter.clear": "ctrl+l",
+        "app.quit": "ctrl+x",
+    }
+    path.write_text('[keymap]\n"counter.clear" = 5\n')
+    with pytest.raises(config.SettingsError):
+        config.load(config_path=path, environ={})

@@ -10,10 +10,10 @@ from textual import events
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
 from counter_tui.db.models import AccessEvent, Consultation, ServiceEvent, ServiceVisit
-from counter_tui.screens.consultation import ConsultationScreen
+from counter_tui.dialogs.consultation import ConsultationDialog
+from counter_tui.dialogs.next_applicant import NextApplicantDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
-from counter_tui.screens.next_applicant import NextApplicantScreen
 from tests.factories import counter_app, logged_in, tiny_archive
 from tests.test_counter_flow import wait_for
 
@@ -25,7 +25,7 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press("f2")
-        await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, NextApplicantDialog), pilot)
         await pilot.press(*"a-017", "enter")
         await wait_for(
             lambda: (
@@ -39,7 +39,7 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
         await pilot.press(*"DA00000001", "enter")
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
         await pilot.press("space", "4", "space", "q")  # shows 1-1 and (jump to 四) 4-1-1
-        await wait_for(lambda: isinstance(app.screen, ConsultationScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, ConsultationDialog), pilot)
         # Recording with a missing approval number is refused with a message.
         await pilot.press(*"朝阳区委组织部", "enter", "ctrl+s")
         from textual.widgets import Static
@@ -85,7 +85,7 @@ async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
         first = ctx.visit.id
         await pilot.press("escape", "f2")
-        await wait_for(lambda: isinstance(app.screen, NextApplicantScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, NextApplicantDialog), pilot)
         await pilot.press("enter")
         await wait_for(lambda: ctx.visit is not None and ctx.visit.id not in (None, first), pilot)
     with archive.db.read() as s:

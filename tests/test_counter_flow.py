@@ -13,7 +13,7 @@ from sqlmodel import select
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
 from counter_tui.db.models import AccessEvent, Certificate, ServiceEvent, ServiceVisit
-from counter_tui.screens.certificate import IssueCertificateScreen
+from counter_tui.dialogs.certificate import CertificateDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.widgets.catalogue_table import CatalogueTable
@@ -85,7 +85,7 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         keys_after_scan += 1
         await pilot.press("c")
         keys_after_scan += 1
-        await wait_for(lambda: isinstance(app.screen, IssueCertificateScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, CertificateDialog), pilot)
         await pilot.press("1", "1", "enter")
         keys_after_scan += 3
         await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None, pilot)
@@ -153,14 +153,14 @@ async def test_digits_after_the_purpose_never_change_the_kind(tmp_path: Path) ->
     async with app.run_test(size=(120, 45)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         results = []
-        dialog = IssueCertificateScreen(view, [])
+        dialog = CertificateDialog(view, [], lambda request: request)
         await app.push_screen(dialog, results.append)
         await pilot.press("1", *"2024", "enter")  # a fast typist: purpose 2, then stray digits
         await wait_for(lambda: results, pilot)
         assert (results[0].kind_code, results[0].purpose) == ("custody", "办理户口（落户）")
         # Tab first types a purpose that starts with a digit.
         results.clear()
-        dialog = IssueCertificateScreen(view, [])
+        dialog = CertificateDialog(view, [], lambda request: request)
         await app.push_screen(dialog, results.append)
         await pilot.press("1", "tab", *"2024", "enter", "enter")
         await wait_for(lambda: results, pilot)
@@ -190,3 +190,54 @@ async def test_reveal_full_id_from_the_command_palette_is_logged(tmp_path: Path)
     with archive.db.read() as s:
         reveals = s.exec(select(AccessEvent).where(AccessEvent.kind == "reveal_id")).all()
     assert [r.target_id for r in reveals] == [archive.ids["DA00000001"]]
+
+
+async def test_a_scan_after_f2_while_the_database_is_locked_is_one_visit(tmp_path: Path) -> None:
+    # Regression: the F2 worker and the scan's worker both stored "the current visit" when the
+    # first write waited on the database lock: two visits for one applicant, one left open (a
+    # phantom abandoned service on the dashboard). The visit id is now made on the UI thread.
+    import asyncio
+    import sqlite3
+
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    with archive.db.read() as s:
+        before = {v.id for v in s.exec(select(ServiceVisit))}
+    blocker = sqlite3.connect(tmp_path / "archive.db", isolation_level=None, timeout=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        blocker.execute("BEGIN IMMEDIATE")  # another counter writing: our writes wait
+        await pilot.press("f2", *"A017", "enter")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await asyncio.sleep(0.5)  # both writes are now waiting on the lock
+        blocker.execute("COMMIT")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await app.workers.wait_for_complete()
+    blocker.close()
+    with archive.db.read() as s:
+        new = [v for v in s.exec(select(ServiceVisit)) if v.id not in before]
+        events = s.exec(
+            select(ServiceEvent).where(ServiceEvent.visit_id.in_([v.id for v in new]))
+        ).all()
+    assert len(new) == 1
+    assert new[0].ticket == "A017"
+    kinds = sorted(e.kind for e in events)
+    assert kinds == ["dossier_opened", "started"]
+
+
+async def test_a_binding_remapped_in_settings(tmp_path: Path) -> None:
+    from counter_tui.dialogs.next_applicant import NextApplicantDialog
+
+    archive = tiny_archive(tmp_path)
+    archive.settings.keymap = {"counter.next_applicant": "f4", "no.such_binding": "f9"}
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press("f2")  # no longer F2
+        await pilot.pause()
+        assert isinstance(app.screen, CounterScreen)
+        await pilot.press("f4")
+        await wait_for(lambda: isinstance(app.screen, NextApplicantDialog), pilot)
+        notices = [n.message for n in app._notifications]
+        assert any("no.such_binding" in m for m in notices)

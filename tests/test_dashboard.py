@@ -15,6 +15,7 @@ from counter_tui.domain import clock
 from counter_tui.screens import dashboard
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.services import reports
+from counter_tui.widgets import charts
 from tests.factories import PASSWORD_HASH, logged_in
 from tests.test_counter_flow import wait_for
 from tests.test_reports import DAY, add_visit, archive_places, seed_day
@@ -182,11 +183,11 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
     ],
 )
 def test_hbar(value: int, maximum: int, expected: str) -> None:
-    assert dashboard.hbar(value, maximum) == expected
+    assert charts.hbar(value, maximum) == expected
 
 
 def test_column_chart() -> None:
-    lines = dashboard.column_chart([0, 1, 4], height=2, column=1, gap=1)
+    lines = charts.column_chart([0, 1, 4], height=2, column=1, gap=1)
     assert lines == ["    █", "  ▄ █"]  # 1 of 4 over 2 lines = 4 eighths of the lower one
 
 

@@ -17,15 +17,15 @@ from sqlmodel import select
 from counter_tui.db import migrate
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Clerk, CustodyEvent, Dossier, Institution, Material, Page
-from counter_tui.domain import categories, resident_id
-from counter_tui.services import auth
-from counter_tui.services.barcodes import decode_barcodes
-from counter_tui.services.demo import (
+from counter_tui.demo import (
     AS_OF,
     DemoError,
     DemoSummary,
     build_demo,
 )
+from counter_tui.domain import categories, resident_id
+from counter_tui.services import auth
+from counter_tui.services.barcodes import decode_barcodes
 
 N = 40
 SHARE = 0.25

@@ -13,11 +13,11 @@ from textual.widgets import Input, Static
 
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
-from counter_tui.screens.certificate import IssueCertificateScreen
-from counter_tui.screens.consultation import ConsultationScreen
+from counter_tui.dialogs.certificate import CertificateDialog
+from counter_tui.dialogs.consultation import ConsultationDialog
+from counter_tui.dialogs.material import MaterialDialog
+from counter_tui.dialogs.next_applicant import NextApplicantDialog
 from counter_tui.screens.counter import CounterScreen
-from counter_tui.screens.next_applicant import NextApplicantScreen
-from counter_tui.screens.supplement import SupplementScreen
 from counter_tui.services import viewing
 from tests.factories import logged_in, tiny_archive
 from tests.test_counter_flow import wait_for
@@ -31,6 +31,11 @@ HOSTILE = [
     "ＡＢＣ１２３　全角（测试）",
     "😀👨‍👩‍👧 e\u0301 \u202etxt",
 ]
+
+
+def echo(request: object) -> object:
+    """A dialog's write that stores nothing and returns the validated request it was given."""
+    return request
 
 
 def clean(value: str) -> bool:
@@ -57,7 +62,8 @@ async def run_dialog(app, pilot, screen, fill) -> tuple[object, str]:  # noqa: A
     await app.push_screen(screen, results.append)
     await pilot.pause()
     await fill(screen)
-    await pilot.press("enter" if isinstance(screen, NextApplicantScreen) else "ctrl+s")
+    await pilot.press("enter" if isinstance(screen, NextApplicantDialog) else "ctrl+s")
+    await app.workers.wait_for_complete()  # a write dialog writes in a worker
     await pilot.pause()
     error = str(screen.query_one("#error", Static).render()) if screen.is_attached else ""
     if not results:
@@ -82,7 +88,7 @@ async def test_certificate_dialog(app_and_view, hostile: str) -> None:
         await pilot.press("1")
         await paste(pilot, screen.query_one("#purpose", Input), hostile)
 
-    request, error = await run_dialog(app, pilot, IssueCertificateScreen(view, []), fill)
+    request, error = await run_dialog(app, pilot, CertificateDialog(view, [], echo), fill)
     if request is not None:
         assert clean(request.purpose) and 0 < len(request.purpose) <= 60
     else:
@@ -102,7 +108,7 @@ async def test_certificate_agent_fields(app_and_view, hostile: str) -> None:
         await paste(pilot, screen.query_one("#agent_name", Input), hostile)
         await paste(pilot, screen.query_one("#agent_id", Input), hostile)
 
-    request, error = await run_dialog(app, pilot, IssueCertificateScreen(view, []), fill)
+    request, error = await run_dialog(app, pilot, CertificateDialog(view, [], echo), fill)
     assert request is None  # no hostile text is a valid resident ID or both fields at once
     assert "代理人" in error
 
@@ -118,7 +124,7 @@ async def test_consultation_dialog(app_and_view, hostile: str) -> None:
         await paste(pilot, screen.query_one("#readers", Input), hostile)
 
     shown = view.materials[:1]
-    request, error = await run_dialog(app, pilot, ConsultationScreen(view, shown), fill)
+    request, error = await run_dialog(app, pilot, ConsultationDialog(view, shown, echo), fill)
     if request is not None:
         for value in (request.requesting_unit, request.purpose, request.readers):
             assert clean(value) and len(value) <= 100
@@ -140,7 +146,7 @@ async def test_supplement_dialog(app_and_view, hostile: str) -> None:
         ):
             await paste(pilot, screen.query_one(f"#{field}", Input), value)
 
-    fields, error = await run_dialog(app, pilot, SupplementScreen(app.ctx, view), fill)
+    fields, error = await run_dialog(app, pilot, MaterialDialog(view, echo), fill)
     assert fields is None and error  # no hostile text is a category code
 
 
@@ -151,7 +157,7 @@ async def test_next_applicant_ticket(app_and_view, hostile: str) -> None:
     async def fill(screen) -> None:  # noqa: ANN001
         await paste(pilot, screen.query_one("#ticket", Input), hostile)
 
-    ticket, error = await run_dialog(app, pilot, NextApplicantScreen(), fill)
+    ticket, error = await run_dialog(app, pilot, NextApplicantDialog(), fill)
     if ticket is not None:
         assert ticket == "" or (ticket.isascii() and len(ticket) <= 16)
     else:

@@ -74,3 +74,37 @@ def test_every_binding_has_an_id() -> None:
                 if isinstance(binding, Binding) and not binding.id:
                     missing.append(f"{cls.__qualname__}: {binding.key}")
     assert missing == []
+
+
+def _tool(name: str) -> str:
+    """A console script installed beside this interpreter (the project's venv)."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def test_import_contracts_hold() -> None:
+    # pyproject.toml [tool.importlinter]: no cycles, no upward import, a headless core, widgets
+    # that name types only, a CLI that opens the database only through open_database.
+    result = subprocess.run(
+        [_tool("lint-imports"), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "kept, 0 broken" in result.stdout
+
+
+def test_ruff_check_and_format_are_clean() -> None:
+    check = subprocess.run(
+        [_tool("ruff"), "check", "."], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert check.returncode == 0, check.stdout[-4000:]
+    fmt = subprocess.run(
+        [_tool("ruff"), "format", "--check", "."],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert fmt.returncode == 0, fmt.stdout[-4000:]

@@ -8,9 +8,10 @@ from textual.widgets import Input, Static
 
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
+from counter_tui.dialogs.lock import LockDialog
 from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
-from counter_tui.screens.login import LockScreen, LoginScreen
+from counter_tui.screens.login import LoginScreen
 from counter_tui.widgets.scan_input import ScanInput
 from tests.factories import PASSWORD, tiny_archive
 from tests.test_counter_flow import wait_for
@@ -32,7 +33,7 @@ def make_app(tmp_path: Path, clock=None) -> tuple[CounterApp, list[float]]:  # n
     app = CounterApp(ctx, clock=clock or FakeClock())
     slept: list[float] = []
     LoginScreen.sleep = staticmethod(slept.append)  # record the delays instead of waiting
-    LockScreen.sleep = staticmethod(slept.append)
+    LockDialog.sleep = staticmethod(slept.append)
     return app, slept
 
 
@@ -45,7 +46,7 @@ async def test_wrong_then_right_password(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, LoginScreen), pilot)
         await log_in(pilot, "clerk1", "not it!!")
-        message = app.screen.query_one("#message", Static)
+        message = app.screen.query_one("#login-message", Static)
         await wait_for(lambda: "错误" in str(message.render()), pilot)
         assert slept == [1.0]
         assert app.screen.query_one("#password", Input).value == ""
@@ -66,7 +67,7 @@ async def test_hostile_input_in_the_log_in_form(tmp_path: Path) -> None:
         username = app.screen.query_one("#username", Input)
         username.post_message(events.Paste("x" * 10_000))
         await pilot.press("enter", *"pw", "enter")
-        message = app.screen.query_one("#message", Static)
+        message = app.screen.query_one("#login-message", Static)
         await wait_for(lambda: "64" in str(message.render()), pilot)
         username.clear()
         username.focus()
@@ -100,20 +101,41 @@ async def test_idle_lock_keeps_the_typed_text_and_the_timer(tmp_path: Path) -> N
         await log_in(pilot, "clerk1", PASSWORD)
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         await pilot.press(*"DA0000")
-        app.ctx.visit = __import__("counter_tui.context", fromlist=["Visit"]).Visit()
+        app.ctx.visit = __import__("counter_tui.read_models", fromlist=["Visit"]).Visit()
         started = app.ctx.visit.started
         clock.now += 4 * 60
         app.lock_if_idle()
         await pilot.pause()
-        assert not isinstance(app.screen, LockScreen)
+        assert not isinstance(app.screen, LockDialog)
         clock.now += 61
         app.lock_if_idle()
-        await wait_for(lambda: isinstance(app.screen, LockScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, LockDialog), pilot)
         await pilot.press(*"wrong one", "enter")
-        message = app.screen.query_one("#message", Static)
+        message = app.screen.query_one("#error", Static)
         await wait_for(lambda: "错误" in str(message.render()), pilot)
-        assert isinstance(app.screen, LockScreen)
+        assert isinstance(app.screen, LockDialog)
         await pilot.press(*PASSWORD, "enter")
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         assert app.screen.query_one(ScanInput).value == "DA0000"
         assert app.ctx.visit is not None and app.ctx.visit.started == started
+
+
+async def test_counter_messages_after_a_real_log_in_are_not_drawn_as_errors(
+    tmp_path: Path,
+) -> None:
+    # Regression: styles/login.tcss once styled #message for the whole app, so after a log-in
+    # through the screen every counter message ("正在查找…") was drawn in the error colour.
+    app, _slept = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, LoginScreen), pilot)
+        await log_in(pilot, "clerk1", PASSWORD)
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        screen = app.screen
+        message = screen.query_one("#message")
+        screen.show_message("可以接待下一位", level="error")
+        await pilot.pause()
+        error_colour = message.rich_style.color
+        screen.show_message("可以接待下一位", level="info")
+        await pilot.pause()
+        assert message.rich_style.color != error_colour
+        assert not message.has_class("-error")

@@ -226,3 +226,70 @@ def test_csv_cells_never_start_a_formula(seeded, tmp_path) -> None:  # noqa: ANN
     labels = [r[4] for r in csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")))]
     assert '\'=HYPERLINK("http://x")' in labels  # shown as text, never evaluated
     assert not any(label.startswith("=") for label in labels)
+
+
+@pytest.mark.postgres
+def test_report_on_postgresql_takes_the_password_from_the_keyring(
+    postgres_url: str,
+    tmp_path,
+    memory_keyring,  # noqa: ANN001
+) -> None:
+    # Regression: `counter-tui report` opened the database without the keyring password that
+    # every other command fills in, so a central PostgreSQL asking for one refused it.
+    from sqlalchemy.engine import make_url
+
+    from counter_tui import cli
+    from counter_tui.db import migrate
+    from counter_tui.db.engine import Database
+    from tests.pg import PASSWORD_GROUP
+
+    db = Database(postgres_url)
+    migrate.upgrade(db)
+    db.dispose()
+    url = make_url(postgres_url)
+    with psycopg_connect(postgres_url) as conn:
+        conn.execute(
+            f"DO $$ BEGIN CREATE ROLE {PASSWORD_GROUP} NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        conn.execute(
+            f"CREATE ROLE reporter_{url.database} LOGIN PASSWORD 'report-pw-1' "
+            f"IN ROLE {PASSWORD_GROUP}"
+        )
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO reporter_{url.database}")
+    reporter_url = url.set(username=f"reporter_{url.database}").render_as_string(
+        hide_password=False
+    )
+    memory_keyring.set_password("counter-tui", "db-password", "report-pw-1")
+    out = tmp_path / "report.csv"
+
+    status = cli.main(
+        [
+            "--db",
+            reporter_url,
+            "report",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-02",
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+        ]
+    )
+
+    assert status == 0
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows[0] == reports.csv_header() and len(rows) >= 2
+
+
+def psycopg_connect(sqlalchemy_url: str):  # noqa: ANN201
+    """A plain autocommit psycopg connection to the database of ``sqlalchemy_url``."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(sqlalchemy_url)
+    return psycopg.connect(
+        host=u.host, port=u.port, user=u.username, dbname=u.database, autocommit=True
+    )

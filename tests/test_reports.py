@@ -23,9 +23,10 @@ from counter_tui.db.models import (
     ServiceEvent,
     ServiceVisit,
 )
+from counter_tui.demo import service_history
 from counter_tui.domain import statistics
 from counter_tui.domain.clock import BEIJING
-from counter_tui.services import history, reports
+from counter_tui.services import reports
 from tests.factories import TinyArchive, tiny_archive
 
 DAY = dt.date(2026, 11, 17)  # a Tuesday
@@ -665,7 +666,7 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
     archive, places = archive_places(tmp_path)
     db = archive.db
     now = bj(dt.date(2026, 11, 27), "10:30:00")  # a Friday morning: the last day is live
-    made = history.generate_history(
+    made = service_history.generate_history(
         db,
         institution_ids=[places.here, places.there],
         counters=3,
@@ -709,7 +710,7 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
     assert reports.day_figures(db, day=dt.date(2026, 11, 14)).total.arrivals == 0
 
     # A second run continues the serial sequence instead of repeating it.
-    history.generate_history(
+    service_history.generate_history(
         db,
         institution_ids=[places.here],
         counters=["A"],
@@ -727,7 +728,7 @@ def test_generated_history_matches_independent_computation(tmp_path) -> None:  #
 def test_generated_history_is_realistic(tmp_path) -> None:  # noqa: ANN001
     archive, places = archive_places(tmp_path)
     db = archive.db
-    history.generate_history(
+    service_history.generate_history(
         db,
         institution_ids=[places.here],
         counters=2,

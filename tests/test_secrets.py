@@ -3,81 +3,17 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.errors
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+from keyring.backends import fail, null
 
 from counter_tui import config
 from counter_tui.services import secrets
+from tests.keyrings import EmptyChainer, LockedKeyring, MemoryKeyring
 
 PASSWORD = "s3cret-central-pw"
 CENTRAL = "postgresql+psycopg://counter@db.central.example:5432/archive"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring backend holding passwords in a dict (what a Secret Service would do)."""
-
-    # Below zero: never picked by keyring's own backend detection or by a chainer.
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self.store[(service, username)]
-        except KeyError:
-            raise keyring.errors.PasswordDeleteError(username) from None
-
-
-class LockedKeyring(MemoryKeyring):
-    """A keyring whose collection stays locked (the user dismissed the unlock dialog)."""
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise keyring.errors.KeyringLocked("collection is locked")
-
-    set_password = get_password  # type: ignore[assignment]
-
-
-class EmptyChainer(chainer.ChainerBackend):
-    """keyring's chainer as it is on a box where no backend is viable."""
-
-    backends = ()  # type: ignore[assignment]
-
-
-@pytest.fixture
-def use_keyring() -> Iterator:
-    """Install a keyring backend for one test and restore the previous one afterwards."""
-    previous = keyring.get_keyring()
-    try:
-        yield keyring.set_keyring
-    finally:
-        keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring(use_keyring) -> MemoryKeyring:  # noqa: ANN001
-    backend = MemoryKeyring()
-    use_keyring(backend)
-    return backend
-
-
-@pytest.fixture
-def no_keyring(use_keyring) -> None:  # noqa: ANN001
-    """A headless Linux box: keyring found no backend."""
-    use_keyring(fail.Keyring())
 
 
 def files_containing(root: Path, needle: str) -> list[Path]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from counter_tui.dialogs.material import MaterialDialog
 from counter_tui.domain import categories, dates
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
-from counter_tui.screens.supplement import SupplementScreen
 from counter_tui.services import fixity
 from counter_tui.widgets.catalogue_table import CatalogueTable
 from tests.factories import counter_app, tiny_archive
@@ -61,7 +61,7 @@ async def test_correction_from_the_catalogue(tmp_path: Path) -> None:
         await pilot.press(*"DA00000001", "enter")
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
         await pilot.press("r")  # the cursor is on 1-1 干部履历表
-        await wait_for(lambda: isinstance(app.screen, SupplementScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, MaterialDialog), pilot)
         dialog = app.screen
         assert dialog.query_one("#category").value == "1"
         await pilot.press(*"ganbu lvlibiao", "enter", *"2021-13-01", "enter", "1", "enter", "enter")
@@ -91,7 +91,7 @@ async def test_refusals_keep_the_dialog_and_what_was_typed(tmp_path: Path) -> No
         await pilot.press(*"DA00000001", "enter")
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
         await pilot.press("a")
-        await wait_for(lambda: isinstance(app.screen, SupplementScreen), pilot)
+        await wait_for(lambda: isinstance(app.screen, MaterialDialog), pilot)
         dialog = app.screen
         error = dialog.query_one("#error", Static)
         # A future date: refused by the service, the dialog stays with the fields kept.

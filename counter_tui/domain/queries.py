@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from counter_tui.domain import resident_id
+from counter_tui.domain.text import fold
 
 MAX_QUERY_CHARS = 64
 # The counter input is one line: a pasted line break is kept visibly as this mark.
@@ -64,3 +65,18 @@ def classify(text: str) -> Query:
     if _DOSSIER_NO_RE.match(dossier_no):
         return Query("dossier_no", dossier_no)
     return Query("unrecognised", line)
+
+
+TICKET_MAX = 16
+
+
+def clean_ticket(text: str) -> str:
+    """NFKC-fold and upper-case a queue ticket number ("ａ０１２" → "A012"); raises ValueError
+    unless it is empty or 1–16 ASCII letters, digits and hyphens."""
+    ticket = fold(text).upper()
+    if ticket and (
+        len(ticket) > TICKET_MAX
+        or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)
+    ):
+        raise ValueError(ticket)
+    return ticket

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-from sqlmodel import select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,10 +10,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from counter_tui.context import AppContext
-from counter_tui.db.models import AccessEvent, Clerk, Dossier
 from counter_tui.domain import clock
+from counter_tui.errors import user_message
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log, fixity
+from counter_tui.services import access_log, audit_log, fixity
+from counter_tui.widgets.message_line import MessageLine
 
 ROWS_SHOWN = 500
 # Reasons recorded as codes, shown in the UI language (other reasons are free text).
@@ -29,22 +26,10 @@ REASON_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class LogRow:
-    """One access event as shown to the auditor."""
-
-    seq: int
-    at: dt.datetime
-    clerk: str
-    kind: str
-    dossier_no: str
-    reason: str
-
-
 class LogLoaded(Message):
     """The newest access events were read."""
 
-    def __init__(self, rows: list[LogRow]) -> None:
+    def __init__(self, rows: list[audit_log.AccessLogRow]) -> None:
         super().__init__()
         self.rows = rows
 
@@ -55,6 +40,14 @@ class ChainVerified(Message):
     def __init__(self, report: fixity.VerifyReport) -> None:
         super().__init__()
         self.report = report
+
+
+class AuditFailed(Message):
+    """Reading the log or verifying failed; ``message`` is for the auditor."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
 
 
 class AuditScreen(Screen):
@@ -73,7 +66,7 @@ class AuditScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(_("Access log (newest {n})").format(n=ROWS_SHOWN), id="title")
         yield DataTable(id="log", cursor_type="row")
-        yield Static("", id="message")
+        yield MessageLine("", id="message")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,42 +77,23 @@ class AuditScreen(Screen):
         table.focus()
         self.action_reload()
 
+    def show_message(self, text: str, *, level: str = "info") -> None:
+        """Show ``text`` under the log (level: info, warning, error)."""
+        self.query_one("#message", MessageLine).show(text, level=level)
+
     def action_reload(self) -> None:
         """Read the newest access events again."""
         self.load()
 
     @work(thread=True, group="audit")
     def load(self) -> None:
-        """Read the newest events (worker thread)."""
-        with self.ctx.db.read() as session:
-            events = session.exec(
-                select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(ROWS_SHOWN)
-            ).all()
-            clerks = {c.id: c.name for c in session.exec(select(Clerk))}
-            ids = {e.dossier_id for e in events if e.dossier_id}
-            numbers = (
-                {
-                    d.id: d.dossier_no
-                    for d in session.exec(select(Dossier).where(Dossier.id.in_(ids)))
-                }
-                if ids
-                else {}
-            )  # type: ignore[attr-defined]
-        self.post_message(
-            LogLoaded(
-                [
-                    LogRow(
-                        e.seq,
-                        e.at,
-                        clerks.get(e.clerk_id, "—") if e.clerk_id else "—",
-                        e.kind,
-                        numbers.get(e.dossier_id, "") if e.dossier_id else "",
-                        e.reason,
-                    )
-                    for e in events
-                ]
-            )
-        )
+        """Read the newest events through the access-log service (worker thread)."""
+        try:
+            rows = audit_log.recent_events(self.ctx.db, self.ctx.workplace, limit=ROWS_SHOWN)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            self.post_message(AuditFailed(user_message(exc)))
+            return
+        self.post_message(LogLoaded(rows))
 
     @on(LogLoaded)
     def show_log(self, event: LogLoaded) -> None:
@@ -129,23 +103,33 @@ class AuditScreen(Screen):
             table.add_row(
                 str(row.seq),
                 clock.local_time(row.at),
-                row.clerk,
+                row.clerk_name or "—",
                 _(access_log.KIND_LABELS.get(row.kind, row.kind)),
                 row.dossier_no,
                 _(REASON_LABELS.get(row.reason, row.reason))[:40],
             )
 
+    @on(AuditFailed)
+    def failed(self, event: AuditFailed) -> None:
+        self.show_message(event.message, level="error")
+
     def action_verify(self) -> None:
         """Verify the chain, the materials and the page files."""
-        self.query_one("#message", Static).update(_("Verifying…"))
+        self.show_message(_("Verifying…"))
         self.verify()
 
     @work(thread=True, group="audit")
     def verify(self) -> None:
         """Run fixity.verify (worker thread)."""
-        report = fixity.verify(self.ctx.db, archive_root=self.ctx.settings.archive_dir)
+        try:
+            report = fixity.verify(self.ctx.db, archive_root=self.ctx.settings.archive_dir)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            self.post_message(AuditFailed(user_message(exc)))
+            return
         self.post_message(ChainVerified(report))
 
     @on(ChainVerified)
     def verified(self, event: ChainVerified) -> None:
-        self.query_one("#message", Static).update(fixity.summary(event.report))
+        self.show_message(
+            fixity.summary(event.report), level="info" if event.report.ok else "error"
+        )

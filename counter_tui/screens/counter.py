@@ -1,4 +1,9 @@
-"""The counter screen: one input, always focused, for scans, IDs, dossier numbers and /names."""
+"""The counter screen: one input, always focused, for scans, IDs, dossier numbers and /names.
+
+One scan is one worker (services.lookup.scan: one read and one write transaction) that looks
+the text up and, for a single match held here, opens the dossier. The current visit
+(read_models.Visit) is created and replaced on the UI thread only; workers receive it.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter_tui.context import AppContext, Visit
+from counter_tui.context import AppContext
+from counter_tui.dialogs.next_applicant import NextApplicantDialog
 from counter_tui.errors import user_message
 from counter_tui.i18n import _
 from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
+from counter_tui.read_models import DossierView, Visit
+from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.services import lookup, viewing, visits
 from counter_tui.widgets.message_line import MessageLine
 from counter_tui.widgets.scan_input import ScanInput
@@ -110,14 +118,14 @@ class CounterScreen(Screen):
             )
             return
         if self.ctx.visit is None:
-            # The timer starts now; the worker stores the visit and fills in its id.
+            # The service (and its timer) starts now; the worker stores it with this id.
             self.ctx.visit = Visit()
             self._sync_timer()
         self.busy = text
         # ScanInput emptied itself on Enter; the text comes back (selected) if the lookup
         # does not open a dossier.
         self.show_message(_("Looking up…"))
-        self.lookup(text)
+        self.lookup(text, self.ctx.visit)
 
     def _done(self, *, restore: bool) -> None:
         """The lookup or opening finished: put the text back if it did not open a dossier."""
@@ -129,13 +137,10 @@ class CounterScreen(Screen):
         scan.focus()
 
     @work(thread=True, group="lookup")
-    def lookup(self, text: str) -> None:
-        """Start the visit if needed and look ``text`` up (worker thread)."""
+    def lookup(self, text: str, visit: Visit) -> None:
+        """Look ``text`` up and open a single match, storing the visit (worker thread)."""
         try:
-            visit = self.ctx.visit
-            if visit is not None and visit.id is None:
-                visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace)
-            outcome = lookup.find(self.ctx.db, text, self.ctx.workplace)
+            outcome = lookup.scan(self.ctx.db, text, self.ctx.workplace, visit)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
             self.post_message(ServiceFailed(user_message(exc)))
             return
@@ -146,9 +151,8 @@ class CounterScreen(Screen):
         outcome = event.outcome
         choices = self.query_one("#choices", OptionList)
         choices.display = False
-        if outcome.status == "found":
-            self.show_message(_("Opening {no}…").format(no=outcome.matches[0].dossier_no))
-            self.open_dossier(outcome.matches[0].id)
+        if outcome.view is not None:
+            self.show_dossier(outcome.view)
         elif outcome.status == "choices":
             self.show_message(
                 outcome.message + " " + _("↑/↓ then Enter; Esc returns to the input.")
@@ -168,7 +172,7 @@ class CounterScreen(Screen):
             self._done(restore=True)
             choices.focus()
         else:
-            level = "error" if outcome.status == "invalid" else "warning"
+            level = "error" if outcome.status in ("invalid", "refused") else "warning"
             self.show_message(outcome.message, level=level)
             self._done(restore=True)
 
@@ -176,14 +180,14 @@ class CounterScreen(Screen):
     def choice_made(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.query_one("#choices", OptionList).display = False
-        self.open_dossier(uuid.UUID(event.option.id))
+        self.busy = self.busy or ""
+        self.open_dossier(uuid.UUID(event.option.id), self.ctx.visit)
 
     @work(thread=True, group="open")
-    def open_dossier(self, dossier_id: uuid.UUID) -> None:
-        """Log the view and load the dossier (worker thread)."""
+    def open_dossier(self, dossier_id: uuid.UUID, visit: Visit | None) -> None:
+        """Log the view and load the dossier chosen from the pick list (worker thread)."""
         try:
-            visit_id = self.ctx.visit.id if self.ctx.visit else None
-            view = viewing.open_dossier(self.ctx.db, dossier_id, self.ctx.workplace, visit_id)
+            view = viewing.open_dossier(self.ctx.db, dossier_id, self.ctx.workplace, visit)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(user_message(exc)))
             return
@@ -191,11 +195,26 @@ class CounterScreen(Screen):
 
     @on(DossierOpened)
     def dossier_opened(self, event: DossierOpened) -> None:
-        from counter_tui.screens.dossier import DossierScreen
+        self.show_dossier(event.view)
 
+    def show_dossier(self, view: DossierView) -> None:
+        """Push the dossier screen; its outcome comes back to :meth:`dossier_closed`."""
         self._done(restore=False)
         self.show_message("")
-        self.app.push_screen(DossierScreen(self.ctx, event.view))
+        self.app.push_screen(DossierScreen(self.ctx, view, self.ctx.visit), self.dossier_closed)
+
+    def dossier_closed(self, outcome: DossierOutcome | None) -> None:
+        """The dossier screen closed: keep the scans that arrived meanwhile, and start afresh
+        when the service ended there."""
+        if outcome is None:
+            return
+        self.pending.extend(outcome.scans)
+        if outcome.service_closed:
+            self.ctx.visit = None
+            self.reset(outcome.message)
+        else:
+            self._offer_pending()
+            self._sync_timer()
 
     @on(ServiceFailed)
     def service_failed(self, event: ServiceFailed) -> None:
@@ -224,29 +243,25 @@ class CounterScreen(Screen):
     def action_next_applicant(self) -> None:
         """F2: ask for the queue ticket, end the current service (abandoned if nothing was
         issued) and start the next one at once."""
-        from counter_tui.screens.next_applicant import NextApplicantScreen
-
-        self.app.push_screen(NextApplicantScreen(), self._next_applicant)
+        self.app.push_screen(NextApplicantDialog(), self._next_applicant)
 
     def _next_applicant(self, ticket: str | None) -> None:
         if ticket is None:
             self.query_one(ScanInput).focus()
             return
         previous = self.ctx.visit
-        self.ctx.visit = Visit()
+        self.ctx.visit = Visit(ticket=ticket or None)
         self.reset(
             _("Serving ticket {ticket}.").format(ticket=ticket)
             if ticket
             else _("Ready for the next applicant.")
         )
-        self.start_next(previous.id if previous else None, self.ctx.visit, ticket or None)
+        self.start_next(previous, self.ctx.visit)
 
     @work(thread=True, group="write")
-    def start_next(self, previous_id: uuid.UUID | None, visit: Visit, ticket: str | None) -> None:
+    def start_next(self, previous: Visit | None, visit: Visit) -> None:
         """End the previous visit and store the new one (worker thread)."""
         try:
-            if previous_id is not None:
-                visits.end(self.ctx.db, previous_id, "abandoned")
-            visit.id, _started = visits.start(self.ctx.db, self.ctx.workplace, ticket=ticket)
+            visits.next_applicant(self.ctx.db, self.ctx.workplace, previous, visit)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(user_message(exc)))

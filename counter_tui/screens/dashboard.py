@@ -3,7 +3,8 @@
 Figures come from services.reports.day_figures (definitions there) in a thread worker; today's
 figures refresh every few seconds. ←/→ change the day, Home returns to today, ``g`` switches
 between counters and clerks, ``i`` cycles the institutions a city-level supervisor may see.
-Charts are drawn with block characters, so they work in any terminal.
+The charts are widgets (widgets/charts.py, block characters); this screen only turns the
+figures into their bars and columns.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import dataclasses
 import datetime as dt
 import uuid
 
-from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,54 +26,22 @@ from counter_tui.context import AppContext
 from counter_tui.domain import clock, service_time, statistics
 from counter_tui.domain.certificates import CERTIFICATE_KINDS, KINDS_BY_CODE
 from counter_tui.i18n import N_, _
+from counter_tui.read_models import InstitutionRef
 from counter_tui.services import reports
-from counter_tui.services.workplace import InstitutionRef
+from counter_tui.widgets.charts import Bar, BarChart, Column, ColumnChart
 from counter_tui.widgets.message_line import MessageLine
 
 REFRESH_S = 5.0
-BAR_WIDTH = 24
-CHARTS_WIDTH = 40  # usable cells of the chart column (dashboard.tcss: #charts width − padding)
-HOURS_HEIGHT = 5
+BAR_WIDTH = 24  # cells of the longest service-time band
+HOURS_HEIGHT = 5  # lines of the arrivals-per-hour columns
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 # Band colours: within the promise, within the complex-case limit, beyond.
 BAND_STYLES = ("$success", "$success", "$success", "$warning", "$error", "$error")
 LEVEL_STYLES = {"ok": "$success", "warning": "$warning", "alert": "$error"}
-EIGHTHS_H = " ▏▎▍▌▋▊▉█"
-EIGHTHS_V = " ▁▂▃▄▅▆▇█"
 
 
 # --------------------------------------------------------------------------------------------
-# Text charts (pure functions, tested through the screen)
-
-
-def hbar(value: float, maximum: float, width: int = BAR_WIDTH) -> str:
-    """A horizontal bar of ``value`` against ``maximum`` in ``width`` cells, drawn with
-    eighth-block characters (so small differences show); empty when maximum ≤ 0."""
-    if maximum <= 0 or value <= 0:
-        return ""
-    eighths = max(1, round(min(value, maximum) / maximum * width * 8))
-    full, rest = divmod(eighths, 8)
-    return "█" * full + (EIGHTHS_H[rest] if rest else "")
-
-
-def column_chart(
-    values: list[int], height: int = HOURS_HEIGHT, column: int = 2, gap: int = 1
-) -> list[str]:
-    """Vertical bars, one per value, ``height`` lines from the top line down, each bar
-    ``column`` cells wide with ``gap`` cells between; eighth blocks for the top of a bar."""
-    top = max(values, default=0)
-    lines = []
-    for level in range(height, 0, -1):
-        cells = []
-        for value in values:
-            eighths = round(value / top * height * 8) if top else 0
-            if value and not eighths:
-                eighths = 1
-            filled = eighths - (level - 1) * 8
-            char = "█" if filled >= 8 else (EIGHTHS_V[filled] if filled > 0 else " ")
-            cells.append(char * column)
-        lines.append((" " * gap).join(cells).rstrip())
-    return lines
+# Formats
 
 
 def minutes(seconds: float | None) -> str:
@@ -176,10 +144,15 @@ class DashboardScreen(Screen):
                 yield Static(_("Slowest services"), classes="heading")
                 yield DataTable(id="slowest", cursor_type="row", zebra_stripes=True)
             with Vertical(id="charts"):
-                yield Static("", id="bands")
+                yield BarChart(
+                    _("Service time distribution"),
+                    align_labels="right",
+                    max_bar=BAR_WIDTH,
+                    id="bands",
+                )
                 yield Static("", id="stages")
-                yield Static("", id="hours")
-                yield Static("", id="kinds-chart")
+                yield ColumnChart(_("Arrivals per hour"), lines=HOURS_HEIGHT, id="hours")
+                yield BarChart(_("Certificates by kind"), id="kinds-chart")
         yield MessageLine("", id="message")
         yield Footer()
 
@@ -442,66 +415,39 @@ class DashboardScreen(Screen):
             )
 
     def _draw_bands(self, figures: reports.DayFigures) -> None:
-        times = figures.total.times
-        top = max(times.bands, default=0)
         labels = [_(label) for label in statistics.BAND_LABELS]
-        pad = max(cell_len(label) for label in labels)
-        parts: list = [(_("Service time distribution"), "bold"), "\n"]
-        for label, count, style in zip(labels, times.bands, BAND_STYLES, strict=True):
-            parts += [
-                " " * (pad - cell_len(label)) + label + " ",
-                (hbar(count, top).ljust(BAR_WIDTH), style),
-                f" {count}\n",
-            ]
-        self.query_one("#bands", Static).update(Content.assemble(*parts))
+        self.query_one("#bands", BarChart).show(
+            Bar(label, count, style)
+            for label, count, style in zip(
+                labels, figures.total.times.bands, BAND_STYLES, strict=True
+            )
+        )
 
     def _draw_hours(self, figures: reports.DayFigures) -> None:
-        hours = list(figures.arrivals_by_hour)
+        hours = figures.arrivals_by_hour
         busy = [h for h, n in enumerate(hours) if n]
+        # Office hours always show; an early or late arrival widens the axis to its hour.
         first = min([8, *busy])
         last = max([18, *busy])
-        shown = hours[first : last + 1]
-        # Three cells an hour fit 13 hours in the column; a longer day (evening services)
-        # gets one-cell bars and a label every third hour, so no line wraps.
-        wide = len(shown) * 3 <= CHARTS_WIDTH + 1
-        parts: list = [
-            (_("Arrivals per hour"), "bold"),
-            "  ",
-            _("(busiest hour: {n})").format(n=max(shown)),
-            "\n",
-        ]
-        for line in column_chart(shown, column=2 if wide else 1, gap=1 if wide else 0):
-            parts += [(line, "$accent"), "\n"]
-        if wide:
-            parts.append(" ".join(f"{h:02d}" for h in range(first, last + 1)))
-        else:
-            parts.append(
-                "".join(f"{h:02d} " if (h - first) % 3 == 0 else "" for h in range(first, last + 1))
-            )
-        self.query_one("#hours", Static).update(Content.assemble(*parts))
+        shown = [Column(f"{h:02d}", hours[h]) for h in range(first, last + 1)]
+        self.query_one("#hours", ColumnChart).show(
+            shown,
+            note=_("(busiest hour: {n})").format(n=max(column.value for column in shown)),
+        )
 
     def _draw_kinds(self, figures: reports.DayFigures) -> None:
         counts = dict(figures.total.certificates_by_kind)
-        top = max(counts.values(), default=0)
+        # Every standard kind, even when none was issued; unknown codes (older data) last.
         kinds = [k.code for k in CERTIFICATE_KINDS] + sorted(set(counts) - set(KINDS_BY_CODE))
-        labels = {
-            code: KINDS_BY_CODE[code].label() if code in KINDS_BY_CODE else code for code in kinds
-        }
-        pad = max(cell_len(label) for label in labels.values())
-        one_line = pad + 1 + 12 + 5 <= CHARTS_WIDTH  # else the label gets a line of its own
-        width = CHARTS_WIDTH - pad - 6 if one_line else CHARTS_WIDTH - 8
-        parts: list = [(_("Certificates by kind"), "bold"), "\n"]
-        for code in kinds:
-            n = counts.get(code, 0)
-            label = labels[code]
-            lead = label + " " * (pad - cell_len(label) + 1) if one_line else f"{label}\n  "
-            parts += [lead, (hbar(n, top, width).ljust(width), "$primary"), f" {n}\n"]
-        self.query_one("#kinds-chart", Static).update(Content.assemble(*parts))
+        self.query_one("#kinds-chart", BarChart).show(
+            Bar(KINDS_BY_CODE[code].label() if code in KINDS_BY_CODE else code, counts.get(code, 0))
+            for code in kinds
+        )
 
     def _draw_stages(self, figures: reports.DayFigures) -> None:
-        parts: list = [(_("Where the time goes (median / P90)"), "bold"), "\n"]
+        parts: list = [(_("Where the time goes (median / P90)"), "bold")]
         for stage in figures.stages:
             parts.append(
-                f"{stage.label}: {minutes(stage.times.median_s)} / {minutes(stage.times.p90_s)}\n"
+                f"\n{stage.label}: {minutes(stage.times.median_s)} / {minutes(stage.times.p90_s)}"
             )
         self.query_one("#stages", Static).update(Content.assemble(*parts))

@@ -1,8 +1,17 @@
-"""The dossier screen: header, catalogue by category, pages in the viewer, certificates."""
+"""The dossier screen: header, catalogue by category, pages in the viewer, certificates,
+consultations and 补登.
+
+The screen is pushed by the counter and returns a :class:`DossierOutcome` through
+``dismiss``: whether the service ended here (a certificate or consultation closes it), the
+message for the counter, and any scans that arrived while it was open. It never reaches into
+the counter screen.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,25 +20,29 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from counter_tui.commands import DossierCommands
+from counter_tui.commands import ScreenCommands
 from counter_tui.context import AppContext
+from counter_tui.dialogs.certificate import CertificateDialog
+from counter_tui.dialogs.consultation import ConsultationDialog
+from counter_tui.dialogs.material import MaterialDialog
 from counter_tui.domain import service_time
 from counter_tui.domain.clock import local_date
 from counter_tui.errors import user_message
 from counter_tui.i18n import _
-from counter_tui.messages import (
-    CertificateIssued,
-    ConsultationRecorded,
-    IdRevealed,
-    MaterialAdded,
-    PagesOpened,
-    ServiceFailed,
+from counter_tui.messages import IdRevealed, MaterialAdded, PagesOpened, ServiceFailed
+from counter_tui.read_models import (
+    DossierView,
+    IssuedCertificate,
+    MaterialRow,
+    RecordedConsultation,
+    Visit,
 )
-from counter_tui.services import consultation, issuance, viewing
-from counter_tui.services.viewing import DossierView
+from counter_tui.services import consultation, issuance, supplement, viewing
 from counter_tui.widgets.catalogue_table import CatalogueTable
 from counter_tui.widgets.message_line import MessageLine
 from counter_tui.widgets.service_timer import ServiceTimer
+
+REVEAL_SECONDS = 30.0
 
 
 def gender_label(code: str) -> str:
@@ -37,14 +50,25 @@ def gender_label(code: str) -> str:
     return {"M": _("male"), "F": _("female")}.get(code, "—")
 
 
-REVEAL_SECONDS = 30.0
+@dataclass(frozen=True)
+class DossierOutcome:
+    """What the dossier screen hands back to the counter when it closes.
+
+    ``service_closed``: a certificate or consultation ended the service (the counter starts
+    afresh); ``message``: for the counter's message line; ``scans``: barcodes scanned while the
+    dossier was open, oldest first, for the counter to offer as the next lookups.
+    """
+
+    service_closed: bool = False
+    message: str = ""
+    scans: tuple[str, ...] = ()
 
 
-class DossierScreen(Screen):
+class DossierScreen(Screen[DossierOutcome]):
     """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
 
     CSS_PATH = "../styles/dossier.tcss"
-    COMMANDS = Screen.COMMANDS | {DossierCommands}
+    COMMANDS = Screen.COMMANDS | {ScreenCommands}
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
         Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
@@ -53,10 +77,18 @@ class DossierScreen(Screen):
         Binding("escape", "back", _("Back"), id="dossier.back"),
     ]
 
-    def __init__(self, ctx: AppContext, view: DossierView) -> None:
+    def __init__(self, ctx: AppContext, view: DossierView, visit: Visit | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.view = view
+        self.visit = visit
+        self.scans: list[str] = []  # scans that arrived while open, for the counter
+        self.closing = False
+
+    @property
+    def visit_id(self) -> uuid.UUID | None:
+        """The id of the service this dossier was opened in (None outside a service)."""
+        return self.visit.id if self.visit else None
 
     def compose(self) -> ComposeResult:
         v = self.view
@@ -105,11 +137,22 @@ class DossierScreen(Screen):
         if self.view.materials:
             table.action_jump(self.view.materials[0].category)
         table.focus()
-        self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
+        self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
 
     def show_message(self, text: str, *, level: str = "info") -> None:
         """Show ``text`` in the message line (level: info, warning, error)."""
         self.query_one("#message", MessageLine).show(text, level=level)
+
+    def leave(self, outcome: DossierOutcome) -> None:
+        """Close the screen once, handing ``outcome`` (with the scans kept) to the counter."""
+        if self.closing:
+            return
+        self.closing = True
+        self.dismiss(
+            DossierOutcome(outcome.service_closed, outcome.message, (*outcome.scans, *self.scans))
+        )
+
+    # -- catalogue ---------------------------------------------------------------------------
 
     @on(CatalogueTable.MaterialChosen)
     def material_chosen(self, event: CatalogueTable.MaterialChosen) -> None:
@@ -119,15 +162,11 @@ class DossierScreen(Screen):
     @on(CatalogueTable.ScanReceived)
     def scan_received(self, event: CatalogueTable.ScanReceived) -> None:
         """Another barcode was scanned while this dossier is open: keep it for the counter."""
-        from counter_tui.screens.counter import CounterScreen
-
-        counter = next((s for s in self.app.screen_stack if isinstance(s, CounterScreen)), None)
-        if counter is not None:
-            counter.pending.append(event.text)
+        self.scans.append(event.text)
         self.show_message(
             _(
-                "A scan ({text}) arrived while this dossier is open; it waits at the "
-                "counter input for the next applicant."
+                "A scan ({text}) arrived while this dossier is open; it waits at the counter "
+                "input for the next applicant."
             ).format(text=event.text),
             level="warning",
         )
@@ -136,17 +175,21 @@ class DossierScreen(Screen):
     def marks_changed(self, event: CatalogueTable.MarksChanged) -> None:
         self.show_message(_("{n} material(s) marked for citing.").format(n=len(event.marked)))
 
+    def marked(self) -> list[MaterialRow]:
+        """The materials marked in the catalogue, in catalogue order."""
+        marked = self.query_one(CatalogueTable).marked
+        return [m for m in self.view.materials if m.id in marked]
+
     @work(thread=True, group="viewer")
     def open_pages(self, material_id: uuid.UUID) -> None:
         """Copy the pages, log the views and start the viewer (worker thread)."""
         try:
-            visit_id = self.ctx.visit.id if self.ctx.visit else None
             viewing.check_viewer(self.ctx.settings.viewer)
             files = viewing.open_material_pages(
                 self.ctx.db,
                 material_id,
                 self.ctx.workplace,
-                visit_id,
+                self.visit_id,
                 archive_root=self.ctx.settings.archive_dir,
                 private_dir=self.ctx.private_dir,
             )
@@ -166,47 +209,33 @@ class DossierScreen(Screen):
 
     def action_back(self) -> None:
         """Esc: back to the counter; the service goes on (F2 there ends it)."""
-        self.app.pop_screen()
+        self.leave(DossierOutcome())
+
+    # -- certificate ---------------------------------------------------------------------------
 
     def action_certificate(self) -> None:
-        """c: the certificate dialog, citing the marked materials."""
-        from counter_tui.screens.certificate import IssueCertificateScreen
+        """c: the certificate dialog, citing the marked materials; it issues by itself."""
+        self.app.push_screen(
+            CertificateDialog(self.view, self.marked(), self.issue_certificate),
+            self._certificate_issued,
+        )
 
-        table = self.query_one(CatalogueTable)
-        cited = [m for m in self.view.materials if m.id in table.marked]
-        self.app.push_screen(IssueCertificateScreen(self.view, cited), self._certificate_chosen)
+    def issue_certificate(self, request: issuance.CertificateRequest) -> IssuedCertificate:
+        """Issue ``request`` for this dossier and close the service (the dialog's worker
+        thread). Raises IssuanceError."""
+        return issuance.issue(
+            self.ctx.db,
+            request,
+            dossier_id=self.view.id,
+            workplace=self.ctx.workplace,
+            visit_id=self.visit_id,
+            certificates_dir=self.ctx.settings.certificates_dir,
+        )
 
-    def _certificate_chosen(self, request: issuance.CertificateRequest | None) -> None:
-        if request is None:
+    def _certificate_issued(self, issued: IssuedCertificate | None) -> None:
+        if issued is None:
             self.query_one(CatalogueTable).focus()
             return
-        self.show_message(_("Issuing…"))
-        self.issue(request)
-
-    @work(thread=True, group="write")
-    def issue(self, request: issuance.CertificateRequest) -> None:
-        """Issue the certificate and close the service (worker thread)."""
-        try:
-            visit_id = self.ctx.visit.id if self.ctx.visit else None
-            issued = issuance.issue(
-                self.ctx.db,
-                request,
-                dossier_id=self.view.id,
-                workplace=self.ctx.workplace,
-                visit_id=visit_id,
-                certificates_dir=self.ctx.settings.certificates_dir,
-            )
-        except issuance.IssuanceError as exc:
-            self.post_message(ServiceFailed(str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
-            return
-        self.post_message(CertificateIssued(issued))
-
-    @on(CertificateIssued)
-    def certificate_issued(self, event: CertificateIssued) -> None:
-        issued = event.issued
         took = service_time.format_elapsed(issued.service_seconds or 0)
         self.service_closed(
             _(
@@ -216,54 +245,37 @@ class DossierScreen(Screen):
         )
 
     def service_closed(self, text: str, title: str) -> None:
-        """The service ended: back to an empty counter showing ``text``."""
-        from counter_tui.screens.counter import CounterScreen
-
-        self.ctx.visit = None
-        self.app.pop_screen()
-        counter = self.app.screen
-        if isinstance(counter, CounterScreen):
-            counter.reset(text)
+        """The service ended: back to the counter, which shows ``text``."""
         self.app.notify(text, title=title)
+        self.leave(DossierOutcome(service_closed=True, message=text))
+
+    # -- consultation --------------------------------------------------------------------------
 
     def action_consultation(self) -> None:
         """q: register a consultation (查阅) showing the marked materials."""
-        from counter_tui.screens.consultation import ConsultationScreen
+        self.app.push_screen(
+            ConsultationDialog(self.view, self.marked(), self.record_consultation),
+            self._consultation_recorded,
+        )
 
-        table = self.query_one(CatalogueTable)
-        shown = [m for m in self.view.materials if m.id in table.marked]
-        self.app.push_screen(ConsultationScreen(self.view, shown), self._consultation_chosen)
+    def record_consultation(
+        self, request: consultation.ConsultationRequest
+    ) -> RecordedConsultation:
+        """Register ``request`` and close the service (the dialog's worker thread). Raises
+        ConsultationError."""
+        return consultation.record(
+            self.ctx.db,
+            request,
+            dossier_id=self.view.id,
+            workplace=self.ctx.workplace,
+            visit_id=self.visit_id,
+        )
 
-    def _consultation_chosen(self, request: consultation.ConsultationRequest | None) -> None:
-        if request is None:
+    def _consultation_recorded(self, recorded: RecordedConsultation | None) -> None:
+        if recorded is None:
             self.query_one(CatalogueTable).focus()
             return
-        self.show_message(_("Recording…"))
-        self.record_consultation(request)
-
-    @work(thread=True, group="write")
-    def record_consultation(self, request: consultation.ConsultationRequest) -> None:
-        """Register the consultation and close the service (worker thread)."""
-        try:
-            visit_id = self.ctx.visit.id if self.ctx.visit else None
-            recorded = consultation.record(
-                self.ctx.db,
-                request,
-                dossier_id=self.view.id,
-                workplace=self.ctx.workplace,
-                visit_id=visit_id,
-            )
-        except consultation.ConsultationError as exc:
-            self.post_message(ServiceFailed(str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
-            return
-        self.post_message(ConsultationRecorded(recorded.service_seconds))
-
-    @on(ConsultationRecorded)
-    def consultation_recorded(self, event: ConsultationRecorded) -> None:
-        took = service_time.format_elapsed(event.service_seconds or 0)
+        took = service_time.format_elapsed(recorded.service_seconds or 0)
         self.service_closed(
             _("Consultation registered; service time {time}. Ready for the next applicant.").format(
                 time=took
@@ -271,28 +283,32 @@ class DossierScreen(Screen):
             _("Consultation registered"),
         )
 
+    # -- 补登 / 认定 ---------------------------------------------------------------------------
+
     def action_supplement(self) -> None:
         """a: add a material to the catalogue (补登)."""
-        from counter_tui.screens.supplement import SupplementScreen
-
-        self.app.push_screen(SupplementScreen(self.ctx, self.view), self._material_added)
+        self.app.push_screen(MaterialDialog(self.view, self.add_material), self._material_added)
 
     def action_correct(self) -> None:
         """r: add a correction (认定) of the material under the cursor."""
-        from counter_tui.screens.supplement import SupplementScreen
-
         row = self.query_one(CatalogueTable).current_material()
         if row is None:
             self.show_message(_("Put the cursor on the material to correct."), level="warning")
             return
         self.app.push_screen(
-            SupplementScreen(self.ctx, self.view, corrects=row), self._material_added
+            MaterialDialog(self.view, self.add_material, corrects=row), self._material_added
         )
 
-    def _material_added(self, number: str | None) -> None:
+    def add_material(self, fields: dict[str, Any]) -> MaterialRow:
+        """Add a material to this dossier (the dialog's worker thread). Raises SupplementError."""
+        return supplement.add_material(
+            self.ctx.db, dossier_id=self.view.id, workplace=self.ctx.workplace, **fields
+        )
+
+    def _material_added(self, row: MaterialRow | None) -> None:
         self.query_one(CatalogueTable).focus()
-        if number is not None:
-            self.reload(number)
+        if row is not None:
+            self.reload(row.number)
 
     @work(thread=True, group="open")
     def reload(self, number: str) -> None:
@@ -312,6 +328,18 @@ class DossierScreen(Screen):
         self.show_message(
             _("Material {number} added to the catalogue.").format(number=event.number)
         )
+
+    # -- rare actions (command palette) --------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, Any, str]]:
+        """The command palette's entries on this screen: (name, callback, help)."""
+        return [
+            (
+                _("Reveal full resident ID (logged)"),
+                self.reveal_id,
+                _("Shows the whole ID number; an access event records who revealed it."),
+            )
+        ]
 
     def reveal_id(self) -> None:
         """Command palette: show the full resident ID (the reveal is logged)."""

@@ -4,11 +4,14 @@ Each access_event row carries ``hash`` = SHA-256 (hex) of the RFC 8785 (JSON Can
 Scheme) serialisation of its content — seq, time, clerk, institution, kind, dossier, target,
 reason — together with ``prev_hash``, the previous row's hash ("" for the first). Editing,
 deleting or reordering rows behind the application's back therefore breaks the chain.
+
+Auditors and administrators read the log through services.audit_log.recent_events.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 
 import rfc8785
@@ -17,6 +20,8 @@ from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
 from counter_tui.i18n import N_
+
+log = logging.getLogger(__name__)
 
 KIND_LABELS: dict[str, str] = {
     "dossier": N_("dossier opened"),

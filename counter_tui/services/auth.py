@@ -299,6 +299,55 @@ def list_users(db: Database) -> list[AccountInfo]:
     )
 
 
+def active_account(db: Database, username: str, roles: frozenset[str] | set[str]) -> ClerkRef:
+    """The active account ``username`` if its role is one of ``roles`` (e.g. the archivist
+    named on ``counter-tui intake``). Raises AuthError ``unknown`` (no such active account)
+    or ``forbidden`` (another role)."""
+    with db.read() as session:
+        clerk = session.exec(select(Clerk).where(Clerk.username == username)).first()
+    if clerk is None or not clerk.active:
+        raise AuthError("unknown", _("No active account named {name}.").format(name=username))
+    if clerk.role not in roles:
+        raise AuthError(
+            "forbidden",
+            _("{name} is a {role}; this needs one of: {roles}.").format(
+                name=username,
+                role=_(ROLES.get(clerk.role, clerk.role)),
+                roles=", ".join(_(ROLES[r]) for r in sorted(roles) if r in ROLES),
+            ),
+        )
+    return ClerkRef(clerk.id, clerk.username, clerk.name, clerk.role)
+
+
+def first_institution_code(db: Database) -> str | None:
+    """The code of the first institution (by code) of this database, or None when it has
+    none yet (the first start of a real archive)."""
+    with db.read() as session:
+        inst = session.exec(select(Institution).order_by(Institution.code)).first()
+    return inst.code if inst else None
+
+
+def add_institution(db: Database, *, code: str, name: str, serial_prefix: str) -> str:
+    """Create a district institution (the first start of a real archive); returns its code.
+    ``code`` is NFKC-folded and upper-cased; ``serial_prefix`` (the certificate serial's
+    prefix) must be 1–8 letters. Raises AuthError ``invalid`` or ``exists``."""
+    code = clean_field(code, what=N_("institution code")).upper()
+    name = clean_field(name, what=N_("institution name"))
+    prefix = text_rules.fold(serial_prefix).upper()
+    if not (prefix.isascii() and prefix.isalpha() and len(prefix) <= 8):
+        raise AuthError(
+            "invalid",
+            _("Institution code, name and a prefix of 1–8 letters are needed."),
+        )
+    with db.write() as session:
+        if session.exec(select(Institution).where(Institution.code == code)).first():
+            raise AuthError(
+                "exists", _("An institution with code {code} already exists.").format(code=code)
+            )
+        session.add(Institution(code=code, name=name, kind="district", serial_prefix=prefix))
+    return code
+
+
 def has_accounts(db: Database) -> bool:
     """Whether any account with a password exists (False on a new, real database)."""
     with db.read() as session:
@@ -316,5 +365,12 @@ def is_own_dossier(db: Database, clerk_id: uuid.UUID, id_number: str | None) -> 
     if not id_number:
         return False
     with db.read() as session:
-        clerk = session.get(Clerk, clerk_id)
+        return is_own_id_number(session, clerk_id, id_number)
+
+
+def is_own_id_number(session: Session, clerk_id: uuid.UUID, id_number: str | None) -> bool:
+    """:func:`is_own_dossier` inside the caller's session (one read for a whole lookup)."""
+    if not id_number:
+        return False
+    clerk = session.get(Clerk, clerk_id)
     return bool(clerk and verify_secret(clerk.id_number_hash, id_number))

@@ -19,6 +19,7 @@ from counter_tui.domain import categories
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
+from counter_tui.read_models import RecordedConsultation  # noqa: F401 - re-exported
 from counter_tui.services import access_log, custody, visits
 from counter_tui.services.workplace import Workplace
 
@@ -51,14 +52,6 @@ class ConsultationRequest:
     purpose: str
     readers: str = ""
     shown_material_ids: tuple[uuid.UUID, ...] = ()
-
-
-@dataclass(frozen=True)
-class RecordedConsultation:
-    """The stored consultation and the service time in seconds."""
-
-    id: uuid.UUID
-    service_seconds: float | None
 
 
 def validate(request: ConsultationRequest) -> ConsultationRequest:

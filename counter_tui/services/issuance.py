@@ -22,6 +22,7 @@ from counter_tui.domain import categories, certificates, clock, resident_id
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
+from counter_tui.read_models import IssuedCertificate  # noqa: F401 - re-exported
 from counter_tui.services import access_log, custody, visits
 from counter_tui.services.workplace import Workplace
 
@@ -48,18 +49,6 @@ class CertificateRequest:
     agent_name: str = ""
     agent_id_text: str = ""
     cited_material_ids: tuple[uuid.UUID, ...] = ()
-
-
-@dataclass(frozen=True)
-class IssuedCertificate:
-    """The outcome: serial, the text file written, and the service time in seconds."""
-
-    id: uuid.UUID
-    serial: str
-    kind_code: str
-    text_path: Path
-    text: str
-    service_seconds: float | None
 
 
 def validate(request: CertificateRequest) -> CertificateRequest:

@@ -7,52 +7,20 @@ held elsewhere is reported with its holder and since when.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from dataclasses import dataclass, field
+import dataclasses
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier
 from counter_tui.domain import queries, resident_id
 from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
-from counter_tui.services import custody
+from counter_tui.read_models import DossierSummary, LookupOutcome, Visit
+from counter_tui.services import custody, viewing, visits
 from counter_tui.services.workplace import Workplace, institution_names
 
 NAME_RESULTS_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class DossierSummary:
-    """One search hit: enough to choose from a pick list."""
-
-    id: uuid.UUID
-    dossier_no: str
-    person_name: str
-    id_masked: str
-    gender: str
-    birth_date_recorded: str
-    holder_name: str
-    held_here: bool
-    since: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class LookupOutcome:
-    """Result of a counter lookup.
-
-    ``status``: ``found`` (exactly one dossier held here, in ``matches[0]``), ``choices``
-    (several held here), ``none``, ``held_elsewhere`` (only other institutions hold matches),
-    ``invalid`` (the text itself is wrong; ``reason`` says why). ``message`` is for the clerk.
-    """
-
-    status: str
-    query_kind: str
-    message: str = ""
-    reason: str = ""
-    matches: list[DossierSummary] = field(default_factory=list)
 
 
 def _summaries(
@@ -80,6 +48,14 @@ def _summaries(
 
 
 def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
+    """Look up what was typed or scanned, in one read transaction. Never raises for bad
+    input: returns ``invalid``. Raises StorageBusyError / SQLAlchemy errors only for database
+    failures."""
+    with db.read() as session:
+        return _find(session, text, workplace)
+
+
+def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
     """Look up what was typed or scanned. Never raises for bad input: returns ``invalid``.
 
     Raises StorageBusyError / SQLAlchemy errors only for database failures.
@@ -121,7 +97,7 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             number = resident_id.parse(query.value)
         except resident_id.ResidentIdError as exc:
             # Some archives number dossiers with digits only: try that before blaming the ID.
-            outcome = _find_by_dossier_no(db, query.value, workplace)
+            outcome = _find_by_dossier_no(session, query.value, workplace)
             if outcome.status != "none":
                 return outcome
             message = str(exc)
@@ -132,7 +108,7 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             return LookupOutcome("invalid", query.kind, message, reason=exc.reason)
         stmt = select(Dossier).where(Dossier.id_number == number)
     elif query.kind == "dossier_no":
-        return _find_by_dossier_no(db, query.value, workplace)
+        return _find_by_dossier_no(session, query.value, workplace)
     else:
         if not query.value:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
@@ -143,19 +119,18 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
             .order_by(Dossier.person_name, Dossier.dossier_no)
             .limit(NAME_RESULTS_LIMIT + 1)
         )
-    return _outcome(db, stmt, query, workplace)
+    return _outcome(session, stmt, query, workplace)
 
 
-def _find_by_dossier_no(db: Database, value: str, workplace: Workplace) -> LookupOutcome:
+def _find_by_dossier_no(session: Session, value: str, workplace: Workplace) -> LookupOutcome:
     stmt = select(Dossier).where(or_(Dossier.dossier_no == value, Dossier.barcode == value))
-    return _outcome(db, stmt, queries.Query("dossier_no", value), workplace)
+    return _outcome(session, stmt, queries.Query("dossier_no", value), workplace)
 
 
-def _outcome(db: Database, stmt, query: queries.Query, workplace: Workplace) -> LookupOutcome:  # noqa: ANN001
-    with db.read() as session:
-        rows = list(session.exec(stmt))
-        truncated = len(rows) > NAME_RESULTS_LIMIT
-        matches = _summaries(session, rows[:NAME_RESULTS_LIMIT], workplace)
+def _outcome(session: Session, stmt, query: queries.Query, workplace: Workplace) -> LookupOutcome:  # noqa: ANN001
+    rows = list(session.exec(stmt))
+    truncated = len(rows) > NAME_RESULTS_LIMIT
+    matches = _summaries(session, rows[:NAME_RESULTS_LIMIT], workplace)
     here = [m for m in matches if m.held_here]
     if len(here) == 1:
         return LookupOutcome("found", query.kind, matches=here)
@@ -194,3 +169,40 @@ def _outcome(db: Database, stmt, query: queries.Query, workplace: Workplace) -> 
             value=resident_id.mask(query.value) if query.kind == "resident_id" else query.value,
         ),
     )
+
+
+def scan(db: Database, text: str, workplace: Workplace, visit: Visit | None) -> LookupOutcome:
+    """What the counter does with one scan or typed query, in one read and one write
+    transaction: look ``text`` up and, when exactly one dossier held here matches, open it.
+
+    The write stores ``visit`` if it is new (the service starts at its first lookup, whatever
+    it finds) and, for an opened dossier, the access and service events
+    (viewing.record_opening). Returns the :func:`find` outcome, with ``view`` set when the
+    dossier was opened; a refused opening (own dossier, not held) returns status
+    ``refused`` with the refusal's reason and message (its access event written). Raises StorageBusyError / SQLAlchemy
+    errors for database failures, ViewingError ``not_found`` if the dossier vanished.
+    """
+    view, refusal = None, None
+    with db.read() as session:
+        outcome = _find(session, text, workplace)
+        if outcome.status == "found":
+            view, refusal = viewing.check_opening(session, outcome.matches[0].id, workplace)
+    if visit is not None or view is not None:
+        with db.write() as session:
+            if view is not None:
+                viewing.record_opening(session, view.id, workplace, visit, refusal)
+            else:
+                visits.ensure_started(session, workplace, visit)
+    if refusal is not None:
+        return dataclasses.replace(
+            outcome, status="refused", reason=refusal.reason, message=str(refusal)
+        )
+    if view is not None:
+        return dataclasses.replace(outcome, view=view)
+    return outcome
+
+
+def count_dossiers(db: Database) -> int:
+    """How many dossiers the archive database holds (any holder)."""
+    with db.read() as session:
+        return session.exec(select(func.count()).select_from(Dossier)).one()

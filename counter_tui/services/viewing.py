@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -23,6 +22,7 @@ from counter_tui.db.models import Dossier, Material, Page
 from counter_tui.domain import categories, resident_id
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
+from counter_tui.read_models import DossierView, MaterialRow, Visit
 from counter_tui.services import access_log, auth, custody, visits, watermark
 from counter_tui.services.workplace import Workplace, institution_names
 
@@ -35,40 +35,6 @@ class ViewingError(CounterError, RuntimeError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message, reason=reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class MaterialRow:
-    """One catalogue row (材料目录): 序号, 材料名称, 材料形成时间, 页数, 备注."""
-
-    id: uuid.UUID
-    number: str  # "4-1-2"
-    category: int
-    subcategory: int | None
-    title: str
-    formed_on: dt.date | None
-    page_count: int
-    remark: str
-    scanned_pages: int
-    corrects: uuid.UUID | None
-    corrected: bool
-
-
-@dataclass(frozen=True)
-class DossierView:
-    """Header and catalogue of one dossier, for the dossier screen."""
-
-    id: uuid.UUID
-    dossier_no: str
-    person_name: str
-    id_masked: str
-    gender: str
-    birth_date_recorded: str
-    holder_name: str
-    held_since: dt.datetime | None
-    shelf_location: str
-    digitised: bool
-    materials: list[MaterialRow]
 
 
 def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
@@ -127,54 +93,69 @@ def _read_view(
     return view, dossier.id_number, state
 
 
-def open_dossier(
-    db: Database, dossier_id: uuid.UUID, workplace: Workplace, visit_id: uuid.UUID | None
-) -> DossierView:
-    """Record that the clerk opened a dossier (access + service event) and return its view.
-
-    Refused (ViewingError ``own_dossier`` / ``not_held``, and an access event ``refused``) when
-    the dossier is the clerk's own (by their hashed resident ID) or not held by the clerk's
-    institution: nobody may consult their own dossier, and a counter serves only its own.
-    """
-    with db.read() as session:
-        view, id_number, state = _read_view(session, dossier_id)
-    refusal = None
-    if workplace.clerk and auth.is_own_dossier(db, workplace.clerk.id, id_number):
-        refusal = (
+def check_opening(
+    session: Session, dossier_id: uuid.UUID, workplace: Workplace
+) -> tuple[DossierView, ViewingError | None]:
+    """Read a dossier's view and decide, inside the caller's read session, whether this clerk
+    may open it: the refusal is ViewingError ``own_dossier`` (by the clerk's hashed resident
+    ID: nobody consults their own dossier) or ``not_held`` (a counter serves only dossiers its
+    institution holds), else None. Raises ViewingError ``not_found``."""
+    view, id_number, state = _read_view(session, dossier_id)
+    if workplace.clerk and auth.is_own_id_number(session, workplace.clerk.id, id_number):
+        return view, ViewingError(
             "own_dossier",
             _("This is your own dossier: you may not open it. Ask a colleague at another counter."),
         )
-    elif not state.held_by(workplace.institution.id):
-        refusal = (
+    if not state.held_by(workplace.institution.id):
+        return view, ViewingError(
             "not_held",
             _("Dossier {no} is held by {holder}; it is not served at this counter.").format(
                 no=view.dossier_no, holder=view.holder_name or "?"
             ),
         )
-    if refusal:
-        with db.write() as session:
-            access_log.append(
-                session,
-                kind="refused",
-                clerk_id=_clerk_id(workplace),
-                institution_id=workplace.institution.id,
-                dossier_id=dossier_id,
-                target_id=dossier_id,
-                reason=refusal[0],
-            )
-        raise ViewingError(*refusal)
+    return view, None
+
+
+def record_opening(
+    session: Session,
+    dossier_id: uuid.UUID,
+    workplace: Workplace,
+    visit: Visit | None,
+    refusal: ViewingError | None,
+) -> None:
+    """Write, inside the caller's write transaction, what opening a dossier leaves: the visit
+    (stored if new), then either the access event ``refused`` (reason: the refusal's) or the
+    access event ``dossier`` and the service event ``dossier_opened``."""
+    if visit is not None:
+        visits.ensure_started(session, workplace, visit)
+    access_log.append(
+        session,
+        kind="refused" if refusal else "dossier",
+        clerk_id=_clerk_id(workplace),
+        institution_id=workplace.institution.id,
+        dossier_id=dossier_id,
+        target_id=dossier_id,
+        reason=refusal.reason if refusal else "counter",
+    )
+    if visit is not None and refusal is None:
+        visits.record(session, visit.id, "dossier_opened", dossier_id=dossier_id)
+
+
+def open_dossier(
+    db: Database, dossier_id: uuid.UUID, workplace: Workplace, visit: Visit | None = None
+) -> DossierView:
+    """Record that the clerk opened a dossier (access + service event, the visit stored if
+    new) and return its view: one read and one write transaction.
+
+    Refused (ViewingError ``own_dossier`` / ``not_held``, after writing an access event
+    ``refused``) as :func:`check_opening` decides. Raises ViewingError ``not_found``.
+    """
+    with db.read() as session:
+        view, refusal = check_opening(session, dossier_id, workplace)
     with db.write() as session:
-        access_log.append(
-            session,
-            kind="dossier",
-            clerk_id=_clerk_id(workplace),
-            institution_id=workplace.institution.id,
-            dossier_id=dossier_id,
-            target_id=dossier_id,
-            reason="counter",
-        )
-        if visit_id:
-            visits.record(session, visit_id, "dossier_opened", dossier_id=dossier_id)
+        record_opening(session, dossier_id, workplace, visit, refusal)
+    if refusal is not None:
+        raise refusal
     return view
 
 

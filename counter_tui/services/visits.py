@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, or_, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import ServiceEvent, ServiceVisit, utcnow
-from counter_tui.services.workplace import Workplace
+from counter_tui.read_models import Visit, Workplace
 
 EVENT_KINDS = (
     "started",
@@ -28,23 +30,49 @@ EVENT_KINDS = (
 END_KINDS = ("closed", "abandoned")
 
 
-def start(
-    db: Database, workplace: Workplace, *, ticket: str | None = None, at: dt.datetime | None = None
-) -> tuple[uuid.UUID, dt.datetime]:
-    """Open a visit at this counter; returns (visit id, start time as aware UTC)."""
-    started = at or utcnow()
-    with db.write() as session:
-        visit = ServiceVisit(
+def ensure_started(session: Session, workplace: Workplace, visit: Visit) -> bool:
+    """Store ``visit`` with its ``started`` event unless a row with its id exists, inside the
+    caller's transaction; returns True when it was stored now.
+
+    Idempotent by the visit's id (chosen on the UI thread, see read_models.Visit): the F2
+    worker and a scan's worker may both call it for the same applicant and exactly one row
+    results. Uses ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(ServiceVisit)
+        .values(
+            id=visit.id,
             institution_id=workplace.institution.id,
             counter=workplace.counter,
             clerk_id=workplace.clerk.id if workplace.clerk else None,
-            ticket=ticket,
-            started_at=started,
+            ticket=visit.ticket,
+            started_at=visit.started_at,
         )
-        session.add(visit)
-        session.flush()
-        session.add(ServiceEvent(visit_id=visit.id, kind="started", at=started))
-        return visit.id, started
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    if result.rowcount != 1:
+        return False
+    session.add(ServiceEvent(visit_id=visit.id, kind="started", at=visit.started_at))
+    session.flush()
+    return True
+
+
+def start(
+    db: Database,
+    workplace: Workplace,
+    *,
+    ticket: str | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[uuid.UUID, dt.datetime]:
+    """Open a new visit at this counter in its own transaction; returns (visit id, start time
+    as aware UTC). (The counter screen makes its :class:`Visit` on the UI thread and stores it
+    with :func:`ensure_started` instead.)"""
+    visit = Visit(started_at=at or utcnow(), ticket=ticket)
+    with db.write() as session:
+        ensure_started(session, workplace, visit)
+    return visit.id, visit.started_at
 
 
 def record(
@@ -97,6 +125,26 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
     """End a visit in its own transaction; returns the service time in seconds."""
     with db.write() as session:
         return finish(session, visit_id, kind)
+
+
+def abandon(db: Database, workplace: Workplace, visit: Visit) -> float:
+    """End ``visit`` as ``abandoned`` in one transaction, storing it first if its start has
+    not reached the database yet (quit right after a scan); returns the service time in
+    seconds. A visit already ended keeps its end."""
+    with db.write() as session:
+        ensure_started(session, workplace, visit)
+        return finish(session, visit.id, "abandoned")
+
+
+def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, new: Visit) -> None:
+    """F2: end ``previous`` (abandoned unless it already ended, e.g. by a certificate) and
+    store ``new``, in one write transaction. Both visits are stored idempotently by id, so a
+    scan's worker racing this one for the same applicant adds no second visit."""
+    with db.write() as session:
+        if previous is not None:
+            ensure_started(session, workplace, previous)
+            finish(session, previous.id, "abandoned")
+        ensure_started(session, workplace, new)
 
 
 def abandon_open(

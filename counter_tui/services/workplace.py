@@ -3,40 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from counter_tui.db.models import Institution
-
-
-@dataclass(frozen=True)
-class InstitutionRef:
-    """Read model of an institution."""
-
-    id: uuid.UUID
-    code: str
-    name: str
-    serial_prefix: str
-
-
-@dataclass(frozen=True)
-class ClerkRef:
-    """Read model of a clerk account."""
-
-    id: uuid.UUID
-    username: str
-    name: str
-    role: str
-
-
-@dataclass(frozen=True)
-class Workplace:
-    """The institution, clerk and counter (window number) of this session."""
-
-    institution: InstitutionRef
-    clerk: ClerkRef | None
-    counter: str
+from counter_tui.read_models import ClerkRef, InstitutionRef, Workplace  # noqa: F401 - re-exported
 
 
 def institution_ref(row: Institution) -> InstitutionRef:

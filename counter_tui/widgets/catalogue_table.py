@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 
 from counter_tui.domain import categories
 from counter_tui.i18n import _
-from counter_tui.services.viewing import MaterialRow
+from counter_tui.read_models import MaterialRow
 
 MARK = "✓"
 # Keyboard-wedge scanners type faster than people: < 50 ms between keys (domain.md §5, D4c).

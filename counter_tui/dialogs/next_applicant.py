@@ -8,29 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
-from counter_tui.domain import text as text_rules
+from counter_tui.dialogs.base import Dialog, DialogBody
+from counter_tui.domain.queries import TICKET_MAX, clean_ticket
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog, DialogBody
-
-TICKET_MAX = 16
 
 
-def clean_ticket(text: str) -> str:
-    """NFKC-fold and upper-case a ticket number; raises ValueError unless it is empty or 1–16
-    letters, digits and hyphens."""
-    ticket = text_rules.fold(text).upper()
-    if ticket and (
-        len(ticket) > TICKET_MAX
-        or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)
-    ):
-        raise ValueError(ticket)
-    return ticket
-
-
-class NextApplicantScreen(Dialog[str | None]):
+class NextApplicantDialog(Dialog[str | None]):
     """Asks for the queue ticket (optional). Returns the ticket ("" for none) or None on Esc."""
 
-    CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [Binding("escape", "cancel", _("Cancel"), id="next.cancel")]
 
     def compose(self) -> ComposeResult:

@@ -1,10 +1,14 @@
 """The certificate dialog: kind by number key, purpose (用途), applicant, cited materials.
 
 Keys for a standard 存档证明 for the person themself: ``1`` (kind), ``1`` (first purpose),
-Enter (confirm). Returns a :class:`CertificateRequest` via ``dismiss``, or None on Esc.
+Enter (confirm). The dialog issues the certificate itself (the ``issue`` callable the dossier
+screen gives it) and returns the :class:`~counter_tui.read_models.IssuedCertificate` via
+``dismiss``, or None on Esc; a refusal keeps the dialog open with everything chosen.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -12,28 +16,34 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from counter_tui.dialogs.base import DialogBody, WriteDialog
 from counter_tui.domain import certificates
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import Dialog, DialogBody
+from counter_tui.read_models import DossierView, IssuedCertificate, MaterialRow
 from counter_tui.services import issuance
-from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import presets_text
 
 
-class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
+class CertificateDialog(WriteDialog[IssuedCertificate | None]):
     """Choose what to issue, in steps: a number key picks the kind; then a number key picks a
     listed purpose, or any other key starts typing one (Tab first for a purpose that begins
     with a digit); then Enter on Issue (or ctrl+s anywhere) issues. Once past a step, number
     keys never change it: a typed purpose or a fast typist cannot switch the kind."""
 
-    CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="certificate.cancel"),
         Binding("ctrl+s", "confirm", _("Issue"), id="certificate.confirm"),
     ]
 
-    def __init__(self, view: DossierView, cited: list[MaterialRow]) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        view: DossierView,
+        cited: list[MaterialRow],
+        issue: Callable[[issuance.CertificateRequest], IssuedCertificate],
+    ) -> None:
+        """``issue`` runs in a worker thread with the validated request and returns the
+        issued certificate, or raises (IssuanceError names the field)."""
+        super().__init__(issue, busy_text=_("Issuing…"))
         self.view = view
         self.cited = cited
         self.kind_code: str | None = None
@@ -157,23 +167,24 @@ class IssueCertificateScreen(Dialog[issuance.CertificateRequest | None]):
         )
 
     def action_confirm(self) -> None:
-        """Validate; on success return the request, otherwise show what is wrong."""
+        """Validate and issue; a refusal is shown and nothing chosen is lost."""
         try:
             request = issuance.validate(self.request())
         except issuance.IssuanceError as exc:
-            self.query_one("#error", Static).update(str(exc))
-            target = {
-                "purpose": "#purpose",
-                "agent_name": "#agent_name",
-                "agent_id": "#agent_id",
-            }.get(exc.field)
-            if target:
-                self.query_one(target, Input).focus()
-            else:
-                self.set_focus(None)
-                self.step = "kind" if exc.field == "kind" else self.step
+            self.fail(exc.field, str(exc))
             return
-        self.close(request)
+        self.submit(request)
+
+    def fail(self, field: str, message: str) -> None:
+        """Show the refusal; a wrong kind goes back to the kind step, a wrong text field is
+        focused, anything else leaves focus free for the number keys."""
+        self.query_one("#error", Static).update(message)
+        if field in ("purpose", "agent_name", "agent_id"):
+            self.query_one(f"#{field}", Input).focus()
+        else:
+            self.set_focus(None)
+            if field == "kind":
+                self.step = "kind"
 
     def action_cancel(self) -> None:
         """Esc: close without issuing."""

@@ -2,53 +2,45 @@
 
 Fields: category code (e.g. 1, 4-1, 9-2), material title, date formed (YYYY-MM-DD), pages,
 remark. Enter moves on; Enter on the last field or ctrl+s adds. The dialog adds the material
-itself (in a worker) and stays open with the fields kept when the service refuses it; it
-returns the new catalogue number (e.g. "1-2"), or None on Esc."""
+itself (the ``add`` callable the dossier screen gives it, in a worker) and stays open with the
+fields kept when the service refuses it; it returns the new catalogue row (its ``number``,
+e.g. "1-2"), or None on Esc."""
 
 from __future__ import annotations
 
-from textual import on, work
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from counter_tui.context import AppContext
+from counter_tui.dialogs.base import DialogBody, FormDialog
 from counter_tui.domain import categories, dates
-from counter_tui.errors import user_message
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import DialogBody, FormDialog
-from counter_tui.services import supplement
-from counter_tui.services.viewing import DossierView, MaterialRow
+from counter_tui.read_models import DossierView, MaterialRow
 
 
-class SupplementRefused(Message):
-    """The outcome of adding: ``number`` of the new material, or the ``field`` and
-    ``message`` of the refusal."""
-
-    def __init__(self, field: str, message: str, *, number: str = "") -> None:
-        super().__init__()
-        self.field = field
-        self.message = message
-        self.number = number
-
-
-class SupplementScreen(FormDialog[str | None]):
+class MaterialDialog(FormDialog[MaterialRow | None]):
     """Type the new catalogue entry; ``corrects`` (a material row) makes it a correction."""
 
     FIELDS = ("category", "title", "formed_on", "page_count", "remark")
 
-    CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="supplement.cancel"),
         Binding("ctrl+s", "confirm", _("Add"), id="supplement.confirm"),
     ]
 
     def __init__(
-        self, ctx: AppContext, view: DossierView, corrects: MaterialRow | None = None
+        self,
+        view: DossierView,
+        add: Callable[[dict[str, Any]], MaterialRow],
+        corrects: MaterialRow | None = None,
     ) -> None:
-        super().__init__()
-        self.ctx = ctx
+        """``add`` runs in a worker thread with the parsed fields (category, subcategory,
+        title, formed_on, page_count, remark, corrects) and returns the new row, or raises
+        (SupplementError names the field)."""
+        super().__init__(add, busy_text=_("Adding…"))
         self.view = view
         self.corrects = corrects
 
@@ -103,8 +95,7 @@ class SupplementScreen(FormDialog[str | None]):
         if not (pages.isascii() and pages.isdecimal()):
             self.fail("page_count", _("Type the number of pages as digits."))
             return
-        self.query_one("#error", Static).update(_("Adding…"))
-        self.add(
+        self.submit(
             {
                 "category": category,
                 "subcategory": subcategory,
@@ -115,28 +106,6 @@ class SupplementScreen(FormDialog[str | None]):
                 "corrects": self.corrects.id if self.corrects else None,
             }
         )
-
-    @work(thread=True, group="write")
-    def add(self, fields: dict) -> None:
-        """Add the material (worker thread); posts the outcome back to the dialog."""
-        try:
-            row = supplement.add_material(
-                self.ctx.db, dossier_id=self.view.id, workplace=self.ctx.workplace, **fields
-            )
-        except supplement.SupplementError as exc:
-            self.post_message(SupplementRefused(exc.field, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - the dialog keeps what was typed
-            self.post_message(SupplementRefused("", user_message(exc)))
-            return
-        self.post_message(SupplementRefused("", "", number=row.number))
-
-    @on(SupplementRefused)
-    def outcome(self, event: SupplementRefused) -> None:
-        if event.number:
-            self.close(event.number)
-        else:
-            self.fail(event.field, event.message)
 
     def action_cancel(self) -> None:
         """Esc: close without adding."""

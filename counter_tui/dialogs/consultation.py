@@ -1,34 +1,44 @@
 """The consultation dialog (查阅登记): requesting unit, approval number, purpose, readers,
 and the materials shown (those marked in the catalogue). Enter moves to the next field; Enter
-on the last one (or ctrl+s anywhere) records. Returns a ConsultationRequest or None on Esc."""
+on the last one (or ctrl+s anywhere) records, through the ``record`` callable the dossier
+screen gives it. Returns the RecordedConsultation, or None on Esc; a refusal keeps the dialog
+open with the fields as typed."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
+from counter_tui.dialogs.base import DialogBody, FormDialog
 from counter_tui.i18n import _
-from counter_tui.screens.dialog import DialogBody, FormDialog
+from counter_tui.read_models import DossierView, MaterialRow, RecordedConsultation
 from counter_tui.services import consultation
-from counter_tui.services.viewing import DossierView, MaterialRow
 from counter_tui.widgets.preset_input import PresetInput, presets_text
 
 
-class ConsultationScreen(FormDialog[consultation.ConsultationRequest | None]):
+class ConsultationDialog(FormDialog[RecordedConsultation | None]):
     """Register a consultation of the open dossier."""
 
     FIELDS = ("requesting_unit", "approval_no", "purpose", "readers")
 
-    CSS_PATH = "../styles/certificate.tcss"
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="consultation.cancel"),
         Binding("ctrl+s", "confirm", _("Record"), id="consultation.confirm"),
     ]
 
-    def __init__(self, view: DossierView, shown: list[MaterialRow]) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        view: DossierView,
+        shown: list[MaterialRow],
+        record: Callable[[consultation.ConsultationRequest], RecordedConsultation],
+    ) -> None:
+        """``record`` runs in a worker thread with the validated request and returns the
+        registered consultation, or raises (ConsultationError names the field)."""
+        super().__init__(record, busy_text=_("Recording…"))
         self.view = view
         self.shown = shown
 
@@ -69,18 +79,17 @@ class ConsultationScreen(FormDialog[consultation.ConsultationRequest | None]):
         self.query_one("#readers", Input).focus()
 
     def action_confirm(self) -> None:
-        """Validate; on success return the request, otherwise show what is wrong."""
-        values = {name: self.query_one(f"#{name}", Input).value for name in self.FIELDS}
+        """Validate and record; a refusal is shown and the fields are kept."""
         try:
             request = consultation.validate(
                 consultation.ConsultationRequest(
-                    **values, shown_material_ids=tuple(m.id for m in self.shown)
+                    **self.values(), shown_material_ids=tuple(m.id for m in self.shown)
                 )
             )
         except consultation.ConsultationError as exc:
             self.fail(exc.field, str(exc))
             return
-        self.close(request)
+        self.submit(request)
 
     def action_cancel(self) -> None:
         """Esc: close without recording."""

@@ -1,5 +1,8 @@
 """Generated service history: weeks or a year of counter services for demos and benchmarks.
 
+Used by the demo builder (:func:`counter_tui.demo.build.build_demo`), the report tests and
+scripts/bench_dashboard.py; never by the app's services.
+
 Each working day (Monday–Friday) every open counter of an institution serves a queue of
 applicants arriving between 9:00–12:00 and 14:00–17:45 Beijing time, most in the mid-morning
 (mode 10:00) and mid-afternoon (mode 15:00). A counter serves one applicant at a time: a
@@ -52,10 +55,9 @@ from counter_tui.db.models import (
     ServiceEvent,
     ServiceVisit,
     new_id,
-    utcnow,
 )
+from counter_tui.domain import clock
 from counter_tui.domain.certificates import PURPOSES, format_serial, parse_serial
-from counter_tui.domain.clock import BEIJING
 from counter_tui.services import custody
 
 # Beijing-time working sessions: (start, end, mode of the arrival density), seconds after 0:00.
@@ -254,7 +256,7 @@ class _Generator:
         """Generate one calendar day into ``batch``; returns the number of services."""
         if day.weekday() >= 5:
             return 0
-        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=BEIJING).astimezone(dt.UTC)
+        midnight, _next_midnight = clock.day_bounds(day)
         mean = self.per_counter_day * WEEKDAY_FACTOR[day.weekday()]
         made = 0
         for place in self.places:
@@ -467,7 +469,7 @@ def generate_history(
         raise ValueError("days must not be negative")
     if per_counter_day < 0:
         raise ValueError("per_counter_day must not be negative")
-    now = now or utcnow()
+    now = now or clock.utcnow()
     with db.read() as session:
         places = _places(session.connection(), institution_ids, counters, clerks)
 

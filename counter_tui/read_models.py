@@ -1,0 +1,150 @@
+"""Read models: the plain, frozen values services hand to screens, dialogs, widgets and the CLI.
+
+They live here, beside neither the use cases that build them nor the screens that show them,
+so that a widget can name a type without importing a use-case module (and the database
+layer behind it). Times are aware UTC datetimes; resident IDs appear only masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uuid6
+
+
+@dataclass(frozen=True)
+class InstitutionRef:
+    """Read model of an institution."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    serial_prefix: str
+
+
+@dataclass(frozen=True)
+class ClerkRef:
+    """Read model of a clerk account."""
+
+    id: uuid.UUID
+    username: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Workplace:
+    """The institution, clerk and counter (window number) of this session."""
+
+    institution: InstitutionRef
+    clerk: ClerkRef | None
+    counter: str
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    """One search hit: enough to choose from a pick list."""
+
+    id: uuid.UUID
+    dossier_no: str
+    person_name: str
+    id_masked: str
+    gender: str
+    birth_date_recorded: str
+    holder_name: str
+    held_here: bool
+    since: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LookupOutcome:
+    """Result of a counter lookup.
+
+    ``status``: ``found`` (exactly one dossier held here, in ``matches[0]``), ``choices``
+    (several held here), ``none``, ``held_elsewhere`` (only other institutions hold matches),
+    ``invalid`` (the text itself is wrong; ``reason`` says why), ``refused`` (the one match may
+    not be opened by this clerk: ``own_dossier``, ``not_held``). ``message`` is for the clerk.
+    """
+
+    status: str
+    query_kind: str
+    message: str = ""
+    reason: str = ""
+    matches: list[DossierSummary] = field(default_factory=list)
+    view: DossierView | None = None
+    """Set when the lookup also opened the one dossier found (``status`` ``found``)."""
+
+
+@dataclass(frozen=True)
+class MaterialRow:
+    """One catalogue row (材料目录): 序号, 材料名称, 材料形成时间, 页数, 备注."""
+
+    id: uuid.UUID
+    number: str  # "4-1-2"
+    category: int
+    subcategory: int | None
+    title: str
+    formed_on: dt.date | None
+    page_count: int
+    remark: str
+    scanned_pages: int
+    corrects: uuid.UUID | None
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class DossierView:
+    """Header and catalogue of one dossier, for the dossier screen."""
+
+    id: uuid.UUID
+    dossier_no: str
+    person_name: str
+    id_masked: str
+    gender: str
+    birth_date_recorded: str
+    holder_name: str
+    held_since: dt.datetime | None
+    shelf_location: str
+    digitised: bool
+    materials: list[MaterialRow]
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """The outcome: serial, the text file written, and the service time in seconds."""
+
+    id: uuid.UUID
+    serial: str
+    kind_code: str
+    text_path: Path
+    text: str
+    service_seconds: float | None
+
+
+@dataclass(frozen=True)
+class RecordedConsultation:
+    """The stored consultation and the service time in seconds."""
+
+    id: uuid.UUID
+    service_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The applicant being served now, as the counter knows it before the database does.
+
+    The id (UUIDv7) and start time are chosen on the UI thread when the service starts, so
+    that however the workers that store it race (F2 and a scan, a slow disk), one applicant
+    is one ``service_visit`` row: every writer stores it idempotently by this id
+    (services.visits.ensure_started). ``started_at`` is aware UTC; ``started`` is
+    ``time.monotonic()`` for the on-screen timer; ``ticket`` the queue ticket or None.
+    """
+
+    id: uuid.UUID = field(default_factory=uuid6.uuid7)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    started: float = field(default_factory=time.monotonic)
+    ticket: str | None = None
