@@ -8,7 +8,7 @@ import pytest
 
 from counter_tui import i18n
 
-pytest_plugins = ["tests.pg", "tests.keyrings"]
+pytest_plugins = ["tests.support.pg", "tests.support.keyrings"]
 
 REPO = Path(__file__).resolve().parents[1]
 

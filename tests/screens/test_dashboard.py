@@ -16,9 +16,9 @@ from counter_tui.screens import dashboard
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.services import reports
 from counter_tui.widgets import charts
-from tests.factories import PASSWORD_HASH, logged_in
-from tests.test_counter_flow import wait_for
-from tests.test_reports import DAY, add_visit, archive_places, seed_day
+from tests.services.test_reports import DAY, add_visit, archive_places, seed_day
+from tests.support.factories import PASSWORD_HASH, logged_in
+from tests.support.pilot import wait_for
 
 SIZE = (150, 50)
 
@@ -194,7 +194,7 @@ def test_column_chart() -> None:
 async def test_supervisor_logs_in_to_the_dashboard_and_f3_toggles_the_counter(tmp_path) -> None:  # noqa: ANN001
     from counter_tui.screens.counter import CounterScreen
     from counter_tui.screens.login import LoginScreen
-    from tests.factories import PASSWORD
+    from tests.support.factories import PASSWORD
 
     archive, places, ctx = setup(tmp_path)
     ctx.workplace = None  # log in through the screen

@@ -27,7 +27,7 @@ from counter_tui.demo import service_history
 from counter_tui.domain import statistics
 from counter_tui.domain.clock import BEIJING
 from counter_tui.services import reports
-from tests.factories import TinyArchive, tiny_archive
+from tests.support.factories import TinyArchive, tiny_archive
 
 DAY = dt.date(2026, 11, 17)  # a Tuesday
 

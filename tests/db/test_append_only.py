@@ -31,7 +31,7 @@ from counter_tui.db.models import (
     ServiceVisit,
 )
 from counter_tui.services import access_log
-from tests.factories import tiny_archive
+from tests.support.factories import tiny_archive
 
 FACT_TABLES = (
     "material",

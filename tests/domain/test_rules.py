@@ -81,8 +81,8 @@ def test_service_time_levels(seconds: float, shown: str, level: str) -> None:
 async def test_the_timer_turns_warning_then_alert(tmp_path) -> None:  # noqa: ANN001
     from counter_tui.screens.counter import CounterScreen
     from counter_tui.widgets.service_timer import ServiceTimer
-    from tests.factories import counter_app, tiny_archive
-    from tests.test_counter_flow import wait_for
+    from tests.support.factories import counter_app, tiny_archive
+    from tests.support.pilot import wait_for
 
     archive = tiny_archive(tmp_path)
     app = counter_app(archive)

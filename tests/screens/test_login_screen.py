@@ -13,8 +13,8 @@ from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.login import LoginScreen
 from counter_tui.widgets.scan_input import ScanInput
-from tests.factories import PASSWORD, tiny_archive
-from tests.test_counter_flow import wait_for
+from tests.support.factories import PASSWORD, tiny_archive
+from tests.support.pilot import wait_for
 
 
 class FakeClock:

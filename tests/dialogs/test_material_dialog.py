@@ -14,8 +14,8 @@ from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.services import fixity
 from counter_tui.widgets.catalogue_table import CatalogueTable
-from tests.factories import counter_app, tiny_archive
-from tests.test_counter_flow import wait_for
+from tests.support.factories import counter_app, tiny_archive
+from tests.support.pilot import wait_for
 
 
 @pytest.mark.parametrize(

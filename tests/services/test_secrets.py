@@ -10,7 +10,7 @@ from keyring.backends import fail, null
 
 from counter_tui import config
 from counter_tui.services import secrets
-from tests.keyrings import EmptyChainer, LockedKeyring, MemoryKeyring
+from tests.support.keyrings import EmptyChainer, LockedKeyring, MemoryKeyring
 
 PASSWORD = "s3cret-central-pw"
 CENTRAL = "postgresql+psycopg://counter@db.central.example:5432/archive"

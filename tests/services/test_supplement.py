@@ -13,7 +13,7 @@ from counter_tui.db.models import AccessEvent, Dossier, Material
 from counter_tui.services import fixity, supplement, viewing
 from counter_tui.services.supplement import SupplementError
 from counter_tui.services.workplace import Workplace
-from tests.factories import TinyArchive, logged_in, tiny_archive
+from tests.support.factories import TinyArchive, logged_in, tiny_archive
 
 TODAY = dt.date(2026, 6, 30)
 

@@ -14,8 +14,8 @@ from counter_tui.dialogs.consultation import ConsultationDialog
 from counter_tui.dialogs.next_applicant import NextApplicantDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
-from tests.factories import counter_app, logged_in, tiny_archive
-from tests.test_counter_flow import wait_for
+from tests.support.factories import counter_app, logged_in, tiny_archive
+from tests.support.pilot import wait_for
 
 
 async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:

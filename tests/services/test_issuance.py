@@ -11,7 +11,7 @@ from sqlmodel import select
 from counter_tui.db.models import Certificate, CustodyEvent
 from counter_tui.services import issuance
 from counter_tui.services.workplace import Workplace
-from tests.factories import logged_in, tiny_archive
+from tests.support.factories import logged_in, tiny_archive
 
 REQUEST = issuance.CertificateRequest("custody", "办理生育服务证")
 

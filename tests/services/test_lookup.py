@@ -7,7 +7,7 @@ from pathlib import Path
 from counter_tui.db.models import CustodyEvent, Dossier
 from counter_tui.services import lookup
 from counter_tui.services.lookup import NAME_RESULTS_LIMIT
-from tests.factories import T0, logged_in, tiny_archive
+from tests.support.factories import T0, logged_in, tiny_archive
 
 
 def test_name_search(tmp_path: Path) -> None:

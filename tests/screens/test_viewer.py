@@ -50,8 +50,8 @@ async def test_a_missing_viewer_is_reported_before_anything_is_logged(tmp_path: 
 
     from counter_tui.screens.counter import CounterScreen
     from counter_tui.screens.dossier import DossierScreen
-    from tests.factories import counter_app, tiny_archive
-    from tests.test_counter_flow import wait_for
+    from tests.support.factories import counter_app, tiny_archive
+    from tests.support.pilot import wait_for
 
     archive = tiny_archive(tmp_path, viewer=["no-such-viewer-here"])
     app = counter_app(archive)

@@ -19,8 +19,8 @@ from counter_tui.dialogs.material import MaterialDialog
 from counter_tui.dialogs.next_applicant import NextApplicantDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.services import viewing
-from tests.factories import logged_in, tiny_archive
-from tests.test_counter_flow import wait_for
+from tests.support.factories import logged_in, tiny_archive
+from tests.support.pilot import wait_for
 
 HOSTILE = [
     "\x00\x07\x1b[31m\x7f",

@@ -16,8 +16,8 @@ from counter_tui.cli_report import add_report_parser, run_report
 from counter_tui.db.models import Clerk
 from counter_tui.domain import statistics
 from counter_tui.services import reports
-from tests.factories import TinyArchive
-from tests.test_reports import DAY, Places, add_visit, archive_places, bj, seed_day
+from tests.services.test_reports import DAY, Places, add_visit, archive_places, bj, seed_day
+from tests.support.factories import TinyArchive
 
 FROM = (DAY - dt.timedelta(days=1)).isoformat()
 TO = (DAY + dt.timedelta(days=1)).isoformat()
@@ -241,7 +241,7 @@ def test_report_on_postgresql_takes_the_password_from_the_keyring(
     from counter_tui import cli
     from counter_tui.db import migrate
     from counter_tui.db.engine import Database
-    from tests.pg import PASSWORD_GROUP
+    from tests.support.pg import PASSWORD_GROUP
 
     db = Database(postgres_url)
     migrate.upgrade(db)

@@ -22,7 +22,7 @@ IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 
 # A copy inside the repository (tests/fixtures/barcodes, with its licence note): a lone
 # clone passes without shared/ beside it.
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "barcodes"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "barcodes"
 
 # Found / expected measured with scripts/barcode_decode_rate.py (pyzbar, then zxing-cpp); the
 # tests keep these as floors so a regression shows while a better reader passes.

@@ -14,7 +14,7 @@ from PIL import Image, ImageChops, ImageDraw
 from counter_tui.context import build_context
 from counter_tui.db.models import Page
 from counter_tui.services import viewing, watermark
-from tests.factories import logged_in, tiny_archive
+from tests.support.factories import logged_in, tiny_archive
 
 WHEN = dt.datetime(2020, 5, 6, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing
 SIZE = (600, 848)

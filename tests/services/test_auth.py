@@ -10,7 +10,7 @@ from sqlmodel import select
 from counter_tui.cli import main
 from counter_tui.db.models import AccessEvent, Clerk
 from counter_tui.services import auth, viewing
-from tests.factories import PASSWORD, logged_in, tiny_archive
+from tests.support.factories import PASSWORD, logged_in, tiny_archive
 
 
 def test_passwords_are_argon2id_hashes(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from counter_tui.services import audit_log, auth, viewing
-from tests.factories import logged_in, tiny_archive
+from tests.support.factories import logged_in, tiny_archive
 
 
 def test_an_auditor_reads_the_newest_events_first_with_names_and_dossier_numbers(
@@ -101,8 +101,8 @@ async def test_the_audit_screen_shows_a_refusal_in_its_message_line(tmp_path) ->
 
     from counter_tui.screens.audit import AuditScreen
     from counter_tui.widgets.message_line import MessageLine
-    from tests.factories import counter_app
-    from tests.test_counter_flow import wait_for
+    from tests.support.factories import counter_app
+    from tests.support.pilot import wait_for
 
     app = counter_app(tiny_archive(tmp_path), "clerk1")
     async with app.run_test(size=(120, 30)) as pilot:

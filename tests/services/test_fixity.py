@@ -17,7 +17,7 @@ from counter_tui.db import append_only, migrate
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Dossier, Institution, Material, Page
 from counter_tui.services import access_log, fixity, viewing
-from tests.factories import TinyArchive, logged_in, tiny_archive
+from tests.support.factories import TinyArchive, logged_in, tiny_archive
 
 
 def drop_guards(db: Database) -> None:

@@ -12,8 +12,8 @@ from counter_tui.app import CounterApp
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.widgets.scan_input import ScanInput
-from tests.factories import counter_app, tiny_archive
-from tests.test_counter_flow import wait_for
+from tests.support.factories import counter_app, tiny_archive
+from tests.support.pilot import wait_for
 
 
 def message_text(app: CounterApp) -> str:
