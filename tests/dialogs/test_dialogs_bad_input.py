@@ -162,3 +162,27 @@ async def test_next_applicant_ticket(app_and_view, hostile: str) -> None:
         assert ticket == "" or (ticket.isascii() and len(ticket) <= 16)
     else:
         assert "16" in error
+
+
+async def test_a_refused_certificate_keeps_the_dialog_and_what_was_chosen(app_and_view) -> None:  # noqa: ANN001
+    from counter_tui.services import issuance
+
+    app, pilot, view = app_and_view
+    calls: list[object] = []
+
+    def refuse(request: object) -> object:
+        calls.append(request)
+        raise issuance.IssuanceError("purpose", "该用途不能出具此证明")
+
+    results: list[object] = []
+    dialog = CertificateDialog(view, [], refuse)
+    await app.push_screen(dialog, results.append)
+    await pilot.press("1", "1", "enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+    assert len(calls) == 1 and results == [] and app.screen is dialog
+    assert "该用途不能出具此证明" in str(dialog.query_one("#error", Static).render())
+    assert dialog.kind_code == "custody"
+    assert dialog.query_one("#purpose", Input).value == "办理生育服务证"
+    assert dialog.focused is dialog.query_one("#purpose", Input)

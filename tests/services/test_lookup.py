@@ -43,3 +43,52 @@ def test_name_search(tmp_path: Path) -> None:
     assert str(NAME_RESULTS_LIMIT) in many.message
     one = lookup.find(archive.db, "李张", place)  # CJK without "/" is a name too
     assert (one.status, one.matches[0].dossier_no) == ("found", "DC00000001")
+
+
+def test_a_scan_is_one_read_and_one_write_transaction(tmp_path: Path) -> None:
+    from sqlalchemy import event
+    from sqlmodel import select
+
+    from counter_tui.db.models import AccessEvent, ServiceEvent, ServiceVisit
+    from counter_tui.read_models import Visit
+
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    visit = Visit()
+    begins: list[str] = []
+    event.listen(archive.db.engine, "begin", lambda conn: begins.append("begin"))
+
+    outcome = lookup.scan(archive.db, "DA00000001", place, visit)
+
+    assert outcome.status == "found" and outcome.view is not None
+    assert outcome.view.dossier_no == "DA00000001"
+    assert len(begins) == 2  # the lookup and opening read, then one write
+    with archive.db.read() as s:
+        assert s.get(ServiceVisit, visit.id) is not None
+        kinds = sorted(
+            e.kind for e in s.exec(select(ServiceEvent).where(ServiceEvent.visit_id == visit.id))
+        )
+        opened = s.exec(select(AccessEvent).where(AccessEvent.kind == "dossier")).all()
+    assert kinds == ["dossier_opened", "started"]
+    assert [a.dossier_id for a in opened] == [archive.ids["DA00000001"]]
+    # The same visit scanned again is not stored twice.
+    lookup.scan(archive.db, "DA00000001", place, visit)
+    with archive.db.read() as s:
+        assert len(s.exec(select(ServiceVisit).where(ServiceVisit.id == visit.id)).all()) == 1
+
+
+def test_a_refused_opening_is_reported_and_logged(tmp_path: Path) -> None:
+    from sqlmodel import select
+
+    from counter_tui.db.models import AccessEvent
+    from counter_tui.read_models import Visit
+
+    archive = tiny_archive(tmp_path)
+    clerk2 = logged_in(archive, "clerk2")  # DA00000002 is clerk2's own dossier
+
+    outcome = lookup.scan(archive.db, "DA00000002", clerk2, Visit())
+
+    assert (outcome.status, outcome.reason, outcome.view) == ("refused", "own_dossier", None)
+    with archive.db.read() as s:
+        refused = s.exec(select(AccessEvent).where(AccessEvent.kind == "refused")).all()
+    assert [r.reason for r in refused] == ["own_dossier"]
