@@ -158,7 +158,7 @@ def render_cover(
 
 
 class _Painter:
-    """Fonts and pre-rendered text bitmaps, kept for the life of a rendering process."""
+    """Fonts and pre-rendered text bitmaps, kept for the life of a rendering thread."""
 
     def __init__(self) -> None:
         found = find_cjk_font()

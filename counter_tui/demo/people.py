@@ -399,13 +399,15 @@ class _Life:
         return True
 
     def between(self, start: dt.date, end: dt.date) -> dt.date | None:
+        """A random date in [start, end] cut to [age 15, as_of]; None if nothing is left."""
         start = max(start, self.earliest)
         end = min(end, self.as_of)
         return _rand_date(self.rng, start, end) if start <= end else None
 
     def build(self) -> tuple[list[MaterialPlan], dt.datetime]:
         """The catalogue (15–60 materials, unnumbered) and when the dossier arrived (aware
-        UTC). Each stage draws from the one generator in this order."""
+        UTC). The stages run in life order and draw from the one seeded generator in turn:
+        reordering them, or a draw within one, changes every archive built from a seed."""
         path = self._path()
         self._secondary_school(path)
         if path.college:
