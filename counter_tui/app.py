@@ -199,13 +199,9 @@ class CounterApp(App):
                 LockDialog(
                     clerk.name if clerk else "",
                     clerk.username if clerk else "",
-                    self._authenticate,
+                    self.ctx.authenticate,
                 )
             )
-
-    def _authenticate(self, username: str, password: str) -> Workplace:
-        """The lock dialog's password check (worker thread); raises AuthError."""
-        return auth.authenticate(self.ctx.db, username, password, counter=self.ctx.settings.counter)
 
     def on_unmount(self) -> None:
         self.ctx.close()

@@ -346,10 +346,9 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
 
 
 def _db(settings: config.Settings, args: argparse.Namespace) -> int:
-    from counter_tui.context import open_database
     from counter_tui.services import schema
 
-    db = open_database(settings, upgrade=args.db_command == "upgrade")
+    db = _open_db(settings, upgrade=args.db_command == "upgrade")
     try:
         if args.db_command == "upgrade":
             print(schema.upgrade(db))

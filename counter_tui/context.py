@@ -21,7 +21,7 @@ from counter_tui.db.engine import Database
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import Visit, Workplace
-from counter_tui.services import secrets, viewing
+from counter_tui.services import auth, secrets, viewing
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,11 @@ class AppContext:
     workplace: Workplace | None = None  # set by log-in
     visit: Visit | None = None  # the applicant being served (set on the UI thread only)
     notices: list[str] = field(default_factory=list)  # shown once the app is up
+
+    def authenticate(self, username: str, password: str) -> Workplace:
+        """Check a username and password for this counter (the log-in screen and the idle
+        lock; call it in a worker thread: argon2 is slow on purpose). Raises AuthError."""
+        return auth.authenticate(self.db, username, password, counter=self.settings.counter)
 
     def close(self) -> None:
         """Empty the private viewing folder and close the database."""

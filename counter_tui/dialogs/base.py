@@ -85,6 +85,13 @@ class WriteDialog(Dialog[ResultType], Generic[ResultType]):
         self.busy_text = busy_text
         self.writing = False
 
+    def close(self, result: ResultType) -> None:
+        """Dismiss with ``result`` unless already closing, or while a write is under way (Esc
+        then would lose the outcome of a certificate already being issued)."""
+        if self.writing:
+            return
+        super().close(result)
+
     def submit(self, request: Any) -> None:
         """Write ``request`` (ignored while a write is under way or the dialog is closing)."""
         if self.writing or self.closing:
@@ -100,7 +107,8 @@ class WriteDialog(Dialog[ResultType], Generic[ResultType]):
         except Exception as exc:  # noqa: BLE001 - the dialog keeps what was typed
             if not isinstance(exc, CounterError):
                 log.exception("write from %s failed", type(self).__name__)
-            self.post_message(self.Refused(getattr(exc, "field", "") or "", user_message(exc)))
+            field = exc.field if isinstance(exc, CounterError) else ""
+            self.post_message(self.Refused(field, user_message(exc)))
             return
         self.post_message(self.Written(result))
 

@@ -80,7 +80,7 @@ class MaterialDialog(FormDialog[MaterialRow | None]):
 
     def action_confirm(self) -> None:
         """Parse the fields; the service validates the rest when it adds the material."""
-        value = {name: self.query_one(f"#{name}", Input).value for name in self.FIELDS}
+        value = self.values()
         try:
             category, subcategory = categories.parse_placement(value["category"])
         except ValueError:

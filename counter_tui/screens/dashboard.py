@@ -324,7 +324,7 @@ class DashboardScreen(Screen):
         if figures is None:
             return
         self._show_where()
-        when = figures.computed_at.astimezone(clock.BEIJING).strftime("%H:%M:%S")
+        when = clock.local_time(figures.computed_at, "%H:%M:%S")
         self.query_one("#updated", Static).update(
             _("updated {time} · {ms} ms").format(time=when, ms=round(figures.elapsed_ms))
         )

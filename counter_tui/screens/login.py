@@ -12,8 +12,6 @@ from textual.widgets import Footer, Input, Label, Static
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import CredentialsCheck, LoggedIn, LoginRefused
 from counter_tui.i18n import _
-from counter_tui.read_models import Workplace
-from counter_tui.services import auth
 
 
 class LoginScreen(CredentialsCheck, Screen):
@@ -25,10 +23,7 @@ class LoginScreen(CredentialsCheck, Screen):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
-
-    def authenticate(self, username: str, password: str) -> Workplace:
-        """Check the credentials for this counter (worker thread); raises AuthError."""
-        return auth.authenticate(self.ctx.db, username, password, counter=self.ctx.settings.counter)
+        self.authenticate = ctx.authenticate
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):

@@ -178,9 +178,10 @@ def scan(db: Database, text: str, workplace: Workplace, visit: Visit | None) -> 
     The write stores ``visit`` if it is new (the service starts at its first lookup, whatever
     it finds) and, for an opened dossier, the access and service events
     (viewing.record_opening). Returns the :func:`find` outcome, with ``view`` set when the
-    dossier was opened; a refused opening (own dossier, not held) returns status
-    ``refused`` with the refusal's reason and message (its access event written). Raises StorageBusyError / SQLAlchemy
-    errors for database failures, ViewingError ``not_found`` if the dossier vanished.
+    dossier was opened; a refused opening (own dossier, not held) returns status ``refused``
+    with the refusal's reason and message (its access event written). Raises
+    StorageBusyError / SQLAlchemy errors for database failures, ViewingError ``not_found`` if
+    the dossier vanished.
     """
     view, refusal = None, None
     with db.read() as session:

@@ -211,7 +211,7 @@ def add_material(
                     "Dossier {no} is not held here; materials are added where the dossier is held."
                 ).format(no=dossier.dossier_no),
             )
-        if auth.is_own_dossier(db, clerk.id, dossier.id_number):
+        if auth.is_own_id_number(session, clerk.id, dossier.id_number):
             raise SupplementError(
                 "dossier",
                 _("This is your own dossier: you may not add materials to it. Ask a colleague."),

@@ -132,8 +132,12 @@ def abandon(db: Database, workplace: Workplace, visit: Visit) -> float:
     not reached the database yet (quit right after a scan); returns the service time in
     seconds. A visit already ended keeps its end."""
     with db.write() as session:
-        ensure_started(session, workplace, visit)
-        return finish(session, visit.id, "abandoned")
+        return _abandon(session, workplace, visit)
+
+
+def _abandon(session: Session, workplace: Workplace, visit: Visit) -> float:
+    ensure_started(session, workplace, visit)
+    return finish(session, visit.id, "abandoned")
 
 
 def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, new: Visit) -> None:
@@ -142,8 +146,7 @@ def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, n
     scan's worker racing this one for the same applicant adds no second visit."""
     with db.write() as session:
         if previous is not None:
-            ensure_started(session, workplace, previous)
-            finish(session, previous.id, "abandoned")
+            _abandon(session, workplace, previous)
         ensure_started(session, workplace, new)
 
 

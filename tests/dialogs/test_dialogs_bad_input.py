@@ -186,3 +186,26 @@ async def test_a_refused_certificate_keeps_the_dialog_and_what_was_chosen(app_an
     assert dialog.kind_code == "custody"
     assert dialog.query_one("#purpose", Input).value == "办理生育服务证"
     assert dialog.focused is dialog.query_one("#purpose", Input)
+
+
+async def test_esc_while_a_certificate_is_being_issued_does_not_lose_it(app_and_view) -> None:  # noqa: ANN001
+    import threading
+
+    app, pilot, view = app_and_view
+    release = threading.Event()
+
+    def slow_issue(request: object) -> object:
+        release.wait(5)
+        return request
+
+    results: list[object] = []
+    dialog = CertificateDialog(view, [], slow_issue)
+    await app.push_screen(dialog, results.append)
+    await pilot.press("1", "1", "enter")
+    await pilot.pause()
+    await pilot.press("escape")  # the issue is under way: Esc must not report "cancelled"
+    await pilot.pause()
+    assert results == [] and app.screen is dialog
+    release.set()
+    await wait_for(lambda: results, pilot)
+    assert results[0] is not None and results[0].kind_code == "custody"
