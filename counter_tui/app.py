@@ -7,15 +7,17 @@ import logging
 import time
 from collections.abc import Iterable
 
-from textual import events, work
+from textual import _time, events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.timer import Timer
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import LockDialog
 from counter_tui.domain.clock import utcnow
+from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate
 from counter_tui.i18n import _
 from counter_tui.read_models import Workplace
 from counter_tui.screens.audit import AuditScreen
@@ -40,6 +42,7 @@ def known_binding_ids() -> set[str]:
     """Every binding id a ``[keymap]`` entry may name (app, screens, dialogs, widgets)."""
     from counter_tui.dialogs.certificate import CertificateDialog
     from counter_tui.dialogs.consultation import ConsultationDialog
+    from counter_tui.dialogs.end_service import EndServiceDialog
     from counter_tui.dialogs.material import MaterialDialog
     from counter_tui.dialogs.next_applicant import NextApplicantDialog
     from counter_tui.screens.dossier import DossierScreen
@@ -54,6 +57,7 @@ def known_binding_ids() -> set[str]:
         AuditScreen,
         CertificateDialog,
         ConsultationDialog,
+        EndServiceDialog,
         MaterialDialog,
         NextApplicantDialog,
         CatalogueTable,
@@ -90,6 +94,12 @@ class CounterApp(App):
         self.add_mode("counter", lambda: CounterScreen(ctx))
         self.add_mode("audit", lambda: AuditScreen(ctx))
         self.add_mode("supervisor", lambda: DashboardScreen(ctx))
+        self.scan_gate: ScanGate[events.Key] = ScanGate(
+            prefix=ctx.settings.scanner_prefix, suffix=ctx.settings.scanner_suffix
+        )
+        self._gate_timer: Timer | None = None
+        self._ready_at: float | None = None  # keys read before this were typed ahead
+        self._typed_ahead: list[events.Key] = []
 
     def on_mount(self) -> None:
         self.apply_keymap(self.ctx.settings.keymap)
@@ -100,6 +110,12 @@ class CounterApp(App):
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
         for notice in self.ctx.notices:
             self.notify(notice, severity="warning", timeout=15)
+        self.call_after_refresh(self._ready)
+
+    async def _ready(self) -> None:
+        """The first screen is up: keys from now on are gated; those typed ahead go to it."""
+        self._ready_at = _time.get_time()
+        await self._flush_typed_ahead()
 
     def apply_keymap(self, keymap: dict[str, str]) -> None:
         """Remap bindings by id (settings ``[keymap]``); unknown ids are reported, not
@@ -149,11 +165,12 @@ class CounterApp(App):
             log.exception("could not close visits left open")
 
     async def action_quit(self) -> None:
-        """ctrl+q: end the current service (abandoned) so it does not stay open, then quit."""
+        """ctrl+q: end the current service (with the outcome it earned) so it does not stay
+        open, then quit."""
         visit, workplace = self.ctx.visit, self.ctx.workplace
         if visit is not None and workplace is not None:
             try:
-                visits.abandon(self.ctx.db, workplace, visit)
+                visits.end_visit(self.ctx.db, workplace, visit)
             except Exception:  # noqa: BLE001 - quitting must always work
                 log.exception("could not end the current visit")
         self.ctx.visit = None
@@ -184,7 +201,90 @@ class CounterApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste, events.MouseDown)):
             self.last_activity = self.clock()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await self._gate(event)
+            return
+        if (
+            isinstance(event, (events.Paste, events.MouseDown))
+            and not event.is_forwarded
+            and self.scan_gate.holding
+        ):
+            await self._apply(self.scan_gate.flush())  # held keys came first
         await super().on_event(event)
+
+    # -- scanners and ID-card readers ------------------------------------------------------------
+    #
+    # Every key read from the terminal passes through the scan gate (domain.scanning) before
+    # any screen, dialog or binding sees it: printable keys are held for a few tens of
+    # milliseconds; a burst becomes a scan (scan_arrived), anything else is replayed as typed.
+
+    async def _gate(self, event: events.Key) -> None:
+        if event.key == "ctrl+j":  # a line feed: Enter as typed ahead of raw mode
+            enter = events.Key("enter", "\r")
+            enter.time = event.time
+            event = enter
+        if self._ready_at is None or event.time < self._ready_at:
+            self._typed_ahead.append(event)
+            if self._ready_at is not None:
+                self._restart_gate_timer()
+            return
+        framing = self.ctx.settings.scanner_prefix + self.ctx.settings.scanner_suffix
+        char = event.character or ""
+        if not (event.is_printable or (char and char in framing)):
+            char = ""
+        transparent = bool(getattr(self.focused, "ACCEPTS_SCANS", False))
+        decision = self.scan_gate.feed(event, char, event.key, event.time, transparent=transparent)
+        await self._apply(decision)
+
+    async def _apply(self, decision: Decision[events.Key]) -> None:
+        for held in decision.release:
+            await App.on_event(self, held)
+        if decision.scan:
+            self.scan_arrived(decision.scan)
+        if decision.hold:
+            self._restart_gate_timer()
+
+    def _restart_gate_timer(self) -> None:
+        if self._gate_timer is not None:
+            self._gate_timer.stop()
+        self._gate_timer = self.set_timer(self.scan_gate.gap_s, self._gate_expired)
+
+    async def _gate_expired(self) -> None:
+        self._gate_timer = None
+        if self._typed_ahead:
+            await self._flush_typed_ahead()
+            return
+        await self._apply(self.scan_gate.expire(_time.get_time()))
+
+    async def _flush_typed_ahead(self) -> None:
+        """Hand keys typed before the first screen was up to it: as lines of text to a screen
+        that takes them (log-in: user name, Enter, password, Enter), else replayed as keys."""
+        keys, self._typed_ahead = self._typed_ahead, []
+        if not keys:
+            return
+        take = getattr(self.screen, "take_typed_ahead", None)
+        if take is not None and all(k.is_printable or k.key in TERMINATORS for k in keys):
+            take("".join("\n" if k.key in TERMINATORS else (k.character or "") for k in keys))
+            return
+        for key in keys:
+            await App.on_event(self, key)
+
+    def scan_arrived(self, text: str) -> None:
+        """A scan (dossier barcode, ID-card number) was recognised by the gate. The screen on
+        top takes it if it can look it up now (``take_scan(text) -> bool``); otherwise it is
+        kept as the next lookup (``AppContext.scans``) and the clerk is told."""
+        take = getattr(self.screen, "take_scan", None)
+        if take is not None and take(text):
+            return
+        self.ctx.scans.append(text)
+        shown = text if len(text) <= 24 else text[:23] + "…"
+        self.notify(
+            _("Scan received: {text} — it will be looked up when you finish here.").format(
+                text=shown
+            ),
+            severity="warning",
+            timeout=8,
+        )
 
     def lock_if_idle(self) -> None:
         """Lock the screen after ``idle_lock_minutes`` without a key (never on log-in)."""

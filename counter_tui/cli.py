@@ -19,22 +19,118 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+import unicodedata
+from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from counter_tui import cli_report, config, i18n
 from counter_tui.errors import CounterError
+from counter_tui.i18n import N_
 
 log = logging.getLogger(__name__)
 
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("unrecognized arguments: %s"),
+    N_("expected one argument"),
+    N_("ignored explicit argument %r"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("%(heading)s:"),
+)
+"""argparse's own sentences that this command line can show (Python 3.11–3.13): "usage:",
+the section titles, the help option and the errors. argparse looks them up through its
+module-level ``_`` / ``ngettext`` (gettext's default domain, which no catalog of ours fills);
+:func:`argparse_in_ui_language` points those at ``counter_tui``'s catalog, where these msgids
+are translated like every other string. One that is not listed stays English."""
+
+
+@contextlib.contextmanager
+def argparse_in_ui_language() -> Iterator[None]:
+    """While inside, argparse translates its own text (usage, section titles, errors) with
+    :mod:`counter_tui.i18n` in the current UI language. Building a parser and parsing must
+    both happen inside: argparse translates section titles and the help option's text when
+    the parser is built, the rest when it prints. Restores argparse on the way out."""
+    ours = {"_": i18n._, "ngettext": i18n.ngettext}
+    saved = {name: getattr(argparse, name) for name in ours if hasattr(argparse, name)}
+    for name in saved:  # an argparse without them stays English rather than failing
+        setattr(argparse, name, ours[name])
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(argparse, name, value)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv`` (None: the process's arguments) in the UI language; on ``--help`` or a
+    bad argument argparse prints (usage and errors translated) and exits (status 0 or 2)."""
+    with argparse_in_ui_language():
+        return build_parser().parse_args(argv)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, with usage lines aligned when "usage:" is translated into wider
+    characters (用法： takes six terminal cells for three characters)."""
+
+    def _format_usage(self, usage, actions, groups, prefix):  # noqa: ANN001, ANN202
+        text = super()._format_usage(usage, actions, groups, prefix)
+        label = i18n._("usage: ") if prefix is None else prefix
+        extra = _cells(label) - len(label)
+        if extra <= 0:
+            return text
+        first, *rest = text.split("\n")
+        return "\n".join([first, *(" " * extra + line if line else line for line in rest)])
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser using :class:`_HelpFormatter`; its subcommands' parsers too."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _name_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Show a group of subcommands as ``{a,b,c}`` in usage, help and errors (not by its
+    ``dest``, an English Python name such as ``user_command``)."""
+    subparsers.metavar = "{" + ",".join(subparsers.choices) + "}"
+
+
+def _dossier_count(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            i18n._("{text} is not a number of dossiers (a whole number, at least 1).").format(
+                text=text
+            )
+        )
+    return number
+
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (kept separate so tests can inspect it); help in the UI language."""
+    """The argument parser (kept separate so tests can inspect it); help in the UI language
+    (argparse's own words too when built inside :func:`argparse_in_ui_language`)."""
     _ = i18n._
-    parser = argparse.ArgumentParser(prog="counter-tui", description="档案窗口 Counter TUI")
+    parser = _ArgumentParser(
+        prog="counter-tui", description=_("Counter TUI: the service counter of a personnel archive")
+    )
     parser.add_argument("--db", help=_("database URL"))
     parser.add_argument("--archive-root", dest="archive_root", help=_("folder of page images"))
     parser.add_argument(
@@ -48,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=_("demo archive"))
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     build = demo_sub.add_parser("build", help=_("build a demo archive"))
-    build.add_argument("--dossiers", type=int, default=300, help=_("number of dossiers (≥ 1)"))
+    build.add_argument(
+        "--dossiers",
+        type=_dossier_count,
+        default=300,
+        metavar="N",
+        help=_("number of dossiers (≥ 1)"),
+    )
     build.add_argument(
         "--if-missing",
         action="store_true",
@@ -58,15 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help=_("apply migrations"))
     rev = db_sub.add_parser("revision", help=_("autogenerate a migration (developers)"))
-    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("-m", "--message", required=True, help=_("name of the migration"))
     user = sub.add_parser("user", help=_("accounts"))
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help=_("create an account (asks for the password)"))
-    add.add_argument("username")
+    add.add_argument("username", metavar="USERNAME", help=_("log-in name of the account"))
     add.add_argument("--name", required=True, help=_("the person's name as shown"))
-    add.add_argument("--role", required=True, choices=sorted(ROLE_CHOICES))
     add.add_argument(
-        "--institution", dest="account_institution", required=True, help=_("institution code")
+        "--role", required=True, choices=sorted(ROLE_CHOICES), help=_("role of the account")
+    )
+    add.add_argument(
+        "--institution",
+        dest="account_institution",
+        required=True,
+        metavar="CODE",
+        help=_("institution code"),
     )
     add.add_argument(
         "--own-id",
@@ -76,15 +184,27 @@ def build_parser() -> argparse.ArgumentParser:
             "then refuses their own dossier)"
         ),
     )
-    for verb in ("disable", "enable", "passwd"):
-        user_sub.add_parser(verb).add_argument("username")
-    user_sub.add_parser("list")
+    for verb, text in (
+        ("disable", _("disable an account (it can no longer log in)")),
+        ("enable", _("enable a disabled account")),
+        ("passwd", _("set a new password (asks for it)")),
+    ):
+        user_sub.add_parser(verb, help=text).add_argument(
+            "username", metavar="USERNAME", help=_("log-in name of the account")
+        )
+    user_sub.add_parser("list", help=_("list the accounts"))
     intake = sub.add_parser("intake", help=_("attach a scan batch to its dossier (archivists)"))
-    intake.add_argument("batch_dir", help=_("folder of page images; the first is the cover"))
-    intake.add_argument("--archivist", required=True, help=_("username of the archivist"))
+    intake.add_argument(
+        "batch_dir", metavar="BATCH_DIR", help=_("folder of page images; the first is the cover")
+    )
+    intake.add_argument(
+        "--archivist", required=True, metavar="USERNAME", help=_("username of the archivist")
+    )
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
+    for group in (sub, demo_sub, db_sub, user_sub, audit_sub):
+        _name_commands(group)
     return parser
 
 
@@ -92,8 +212,8 @@ ROLE_CHOICES = ("clerk", "supervisor", "archivist", "auditor", "admin")
 
 
 def _peek_language(argv: list[str]) -> str:
-    """The language for --help and argument errors, before the settings are read: --lang,
-    then COUNTER_TUI_LANG, else the default (the settings file may still change it later)."""
+    """The language for --help and argument errors, before the arguments are parsed: --lang,
+    then the settings (COUNTER_TUI_LANG, then the settings file), else the default."""
     for i, arg in enumerate(argv):
         value = (
             arg.split("=", 1)[1]
@@ -103,13 +223,18 @@ def _peek_language(argv: list[str]) -> str:
         if value in i18n.LANGUAGES:
             return value
     env = os.environ.get("COUNTER_TUI_LANG", "")
-    return env if env in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    if env in i18n.LANGUAGES:
+        return env
+    try:
+        return config.load().lang
+    except config.SettingsError:  # reported once the arguments are parsed
+        return i18n.DEFAULT_LANGUAGE
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``counter-tui`` and ``python -m counter_tui``; returns the exit status."""
     i18n.set_language(_peek_language(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         settings = config.load(
             {
@@ -205,9 +330,10 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         if args.user_command == "list":
             for a in auth.list_users(db):
                 state = _("active") if a.active else _("disabled")
+                role = _(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role
                 print(
-                    f"{a.institution_code:8} {a.username:16} {a.name:10} "
-                    f"{_(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role:8} {state}"
+                    f"{_pad(a.institution_code, 8)} {_pad(a.username, 16)} {_pad(a.name, 10)} "
+                    f"{_pad(role, 10)} {state}"
                 )
             return 0
         if args.user_command == "add":
@@ -247,6 +373,16 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         return 1
     finally:
         db.dispose()
+
+
+def _cells(text: str) -> int:
+    """Terminal cells ``text`` takes: two for a wide (CJK) character, one for the others."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, cells: int) -> str:
+    """``text`` padded with spaces to ``cells`` terminal cells."""
+    return text + " " * max(0, cells - _cells(text))
 
 
 def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
@@ -351,7 +487,11 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
     db = _open_db(settings, upgrade=args.db_command == "upgrade")
     try:
         if args.db_command == "upgrade":
-            print(schema.upgrade(db))
+            print(
+                i18n._("The database schema is at revision {revision}.").format(
+                    revision=schema.upgrade(db)
+                )
+            )
         else:
             schema.new_revision(db, args.message)
     finally:

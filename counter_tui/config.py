@@ -75,6 +75,12 @@ class Settings:
     """Command that opens page images; the files are appended as arguments."""
     idle_lock_minutes: float = 5
     """Minutes without a key before the screen locks (0 disables the lock)."""
+    scanner_prefix: str = ""
+    """Characters the barcode scanner / ID-card reader is programmed to send before what it
+    read (e.g. ``"\\u0002"``, STX); with one set, what follows it is always a scan, however
+    slowly it arrives. Empty: scans are told from typing by their speed alone."""
+    scanner_suffix: str = ""
+    """Characters the scanner sends after what it read (with a prefix); empty: Enter ends it."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Keys for bindings, by binding id (the ``[keymap]`` table; ``COUNTER_TUI_KEYMAP`` as
     ``id=keys;id=keys``), e.g. ``"counter.next_applicant" = "f4"`` or ``"dossier.certificate"
@@ -122,6 +128,15 @@ def _coerce(name: str, value: object) -> object:
         raise SettingsError(
             _('keymap must map binding ids to keys, e.g. counter.next_applicant = "f4"')
         )
+    if name in ("scanner_prefix", "scanner_suffix"):
+        text = str(value)
+        if len(text) > 8 or text != text.strip():
+            raise SettingsError(
+                _("{name} must be at most 8 characters without spaces around them").format(
+                    name=name
+                )
+            )
+        return text
     if "Path" in str(kind):
         return Path(str(value)).expanduser().resolve()
     if kind in ("float", float):
@@ -177,6 +192,8 @@ def load(
             _("lang must be zh_CN or en, not {value!r}").format(value=settings.lang)
         )
     settings.institution = settings.institution.strip().upper()
+    if settings.scanner_suffix and not settings.scanner_prefix:
+        raise SettingsError(_("scanner_suffix needs a scanner_prefix"))
     try:
         backend = make_url(settings.db_url).get_backend_name()
     except (ArgumentError, ValueError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from counter_tui.read_models import DossierView, LookupOutcome
+from counter_tui.read_models import DossierView, LookupOutcome, Visit
 
 
 class LookupFinished(Message):
@@ -19,11 +19,23 @@ class LookupFinished(Message):
 
 class DossierOpened(Message):
     """A dossier chosen from the pick list was opened (access logged); ``view`` is its
-    header and catalogue."""
+    header and catalogue, ``visit`` the service it was opened in (a new one for a different
+    person)."""
 
-    def __init__(self, view: DossierView) -> None:
+    def __init__(self, view: DossierView, visit: Visit | None = None) -> None:
         super().__init__()
         self.view = view
+        self.visit = visit
+
+
+class ServiceEnded(Message):
+    """The current visit ended (F4, F2): ``outcome`` (services.visits.OUTCOMES) after
+    ``seconds``."""
+
+    def __init__(self, outcome: str, seconds: float) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.seconds = seconds
 
 
 class ServiceFailed(Message):

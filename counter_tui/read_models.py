@@ -47,7 +47,12 @@ class Workplace:
 
 @dataclass(frozen=True)
 class DossierSummary:
-    """One search hit: enough to choose from a pick list."""
+    """One search hit: enough to choose from a pick list.
+
+    ``holder_name`` is the institution holding the dossier now ("" while it is in transit
+    between two institutions: held by neither); ``since`` is when that holder received it (in
+    transit: when it was sent), aware UTC (services.custody.CustodyState).
+    """
 
     id: uuid.UUID
     dossier_no: str
@@ -65,9 +70,11 @@ class LookupOutcome:
     """Result of a counter lookup.
 
     ``status``: ``found`` (exactly one dossier held here, in ``matches[0]``), ``choices``
-    (several held here), ``none``, ``held_elsewhere`` (only other institutions hold matches),
-    ``invalid`` (the text itself is wrong; ``reason`` says why), ``refused`` (the one match may
-    not be opened by this clerk: ``own_dossier``, ``not_held``). ``message`` is for the clerk.
+    (several held here), ``none``, ``held_elsewhere`` (no match is held here: other
+    institutions hold them, or, with ``reason`` ``in_transit``, the first is on its way between
+    two institutions, 转出待接收), ``invalid`` (the text itself is wrong; ``reason`` says why),
+    ``refused`` (the one match may not be opened by this clerk: ``own_dossier``,
+    ``not_held``). ``message`` is for the clerk.
     """
 
     status: str
@@ -77,6 +84,9 @@ class LookupOutcome:
     matches: list[DossierSummary] = field(default_factory=list)
     view: DossierView | None = None
     """Set when the lookup also opened the one dossier found (``status`` ``found``)."""
+    visit: Visit | None = None
+    """The visit the lookup was recorded in: the one given, or its successor when the lookup
+    opened a different person's dossier (services.visits.successor_needed)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,11 @@ class MaterialRow:
 
 @dataclass(frozen=True)
 class DossierView:
-    """Header and catalogue of one dossier, for the dossier screen."""
+    """Header and catalogue of one dossier, for the dossier screen.
+
+    ``holder_name`` and ``held_since`` (aware UTC) as in :class:`DossierSummary`: the holder
+    now and when it received the dossier (its receipt after a transfer, not the send date).
+    """
 
     id: uuid.UUID
     dossier_no: str
@@ -115,22 +129,20 @@ class DossierView:
 
 @dataclass(frozen=True)
 class IssuedCertificate:
-    """The outcome: serial, the text file written, and the service time in seconds."""
+    """The outcome: serial, kind and the text file written (the visit goes on)."""
 
     id: uuid.UUID
     serial: str
     kind_code: str
     text_path: Path
     text: str
-    service_seconds: float | None
 
 
 @dataclass(frozen=True)
 class RecordedConsultation:
-    """The stored consultation and the service time in seconds."""
+    """The stored consultation (the visit goes on)."""
 
     id: uuid.UUID
-    service_seconds: float | None
 
 
 @dataclass(frozen=True)

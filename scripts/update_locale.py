@@ -1,7 +1,9 @@
 """Extract translatable strings, merge them into locale/zh_CN, compile the .mo file.
 
-Usage: python scripts/update_locale.py [--check]
+Usage: python scripts/update_locale.py [--check | --add FILE.po]
   --check  exit 1 (listing them) if any msgid lacks a zh_CN translation or the .mo is stale.
+  --add    take the translations in FILE.po (msgid/msgstr pairs) into the catalog first,
+           replacing empty or older ones.
 Source strings are English msgids marked with _(), N_() or ngettext(); translations are kept in
 counter_tui/locale/zh_CN/LC_MESSAGES/counter_tui.po (edit that file, then run this script).
 """
@@ -85,6 +87,16 @@ def main(argv: list[str]) -> int:
         if stale:
             print(f"{MO} is not the compiled form of {PO}; run `make locale`")
         return 1 if problems or stale else 0
+    if "--add" in argv:
+        with Path(argv[argv.index("--add") + 1]).open("rb") as fh:
+            for message in read_po(fh, locale="zh_CN"):
+                if message.id and message.string:
+                    known = catalog.get(message.id)
+                    if known is None:
+                        catalog.add(message.id, message.string)
+                    else:  # Catalog.add keeps the old string of a known msgid
+                        known.string = message.string
+                        known.flags.discard("fuzzy")
     catalog.update(template, no_fuzzy_matching=True)
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as fh:

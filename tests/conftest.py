@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from counter_tui import i18n
+from tests.support.pilot import press_as_typed
 
 pytest_plugins = ["tests.support.pg", "tests.support.keyrings"]
 
@@ -31,3 +32,12 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     ):
         monkeypatch.delenv(f"COUNTER_TUI_{name}", raising=False)
     i18n.set_language("zh_CN")
+
+
+@pytest.fixture(autouse=True)
+def keys_pressed_at_a_persons_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pilot.press types like a person (see tests.support.pilot.press_as_typed); scanner
+    bursts are sent with tests.support.pilot.burst."""
+    from textual.pilot import Pilot
+
+    monkeypatch.setattr(Pilot, "press", press_as_typed)

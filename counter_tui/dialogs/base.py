@@ -1,5 +1,6 @@
-"""Bases of the modal dialogs: close exactly once, focus nothing by themselves, and one
-pattern for "dialog, then write"."""
+"""Bases of the modal dialogs: close exactly once, focus nothing by themselves, one pattern
+for "dialog, then write", and one kind of text field (:class:`DialogInput`: focus never selects
+what was typed, a multi-line paste is joined and reported)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from counter_tui.errors import CounterError, user_message
+from counter_tui.i18n import _
+from counter_tui.widgets.preset_input import DialogInput
 
 ResultType = TypeVar("ResultType")
 log = logging.getLogger(__name__)
@@ -39,6 +42,15 @@ class Dialog(ModalScreen[ResultType], Generic[ResultType]):
             return
         self.closing = True
         self.dismiss(result)
+
+    @on(DialogInput.LinesJoined)
+    def lines_joined(self, event: DialogInput.LinesJoined) -> None:
+        """A multi-line paste was joined into one line: say so in the ``#error`` line."""
+        event.stop()
+        for line in self.query("#error").results(Static):
+            line.update(
+                _("Pasted text had {n} lines; they were joined into one.").format(n=event.lines)
+            )
 
     def fail(self, field: str, message: str) -> None:
         """Show ``message`` in the ``#error`` line and focus the Input with id ``field`` (if

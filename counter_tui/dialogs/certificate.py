@@ -1,9 +1,10 @@
 """The certificate dialog: kind by number key, purpose (用途), applicant, cited materials.
 
 Keys for a standard 存档证明 for the person themself: ``1`` (kind), ``1`` (first purpose),
-Enter (confirm). The dialog issues the certificate itself (the ``issue`` callable the dossier
-screen gives it) and returns the :class:`~counter_tui.read_models.IssuedCertificate` via
-``dismiss``, or None on Esc; a refusal keeps the dialog open with everything chosen.
+Enter (confirm); with a typed purpose, Enter at its end issues. The dialog issues the
+certificate itself (the ``issue`` callable the dossier screen gives it) and returns the
+:class:`~counter_tui.read_models.IssuedCertificate` via ``dismiss``, or None on Esc; a refusal
+keeps the dialog open with everything chosen.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from counter_tui.dialogs.base import DialogBody, WriteDialog
+from counter_tui.dialogs.base import DialogBody, DialogInput, WriteDialog
 from counter_tui.domain import certificates
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, IssuedCertificate, MaterialRow
@@ -27,8 +28,10 @@ from counter_tui.widgets.preset_input import presets_text
 class CertificateDialog(WriteDialog[IssuedCertificate | None]):
     """Choose what to issue, in steps: a number key picks the kind; then a number key picks a
     listed purpose, or any other key starts typing one (Tab first for a purpose that begins
-    with a digit); then Enter on Issue (or ctrl+s anywhere) issues. Once past a step, number
-    keys never change it: a typed purpose or a fast typist cannot switch the kind."""
+    with a digit); then Enter on Issue, Enter at the end of a typed purpose (the agent's
+    fields first when the agent box is ticked), or ctrl+s anywhere issues. A kind that must
+    cite materials is refused as soon as it is chosen when none are marked. Once past a step,
+    number keys never change it: a typed purpose or a fast typist cannot switch the kind."""
 
     BINDINGS = [
         Binding("escape", "cancel", _("Cancel"), id="certificate.cancel"),
@@ -59,7 +62,7 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
             )
             yield Static(self._kinds_text(), id="kinds")
             yield Static(presets_text(certificates.PURPOSES), id="purposes")
-            yield Input(
+            yield DialogInput(
                 id="purpose",
                 placeholder=_(
                     "Purpose: a number above, or type it (Tab first if it starts with a digit)"
@@ -67,8 +70,8 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
             )
             yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
             with Vertical(id="agent-fields"):
-                yield Input(id="agent_name", placeholder=_("Agent's name"))
-                yield Input(id="agent_id", placeholder=_("Agent's resident ID"))
+                yield DialogInput(id="agent_name", placeholder=_("Agent's name"))
+                yield DialogInput(id="agent_id", placeholder=_("Agent's resident ID"))
             yield Static(self._cited_text(), id="cited")
             yield Static("", id="error")
             with Horizontal(id="buttons"):
@@ -97,7 +100,7 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
             event.stop()
             purpose = self.query_one("#purpose", Input)
             purpose.value = certificates.PURPOSES[int(char) - 1][0]
-            self.purpose_submitted()
+            self.purpose_chosen()
         elif event.is_printable:
             event.stop()
             purpose = self.query_one("#purpose", Input)
@@ -119,18 +122,37 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
         return "\n".join([_("Cited materials:"), *rows])
 
     def choose_kind(self, number: int) -> None:
-        """Take kind ``number`` (1-based) and move on to the purpose."""
-        self.kind_code = certificates.CERTIFICATE_KINDS[number - 1].code
+        """Take kind ``number`` (1-based) and move on to the purpose; a kind that must cite
+        materials, with none marked, is refused here (the kind step stays)."""
+        kind_code = certificates.CERTIFICATE_KINDS[number - 1].code
+        try:
+            issuance.check_cited(kind_code, self.cited)
+        except issuance.IssuanceError as exc:
+            self.query_one("#error", Static).update(str(exc))
+            return
+        self.kind_code = kind_code
         self.query_one("#kinds", Static).update(self._kinds_text())
+        self.query_one("#error", Static).update("")
         self.step = "purpose"
 
-    @on(Input.Submitted, "#purpose")
-    def purpose_submitted(self) -> None:
+    def purpose_chosen(self) -> None:
+        """A listed purpose was picked by its number: Enter on Issue (or the agent's name)
+        next."""
         self.step = "ready"
         agent = self.query_one("#agent", Checkbox).value
         (
             self.query_one("#agent_name", Input) if agent else self.query_one("#confirm", Button)
         ).focus()
+
+    @on(Input.Submitted, "#purpose")
+    def purpose_submitted(self) -> None:
+        """Enter at the end of a typed purpose: issue (validation says what is missing), or
+        go on to the agent's name when the agent box is ticked."""
+        self.step = "ready"
+        if self.query_one("#agent", Checkbox).value:
+            self.query_one("#agent_name", Input).focus()
+        else:
+            self.action_confirm()
 
     @on(Checkbox.Changed, "#agent")
     def agent_toggled(self, event: Checkbox.Changed) -> None:

@@ -2,7 +2,11 @@
 and the materials shown (those marked in the catalogue). Enter moves to the next field; Enter
 on the last one (or ctrl+s anywhere) records, through the ``record`` callable the dossier
 screen gives it. Returns the RecordedConsultation, or None on Esc; a refusal keeps the dialog
-open with the fields as typed."""
+open with the fields as typed.
+
+Without marked materials the dialog refuses at once (the dossier screen checks the same rule,
+:func:`~counter_tui.services.consultation.check_shown`, before opening it): the message stays,
+the fields are disabled, Esc goes back to the catalogue."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
-from counter_tui.dialogs.base import DialogBody, FormDialog
+from counter_tui.dialogs.base import DialogBody, DialogInput, FormDialog
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, MaterialRow, RecordedConsultation
 from counter_tui.services import consultation
@@ -51,15 +55,15 @@ class ConsultationDialog(FormDialog[RecordedConsultation | None]):
                 ),
                 id="dialog-title",
             )
-            yield Input(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
-            yield Input(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
+            yield DialogInput(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
+            yield DialogInput(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
             yield Static(presets_text(presets), id="purposes")
             yield PresetInput(
                 [zh for zh, _en in presets],
                 id="purpose",
                 placeholder=_("Purpose: a number above, or type it"),
             )
-            yield Input(id="readers", placeholder=_("Readers' names (查阅人)"))
+            yield DialogInput(id="readers", placeholder=_("Readers' names (查阅人)"))
             yield Static(self._shown_text(), id="cited")
             yield Static("", id="error")
             yield Static(
@@ -72,6 +76,14 @@ class ConsultationDialog(FormDialog[RecordedConsultation | None]):
         return "\n".join([_("Materials shown:"), *[f"  {m.number}  {m.title}" for m in self.shown]])
 
     def on_mount(self) -> None:
+        try:
+            consultation.check_shown(self.shown)
+        except consultation.ConsultationError as exc:
+            # Nothing to type in vain: the message stays, Esc goes back to mark the materials.
+            for field in self.query(Input):
+                field.disabled = True
+            self.query_one("#error", Static).update(str(exc))
+            return
         self.query_one("#requesting_unit", Input).focus()
 
     @on(PresetInput.PresetChosen)

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Label, Static
 
-from counter_tui.dialogs.base import DialogBody, FormDialog
+from counter_tui.dialogs.base import DialogBody, DialogInput, FormDialog
 from counter_tui.domain import categories, dates
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, MaterialRow
@@ -55,15 +55,17 @@ class MaterialDialog(FormDialog[MaterialRow | None]):
                     name=self.view.person_name, no=self.view.dossier_no
                 )
             yield Label(title, id="dialog-title")
-            yield Input(
+            yield DialogInput(
                 id="category",
                 placeholder=_("Category, e.g. 1, 4-1, 9-2"),
                 value=self._category_code(),
             )
-            yield Input(id="title", placeholder=_("Material title (材料名称)"))
-            yield Input(id="formed_on", placeholder=_("Date formed, YYYY-MM-DD (材料形成时间)"))
-            yield Input(id="page_count", placeholder=_("Pages (页数)"))
-            yield Input(id="remark", placeholder=_("Remark (备注), optional"))
+            yield DialogInput(id="title", placeholder=_("Material title (材料名称)"))
+            yield DialogInput(
+                id="formed_on", placeholder=_("Date formed, YYYY-MM-DD (材料形成时间)")
+            )
+            yield DialogInput(id="page_count", placeholder=_("Pages (页数)"))
+            yield DialogInput(id="remark", placeholder=_("Remark (备注), optional"))
             yield Static("", id="error")
             yield Static(
                 _("Enter: next field · Enter on the last field or ctrl+s: add · Esc: cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +18,8 @@ from counter_tui.services import access_log, audit_log, fixity
 from counter_tui.widgets.message_line import MessageLine
 
 ROWS_SHOWN = 500
+COLUMNS = (N_("Seq."), N_("Time"), N_("Clerk"), N_("Event"), N_("Dossier no."), N_("Details"))
+DETAILS_CELLS = 40  # a reason longer than this is cut (content hashes are 64)
 # Reasons recorded as codes, shown in the UI language (other reasons are free text).
 REASON_LABELS = {
     "counter": N_("at the counter"),
@@ -71,9 +74,7 @@ class AuditScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(
-            _("Seq."), _("Time"), _("Clerk"), _("Event"), _("Dossier no."), _("Details")
-        )
+        table.add_columns(*(_(label) for label in COLUMNS))
         table.focus()
         self.action_reload()
 
@@ -97,17 +98,26 @@ class AuditScreen(Screen):
 
     @on(LogLoaded)
     def show_log(self, event: LogLoaded) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in event.rows:
-            table.add_row(
+        rows = [
+            (
                 str(row.seq),
                 clock.local_time(row.at),
                 row.clerk_name or "—",
                 _(access_log.KIND_LABELS.get(row.kind, row.kind)),
                 row.dossier_no,
-                _(REASON_LABELS.get(row.reason, row.reason))[:40],
+                _(REASON_LABELS.get(row.reason, row.reason))[:DETAILS_CELLS],
             )
+            for row in event.rows
+        ]
+        # Columns as wide as their widest cell, set before the rows go in: DataTable's own
+        # measuring happens later, and a frame drawn in between kept the header-wide
+        # columns (times cut to "2026") on an 80-column terminal.
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for n, label in enumerate(COLUMNS):
+            text = _(label)
+            table.add_column(text, width=max([cell_len(text), *(cell_len(r[n]) for r in rows)]))
+        table.add_rows(rows)
 
     @on(AuditFailed)
     def failed(self, event: AuditFailed) -> None:

@@ -18,10 +18,12 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext
+from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.next_applicant import NextApplicantDialog
+from counter_tui.domain import service_time
 from counter_tui.errors import user_message
 from counter_tui.i18n import _
-from counter_tui.messages import DossierOpened, LookupFinished, ServiceFailed
+from counter_tui.messages import DossierOpened, LookupFinished, ServiceEnded, ServiceFailed
 from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.services import lookup, viewing, visits
@@ -30,12 +32,23 @@ from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
 
 
+def outcome_label(outcome: str) -> str:
+    """A visit outcome (services.visits.OUTCOMES) in the UI language."""
+    return {
+        "certificate": _("certificate issued"),
+        "consultation": _("consultation registered"),
+        "answered": _("question answered"),
+        "abandoned": _("abandoned"),
+    }.get(outcome, outcome)
+
+
 class CounterScreen(Screen):
     """Scan or type; one match opens the dossier, several give a pick list."""
 
     CSS_PATH = "../styles/counter.tcss"
     BINDINGS = [
         Binding("f2", "next_applicant", _("Next applicant"), id="counter.next_applicant"),
+        Binding("f4", "end_service", _("End service"), id="counter.end_service"),
         Binding("escape", "clear", _("Clear"), id="counter.clear"),
     ]
 
@@ -43,7 +56,7 @@ class CounterScreen(Screen):
         super().__init__()
         self.ctx = ctx
         self.busy: str | None = None  # the text being looked up or opened
-        self.pending: list[str] = []  # scans that arrived meanwhile
+        self.offered: str | None = None  # a kept scan put into the input, not yet looked up
 
     def compose(self) -> ComposeResult:
         place = self.ctx.workplace
@@ -80,18 +93,40 @@ class CounterScreen(Screen):
         self.query_one(ScanInput).focus()
         self._sync_timer()
 
-    def _offer_pending(self) -> None:
-        """Put a scan that arrived while the previous dossier was opening into the input."""
+    def _offer_pending(self, lead: str = "") -> None:
+        """Put the oldest scan kept meanwhile (AppContext.scans: it arrived while a dossier,
+        a dialog or the lock was open, or while the last lookup ran) into the input, selected:
+        Enter looks it up, typing replaces it."""
         scan = self.query_one(ScanInput)
-        if self.pending and not scan.value:
-            scan.value = self.pending.pop(0)
+        if self.ctx.scans and not scan.value and self.busy is None:
+            scan.value = self.offered = self.ctx.scans.pop(0)
             scan.select_all()
             self.show_message(
-                _(
-                    "A scan arrived while the last dossier was opening: {text} — Enter looks it up."
-                ).format(text=scan.value),
+                " ".join(
+                    part
+                    for part in (
+                        lead,
+                        _("A scan arrived meanwhile: {text} — Enter looks it up.").format(
+                            text=scan.value
+                        ),
+                    )
+                    if part
+                ),
                 level="warning",
             )
+
+    def take_scan(self, text: str) -> bool:
+        """A scan recognised by the app's gate while this screen is on top (the pick list or
+        nothing has focus): look it up now, unless a lookup is running (then False: the app
+        keeps it for later)."""
+        if self.busy is not None:
+            return False
+        self.query_one("#choices", OptionList).display = False
+        scan = self.query_one(ScanInput)
+        scan.value = ""
+        scan.focus()
+        self.look_up(text)
+        return True
 
     def _sync_timer(self) -> None:
         self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
@@ -102,13 +137,17 @@ class CounterScreen(Screen):
 
     @on(Input.Submitted, "#scan")
     def submitted(self, event: Input.Submitted) -> None:
-        text = event.value
+        self.look_up(event.value)
+
+    def look_up(self, text: str) -> None:
+        """Look ``text`` up in a worker (a new service starts if none is open)."""
+        self.offered = None
         if self.busy is not None:
             # Another scan arriving while this one is looked up waits its turn instead of
             # being lost or mixed into it (a double Enter submits nothing: the field was
             # emptied by the first).
             if text.strip():
-                self.pending.append(text)
+                self.ctx.scans.append(text)
             return
         if not text.strip():
             self.query_one(ScanInput).value = text  # blanks typed stay where they were
@@ -117,15 +156,20 @@ class CounterScreen(Screen):
                 level="warning",
             )
             return
+        successor = None
         if self.ctx.visit is None:
             # The service (and its timer) starts now; the worker stores it with this id.
             self.ctx.visit = Visit()
             self._sync_timer()
+        else:
+            # Should this lookup open another person's dossier, that person is a new
+            # applicant whose service starts now (services.viewing.record_opening).
+            successor = Visit()
         self.busy = text
         # ScanInput emptied itself on Enter; the text comes back (selected) if the lookup
         # does not open a dossier.
         self.show_message(_("Looking up…"))
-        self.lookup(text, self.ctx.visit)
+        self.lookup(text, self.ctx.visit, successor)
 
     def _done(self, *, restore: bool) -> None:
         """The lookup or opening finished: put the text back if it did not open a dossier."""
@@ -137,10 +181,10 @@ class CounterScreen(Screen):
         scan.focus()
 
     @work(thread=True, group="lookup")
-    def lookup(self, text: str, visit: Visit) -> None:
+    def lookup(self, text: str, visit: Visit, successor: Visit | None) -> None:
         """Look ``text`` up and open a single match, storing the visit (worker thread)."""
         try:
-            outcome = lookup.scan(self.ctx.db, text, self.ctx.workplace, visit)
+            outcome = lookup.scan(self.ctx.db, text, self.ctx.workplace, visit, successor)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
             self.post_message(ServiceFailed(user_message(exc)))
             return
@@ -149,6 +193,7 @@ class CounterScreen(Screen):
     @on(LookupFinished)
     def lookup_finished(self, event: LookupFinished) -> None:
         outcome = event.outcome
+        self._follow_visit(outcome.visit)
         choices = self.query_one("#choices", OptionList)
         choices.display = False
         if outcome.view is not None:
@@ -176,25 +221,37 @@ class CounterScreen(Screen):
             self.show_message(outcome.message, level=level)
             self._done(restore=True)
 
+    def _follow_visit(self, visit: Visit | None) -> None:
+        """The worker recorded the lookup in ``visit``: when that is the successor (another
+        person's dossier was opened), the previous applicant's service has ended."""
+        if visit is not None and visit is not self.ctx.visit:
+            self.ctx.visit = visit
+            self._sync_timer()
+
     @on(OptionList.OptionSelected, "#choices")
     def choice_made(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.query_one("#choices", OptionList).display = False
         self.busy = self.busy or ""
-        self.open_dossier(uuid.UUID(event.option.id), self.ctx.visit)
+        if self.ctx.visit is None:
+            self.ctx.visit = Visit()
+        self.open_dossier(uuid.UUID(event.option.id), self.ctx.visit, Visit())
 
     @work(thread=True, group="open")
-    def open_dossier(self, dossier_id: uuid.UUID, visit: Visit | None) -> None:
+    def open_dossier(self, dossier_id: uuid.UUID, visit: Visit | None, successor: Visit) -> None:
         """Log the view and load the dossier chosen from the pick list (worker thread)."""
         try:
-            view = viewing.open_dossier(self.ctx.db, dossier_id, self.ctx.workplace, visit)
+            view, current = viewing.open_for_visit(
+                self.ctx.db, dossier_id, self.ctx.workplace, visit, successor
+            )
         except Exception as exc:  # noqa: BLE001
             self.post_message(ServiceFailed(user_message(exc)))
             return
-        self.post_message(DossierOpened(view))
+        self.post_message(DossierOpened(view, current))
 
     @on(DossierOpened)
     def dossier_opened(self, event: DossierOpened) -> None:
+        self._follow_visit(event.visit)
         self.show_dossier(event.view)
 
     def show_dossier(self, view: DossierView) -> None:
@@ -204,17 +261,16 @@ class CounterScreen(Screen):
         self.app.push_screen(DossierScreen(self.ctx, view, self.ctx.visit), self.dossier_closed)
 
     def dossier_closed(self, outcome: DossierOutcome | None) -> None:
-        """The dossier screen closed: keep the scans that arrived meanwhile, and start afresh
-        when the service ended there."""
+        """The dossier screen closed: end the service or call the next applicant if the clerk
+        asked for it there (F4, F2), and offer a scan that arrived meanwhile."""
         if outcome is None:
             return
-        self.pending.extend(outcome.scans)
-        if outcome.service_closed:
-            self.ctx.visit = None
-            self.reset(outcome.message)
-        else:
-            self._offer_pending()
-            self._sync_timer()
+        self._offer_pending()
+        self._sync_timer()
+        if outcome.end_service:
+            self._end_service(outcome.end_service)
+        elif outcome.next_applicant:
+            self.action_next_applicant()
 
     @on(ServiceFailed)
     def service_failed(self, event: ServiceFailed) -> None:
@@ -222,11 +278,15 @@ class CounterScreen(Screen):
         self._done(restore=True)
 
     def reset(self, message: str = "") -> None:
-        """Back to an empty counter for the next applicant."""
-        self.query_one(ScanInput).clear()
+        """Back to an empty counter for the next applicant (a kept scan stays offered)."""
+        scan = self.query_one(ScanInput)
+        if self.offered and scan.value == self.offered:
+            self.ctx.scans.insert(0, self.offered)
+        self.offered = None
+        scan.clear()
         self.query_one("#choices", OptionList).display = False
         self.show_message(message, level="info")
-        self._offer_pending()
+        self._offer_pending(lead=message)
         self._sync_timer()
         self.query_one(ScanInput).focus()
 
@@ -241,8 +301,8 @@ class CounterScreen(Screen):
         self.query_one(ScanInput).focus()
 
     def action_next_applicant(self) -> None:
-        """F2: ask for the queue ticket, end the current service (abandoned if nothing was
-        issued) and start the next one at once."""
+        """F2: ask for the queue ticket, end the current service (with the outcome it earned:
+        services.visits.close) and start the next one at once."""
         self.app.push_screen(NextApplicantDialog(), self._next_applicant)
 
     def _next_applicant(self, ticket: str | None) -> None:
@@ -257,6 +317,40 @@ class CounterScreen(Screen):
             else _("Ready for the next applicant.")
         )
         self.start_next(previous, self.ctx.visit)
+
+    def action_end_service(self) -> None:
+        """F4: end the current service, saying whether the applicant was served."""
+        if self.ctx.visit is None:
+            self.show_message(_("No service is open."), level="warning")
+            return
+        self.app.push_screen(EndServiceDialog(), self._end_service)
+
+    def _end_service(self, outcome: str | None) -> None:
+        self.query_one(ScanInput).focus()
+        if outcome is None or self.ctx.visit is None:
+            return
+        visit, self.ctx.visit = self.ctx.visit, None
+        self._sync_timer()
+        self.end_visit(visit, outcome)
+
+    @work(thread=True, group="write")
+    def end_visit(self, visit: Visit, outcome: str) -> None:
+        """Store the end of ``visit`` (worker thread); posts ServiceEnded."""
+        try:
+            ended, seconds = visits.end_visit(self.ctx.db, self.ctx.workplace, visit, outcome)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(user_message(exc)))
+            return
+        self.post_message(ServiceEnded(ended, seconds))
+
+    @on(ServiceEnded)
+    def service_ended(self, event: ServiceEnded) -> None:
+        self.reset(
+            _("Service ended ({outcome}), {time}. Ready for the next applicant.").format(
+                outcome=outcome_label(event.outcome),
+                time=service_time.format_elapsed(event.seconds),
+            )
+        )
 
     @work(thread=True, group="write")
     def start_next(self, previous: Visit | None, visit: Visit) -> None:

@@ -16,7 +16,7 @@ import uuid
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
@@ -100,10 +100,19 @@ class FiguresFailed(Message):
 # The screen
 
 
+class DashboardBody(ScrollableContainer, can_focus=False):
+    """The tables and the charts: side by side on a wide terminal; on a narrow one, one above
+    the other and scrolling together (styles/dashboard.tcss, by the screen's width class).
+    Never focused itself: ↑/↓ that a table or the tables' column cannot use scroll it."""
+
+
 class DashboardScreen(Screen):
     """A day's figures for the supervisor's institution (or, city level, any or all)."""
 
     CSS_PATH = "../styles/dashboard.tcss"
+    # Width classes for dashboard.tcss: the tables need about 70 cells beside the 42 of the
+    # charts; below that they go one above the other, and from 160 cells the charts take half.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (112, "-wide"), (160, "-very-wide")]
     BINDINGS = [
         # Priority: the tables would otherwise take ←/→ for horizontal scrolling.
         Binding(
@@ -136,14 +145,14 @@ class DashboardScreen(Screen):
             yield Static("", id="where")
             yield Static("", id="updated")
         yield Static("", id="summary")
-        with Horizontal(id="dashboard-body"):
+        with DashboardBody(id="dashboard-body"):
             with VerticalScroll(id="tables"):
                 yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
                 yield Static(_("Service types"), classes="heading")
                 yield DataTable(id="types", cursor_type="row", zebra_stripes=True)
                 yield Static(_("Slowest services"), classes="heading")
                 yield DataTable(id="slowest", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="charts"):
+            with VerticalScroll(id="charts"):
                 yield BarChart(
                     _("Service time distribution"),
                     align_labels="right",
@@ -232,8 +241,13 @@ class DashboardScreen(Screen):
         if event.day != self.day or event.institution_id != self._institution_id():
             return  # an answer to an older request: a newer one is on its way
         self.loading = False
+        first = self.figures is None
         self.figures = dataclasses.replace(event.figures, grouping=self.grouping)
         self.show_figures()
+        if first and not isinstance(self.focused, DataTable):
+            # The empty tables were off the screen until now and lost the focus AUTO_FOCUS
+            # gave them; ↑/↓ should go through the counters first.
+            self.query_one("#groups", DataTable).focus()
 
     @on(FiguresFailed)
     def figures_failed(self, event: FiguresFailed) -> None:

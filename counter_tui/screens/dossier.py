@@ -24,8 +24,8 @@ from counter_tui.commands import ScreenCommands
 from counter_tui.context import AppContext
 from counter_tui.dialogs.certificate import CertificateDialog
 from counter_tui.dialogs.consultation import ConsultationDialog
+from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.material import MaterialDialog
-from counter_tui.domain import service_time
 from counter_tui.domain.clock import local_date
 from counter_tui.errors import user_message
 from counter_tui.i18n import _
@@ -54,14 +54,13 @@ def gender_label(code: str) -> str:
 class DossierOutcome:
     """What the dossier screen hands back to the counter when it closes.
 
-    ``service_closed``: a certificate or consultation ended the service (the counter starts
-    afresh); ``message``: for the counter's message line; ``scans``: barcodes scanned while the
-    dossier was open, oldest first, for the counter to offer as the next lookups.
+    ``end_service``: the clerk ended the service here (F4) with this choice (``served`` or
+    ``abandoned``, see dialogs.end_service); ``next_applicant``: F2 was pressed here. (Scans
+    that arrived meanwhile wait in AppContext.scans.)
     """
 
-    service_closed: bool = False
-    message: str = ""
-    scans: tuple[str, ...] = ()
+    end_service: str | None = None
+    next_applicant: bool = False
 
 
 class DossierScreen(Screen[DossierOutcome]):
@@ -74,6 +73,8 @@ class DossierScreen(Screen[DossierOutcome]):
         Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
         Binding("a", "supplement", _("Add material"), id="dossier.supplement"),
         Binding("r", "correct", _("Correct material"), id="dossier.correct"),
+        Binding("f2", "next_applicant", _("Next applicant"), id="dossier.next_applicant"),
+        Binding("f4", "end_service", _("End service"), id="dossier.end_service"),
         Binding("escape", "back", _("Back"), id="dossier.back"),
     ]
 
@@ -82,7 +83,6 @@ class DossierScreen(Screen[DossierOutcome]):
         self.ctx = ctx
         self.view = view
         self.visit = visit
-        self.scans: list[str] = []  # scans that arrived while open, for the counter
         self.closing = False
 
     @property
@@ -144,13 +144,11 @@ class DossierScreen(Screen[DossierOutcome]):
         self.query_one("#message", MessageLine).show(text, level=level)
 
     def leave(self, outcome: DossierOutcome) -> None:
-        """Close the screen once, handing ``outcome`` (with the scans kept) to the counter."""
+        """Close the screen once, handing ``outcome`` to the counter."""
         if self.closing:
             return
         self.closing = True
-        self.dismiss(
-            DossierOutcome(outcome.service_closed, outcome.message, (*outcome.scans, *self.scans))
-        )
+        self.dismiss(outcome)
 
     # -- catalogue ---------------------------------------------------------------------------
 
@@ -158,18 +156,6 @@ class DossierScreen(Screen[DossierOutcome]):
     def material_chosen(self, event: CatalogueTable.MaterialChosen) -> None:
         self.show_message(_("Opening pages…"))
         self.open_pages(event.material_id)
-
-    @on(CatalogueTable.ScanReceived)
-    def scan_received(self, event: CatalogueTable.ScanReceived) -> None:
-        """Another barcode was scanned while this dossier is open: keep it for the counter."""
-        self.scans.append(event.text)
-        self.show_message(
-            _(
-                "A scan ({text}) arrived while this dossier is open; it waits at the counter "
-                "input for the next applicant."
-            ).format(text=event.text),
-            level="warning",
-        )
 
     @on(CatalogueTable.MarksChanged)
     def marks_changed(self, event: CatalogueTable.MarksChanged) -> None:
@@ -233,21 +219,29 @@ class DossierScreen(Screen[DossierOutcome]):
         )
 
     def _certificate_issued(self, issued: IssuedCertificate | None) -> None:
+        self.query_one(CatalogueTable).focus()
         if issued is None:
-            self.query_one(CatalogueTable).focus()
             return
-        took = service_time.format_elapsed(issued.service_seconds or 0)
-        self.service_closed(
+        self.show_message(
             _(
-                "Certificate {serial} issued; service time {time}. Ready for the next applicant."
-            ).format(serial=issued.serial, time=took),
-            _("Certificate issued"),
+                "Certificate {serial} issued, saved as {path}. Another certificate: c; "
+                "end the service: F4; next applicant: F2."
+            ).format(serial=issued.serial, path=issued.text_path),
         )
 
-    def service_closed(self, text: str, title: str) -> None:
-        """The service ended: back to the counter, which shows ``text``."""
-        self.app.notify(text, title=title)
-        self.leave(DossierOutcome(service_closed=True, message=text))
+    def action_end_service(self) -> None:
+        """F4: end the service (the counter stores it and starts afresh)."""
+        self.app.push_screen(EndServiceDialog(), self._end_service)
+
+    def _end_service(self, choice: str | None) -> None:
+        if choice is None:
+            self.query_one(CatalogueTable).focus()
+            return
+        self.leave(DossierOutcome(end_service=choice))
+
+    def action_next_applicant(self) -> None:
+        """F2: back to the counter, which asks for the next applicant's ticket."""
+        self.leave(DossierOutcome(next_applicant=True))
 
     # -- consultation --------------------------------------------------------------------------
 
@@ -272,15 +266,11 @@ class DossierScreen(Screen[DossierOutcome]):
         )
 
     def _consultation_recorded(self, recorded: RecordedConsultation | None) -> None:
+        self.query_one(CatalogueTable).focus()
         if recorded is None:
-            self.query_one(CatalogueTable).focus()
             return
-        took = service_time.format_elapsed(recorded.service_seconds or 0)
-        self.service_closed(
-            _("Consultation registered; service time {time}. Ready for the next applicant.").format(
-                time=took
-            ),
-            _("Consultation registered"),
+        self.show_message(
+            _("Consultation registered. End the service: F4; next applicant: F2.")
         )
 
     # -- 补登 / 认定 ---------------------------------------------------------------------------

@@ -51,6 +51,24 @@ class LoginScreen(CredentialsCheck, Screen):
         self.show(_("Checking…"))
         self.check(username, password)
 
+    def take_typed_ahead(self, text: str) -> None:
+        """Keys typed while the app was starting, as text with ``\\n`` for each Enter:
+        ``user⏎password⏎`` logs in, ``user⏎pass`` leaves the password to finish. Called by
+        the app once this screen is up (otherwise the password would land in the username
+        field: focus moves only after the keys already queued)."""
+        username = self.query_one("#username", Input)
+        password = self.query_one("#password", Input)
+        lines = text.split("\n")
+        done = len(lines) - 1  # lines ended by Enter
+        username.insert_text_at_cursor(lines[0])
+        if done == 0:
+            return
+        password.focus()
+        if len(lines) > 1:
+            password.insert_text_at_cursor(lines[1])
+        if done >= 2:
+            self.password_done()
+
     def show(self, text: str) -> None:
         """Show a message under the form."""
         self.query_one("#login-message", Static).update(text)

@@ -3,12 +3,13 @@
 Rules followed (shared/reference/domain.md §6): consultation is for organisation/HR units on a
 《查阅干部人事档案审批表》 (approval form) — recorded with the requesting unit, the approval
 document number, the purpose and the readers; the archivist decides which materials are shown
-and every consultation is registered. Recording closes the service visit.
+and every consultation is registered. The service visit goes on (services.visits ends it).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlmodel import col, select
@@ -54,8 +55,20 @@ class ConsultationRequest:
     shown_material_ids: tuple[uuid.UUID, ...] = ()
 
 
+def check_shown(shown: Collection[object]) -> None:
+    """The materials shown (their rows or ids) must be marked before a consultation is
+    registered: checked before the dialog opens, so no field is typed in vain. Raises
+    ConsultationError (field ``shown``)."""
+    if not shown:
+        raise ConsultationError(
+            "shown",
+            _("Mark the materials shown (Space in the catalogue) before recording a consultation."),
+        )
+
+
 def validate(request: ConsultationRequest) -> ConsultationRequest:
     """Clean and check a request; raises ConsultationError naming the field."""
+    check_shown(request.shown_material_ids)
     labels = {
         "requesting_unit": N_("requesting unit"),
         "approval_no": N_("approval number"),
@@ -78,11 +91,6 @@ def validate(request: ConsultationRequest) -> ConsultationRequest:
                 name, _("Please fill in the {what}.").format(what=_(labels[name]))
             )
         cleaned[name] = value
-    if not request.shown_material_ids:
-        raise ConsultationError(
-            "shown",
-            _("Mark the materials shown (Space in the catalogue) before recording a consultation."),
-        )
     return ConsultationRequest(**cleaned, shown_material_ids=tuple(request.shown_material_ids))
 
 
@@ -94,7 +102,7 @@ def record(
     workplace: Workplace,
     visit_id: uuid.UUID | None,
 ) -> RecordedConsultation:
-    """Register a consultation of ``dossier_id`` and close the visit, in one transaction.
+    """Register a consultation of ``dossier_id`` within the visit, in one transaction.
 
     Raises ConsultationError for bad input, a material from another dossier, or a dossier not
     held by this institution.
@@ -140,7 +148,6 @@ def record(
             target_id=row.id,
             reason=f"{request.requesting_unit} {request.approval_no}",
         )
-        seconds = None
         if visit_id:
             visits.record(
                 session,
@@ -150,5 +157,4 @@ def record(
                 detail=str(row.id),
                 at=now,
             )
-            seconds = visits.finish(session, visit_id, "closed", at=now)
-        return RecordedConsultation(row.id, seconds)
+        return RecordedConsultation(row.id)

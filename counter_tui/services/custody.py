@@ -1,59 +1,76 @@
-"""Custody: who holds a dossier now, where it stands, and since when.
+"""Custody: who holds a dossier now, where it stands, and since when — or where it is going.
 
-Current state is derived from the append-only custody_event rows: the latest event names the
-holder and shelf; "since" is the first event of the latest unbroken run with that holder.
+Current state is derived from the append-only custody_event rows, in time order. An event of
+kind ``transferred_out`` names the receiving institution as its holder: from then on the
+dossier is in transit (转出待接收), held by neither the sender nor the receiver, until an event
+of the receiver (``received``, ``shelved``…) records its arrival. "Since" is the time the
+current holder took the dossier over (its receipt), or, in transit, the send date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from counter_tui.db.models import CustodyEvent
+from counter_tui.domain.clock import local_date
+from counter_tui.i18n import _
 
 
 @dataclass(frozen=True)
 class CustodyState:
-    """A dossier's current holder, shelf location and the time the holder took it over."""
+    """A dossier's current custody.
+
+    ``holder_id``: the institution holding it now (None while in transit or without events);
+    ``shelf_location``: its place on the holder's shelves ("" until shelved there);
+    ``since``: aware UTC time the holder received it or, in transit, the time it was sent;
+    ``in_transit``: sent out and not yet received (转出待接收);
+    ``destination_id``: the receiving institution while in transit (None when the receiver is
+    not in this database).
+    """
 
     holder_id: uuid.UUID | None
     shelf_location: str
     since: dt.datetime | None
-    transferred_out: bool
+    in_transit: bool = False
+    destination_id: uuid.UUID | None = None
 
     def held_by(self, institution_id: uuid.UUID | None) -> bool:
-        """True when ``institution_id`` holds the dossier now ("held here"): it is the latest
-        holder and the dossier has not been transferred out. Every service that serves,
-        cites or adds to a dossier asks this one question."""
+        """True when ``institution_id`` holds the dossier now ("held here"). A dossier in
+        transit is held by neither end. Every service that serves, cites or adds to a dossier
+        asks this one question."""
         return (
-            institution_id is not None
-            and self.holder_id == institution_id
-            and not self.transferred_out
+            institution_id is not None and not self.in_transit and self.holder_id == institution_id
         )
 
 
 def state_from_events(events: Iterable[CustodyEvent]) -> CustodyState:
     """Derive the state from one dossier's events (any order)."""
-    ordered = sorted(events, key=lambda e: (e.at, e.id))
-    if not ordered:
-        return CustodyState(None, "", None, False)
-    last = ordered[-1]
-    since = last.at
-    for event in reversed(ordered):
-        if event.holder_institution_id != last.holder_institution_id:
-            break
-        since = event.at
-    shelf = next((e.shelf_location for e in reversed(ordered) if e.shelf_location), "")
-    return CustodyState(
-        last.holder_institution_id,
-        shelf if last.kind != "transferred_out" else "",
-        since,
-        last.kind == "transferred_out",
-    )
+    holder: uuid.UUID | None = None
+    destination: uuid.UUID | None = None
+    in_transit = False
+    since: dt.datetime | None = None
+    shelf = ""
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
+        if event.kind == "transferred_out":
+            # The event names the receiver; one naming the sender itself went to a receiver
+            # outside this database.
+            sender = holder
+            destination = (
+                None if event.holder_institution_id == sender else event.holder_institution_id
+            )
+            holder, in_transit, since, shelf = None, True, event.at, ""
+            continue
+        if in_transit or event.holder_institution_id != holder:
+            holder, destination, in_transit = event.holder_institution_id, None, False
+            since, shelf = event.at, ""
+        if event.shelf_location:
+            shelf = event.shelf_location
+    return CustodyState(holder, shelf, since, in_transit, destination)
 
 
 def states(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustodyState]:
@@ -67,3 +84,20 @@ def states(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, Cu
     for row in rows:
         grouped[row.dossier_id].append(row)
     return {d: state_from_events(evts) for d, evts in grouped.items()}
+
+
+def whereabouts(state: CustodyState, names: Mapping[uuid.UUID, str]) -> str:
+    """Where the dossier is, in the UI language, to follow "Dossier X (name) is …": "held by
+    {holder} since {date}" or "in transit to {receiver} since {date}, not yet received"
+    (转出待接收), dates in Beijing time. ``names`` maps institution ids to names
+    (services.workplace.institution_names)."""
+    since = local_date(state.since) or "?"
+    if state.in_transit:
+        receiver = names.get(state.destination_id) if state.destination_id else None
+        return _("in transit to {receiver} since {since}, not yet received").format(
+            receiver=receiver or _("an institution outside this archive"), since=since
+        )
+    if state.holder_id is None:
+        return _("without any custody record")
+    holder = names.get(state.holder_id) or _("an unknown institution")
+    return _("held by {holder} since {since}").format(holder=holder, since=since)

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Material, Page
-from counter_tui.i18n import _
+from counter_tui.i18n import N_, _
 from counter_tui.services import access_log
 
 
@@ -173,8 +173,8 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
             problem = (
                 "out_of_chain",
                 _(
-                    "access event seq {seq} lies before the start of the "
-                    "chain (seq 1): it was inserted or renumbered behind "
+                    "access event no. {seq} lies before the start of the "
+                    "chain (no. 1): it was inserted or renumbered behind "
                     "the application's back"
                 ).format(seq=event.seq),
             )
@@ -182,22 +182,22 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
             problem = (
                 "gap",
                 _(
-                    "access event seq {seq}: expected seq {expected}; rows are missing before it"
+                    "access event no. {seq}: expected no. {expected}; rows are missing before it"
                 ).format(seq=event.seq, expected=expected_seq),
             )
         elif event.prev_hash != prev_hash:
             problem = (
                 "prev_hash",
                 _(
-                    "access event seq {seq}: prev_hash does not match the "
-                    "previous event (deleted or reordered rows)"
+                    "access event no. {seq}: its link to the previous event does not match "
+                    "(deleted or reordered rows)"
                 ).format(seq=event.seq),
             )
         elif access_log.compute_hash(event) != event.hash:
             problem = (
                 "hash",
                 _(
-                    "access event seq {seq}: content does not match its hash (the row was edited)"
+                    "access event no. {seq}: content does not match its hash (the row was edited)"
                 ).format(seq=event.seq),
             )
         if problem:
@@ -355,10 +355,21 @@ def _report_missing(
             report.problems.append(Problem(table, row_id, "missing", message.format(id=row_id)))
 
 
+TABLE_LABELS = {
+    "access_event": N_("access event"),
+    "material": N_("material"),
+    "page": N_("page"),
+}
+"""How :func:`summary` names the table of a problem's row (a msgid; the table name itself
+when not listed)."""
+
+
 def summary(report: VerifyReport) -> str:
-    """One paragraph describing a verification, for the screen and the CLI."""
+    """One paragraph describing a verification, for the screen and the CLI, in the UI
+    language: counts, the chain head, and the first 20 problems, each with the kind and id of
+    the row at fault."""
     head = _(
-        "{events} access events (head seq {seq}, hash {hash}), {materials} materials, "
+        "{events} access events (head no. {seq}, hash {hash}), {materials} materials, "
         "{pages} pages, {files} page files checked."
     ).format(
         events=report.events,
@@ -371,5 +382,8 @@ def summary(report: VerifyReport) -> str:
     if report.ok:
         return head + " " + _("No tampering found.")
     lines = [head, _("{n} problem(s); the first:").format(n=len(report.problems))]
-    lines += [f"  [{p.table} {p.row_id}] {p.message}" for p in report.problems[:20]]
+    lines += [
+        f"  [{_(TABLE_LABELS.get(p.table, p.table))} {p.row_id}] {p.message}"
+        for p in report.problems[:20]
+    ]
     return "\n".join(lines)

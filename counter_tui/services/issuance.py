@@ -2,7 +2,8 @@
 
 One certificate is one transaction: the next serial of the institution's yearly sequence, the
 certificate row, its plain-text rendering written under the certificates folder, the access
-event, and the service events certificate_issued + closed (the visit's duration is returned).
+event, and the service event certificate_issued (the visit goes on: one applicant may take
+several certificates; services.visits ends it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,21 @@ class CertificateRequest:
     cited_material_ids: tuple[uuid.UUID, ...] = ()
 
 
+def check_cited(kind_code: str, cited: Collection[object]) -> None:
+    """A certificate of kind ``kind_code`` may rest on the materials ``cited`` (rows or ids):
+    checked when the kind is chosen, before anything else is typed. Raises IssuanceError
+    (field ``cited``)."""
+    if kind_code != "custody" and not cited:
+        # A certificate states its source (出处和根据); only custody follows from custody itself.
+        raise IssuanceError(
+            "cited",
+            _(
+                "This certificate must cite the materials it rests on: "
+                "Esc, mark them with Space in the catalogue, then c."
+            ),
+        )
+
+
 def validate(request: CertificateRequest) -> CertificateRequest:
     """Check and normalise a request; returns the cleaned request. Raises IssuanceError."""
     if request.kind_code not in certificates.KINDS_BY_CODE:
@@ -80,15 +97,7 @@ def validate(request: CertificateRequest) -> CertificateRequest:
             raise IssuanceError("agent_id", _("Agent's ID: {error}").format(error=exc)) from None
     elif request.applicant_kind != "self":
         raise IssuanceError("kind", _("The applicant is the person or an agent."))
-    if request.kind_code != "custody" and not request.cited_material_ids:
-        # A certificate states its source (出处和根据); only custody follows from custody itself.
-        raise IssuanceError(
-            "cited",
-            _(
-                "This certificate must cite the materials it rests on: "
-                "Esc, mark them with Space in the catalogue, then c."
-            ),
-        )
+    check_cited(request.kind_code, request.cited_material_ids)
     return CertificateRequest(
         request.kind_code,
         purpose,
@@ -120,7 +129,7 @@ def issue(
     certificates_dir: Path,
     now: dt.datetime | None = None,
 ) -> IssuedCertificate:
-    """Issue a certificate for ``dossier_id`` and close the visit.
+    """Issue a certificate for ``dossier_id`` within the visit (which goes on).
 
     The text is written to ``certificates_dir/<year>/<serial>.txt`` (UTF-8). Raises
     IssuanceError for a bad request or a dossier not held here, StorageBusyError when the
@@ -222,7 +231,6 @@ def issue(
                 target_id=cert.id,
                 reason=serial,
             )
-            seconds = None
             if visit_id:
                 visits.record(
                     session,
@@ -232,8 +240,7 @@ def issue(
                     detail=serial,
                     at=issued_at,
                 )
-                seconds = visits.finish(session, visit_id, "closed", at=issued_at)
-            result = IssuedCertificate(cert.id, serial, kind.code, path, text, seconds)
+            result = IssuedCertificate(cert.id, serial, kind.code, path, text)
         committed = True
     finally:
         # A certificate file without its row would be a serial issued twice later.

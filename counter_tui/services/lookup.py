@@ -14,7 +14,6 @@ from sqlmodel import Session, col, func, or_, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Dossier
 from counter_tui.domain import queries, resident_id
-from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierSummary, LookupOutcome, Visit
 from counter_tui.services import custody, viewing, visits
@@ -143,19 +142,18 @@ def _outcome(session: Session, stmt, query: queries.Query, workplace: Workplace)
         return LookupOutcome("choices", query.kind, matches=here, message=message)
     if matches:
         first = matches[0]
-        holder = first.holder_name or _("an unknown institution")
+        state = custody.states(session, [first.id])[first.id]
         return LookupOutcome(
             "held_elsewhere",
             query.kind,
             matches=matches,
+            reason="in_transit" if state.in_transit else "",
             message=_(
-                "Dossier {no} ({name}) is held by {holder} since {since}; "
-                "it is not served at this counter."
+                "Dossier {no} ({name}) is {whereabouts}; it is not served at this counter."
             ).format(
                 no=first.dossier_no,
                 name=first.person_name,
-                holder=holder,
-                since=local_date(first.since) or "?",
+                whereabouts=custody.whereabouts(state, institution_names(session)),
             ),
         )
     what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"), "name": _("name")}[
@@ -171,9 +169,18 @@ def _outcome(session: Session, stmt, query: queries.Query, workplace: Workplace)
     )
 
 
-def scan(db: Database, text: str, workplace: Workplace, visit: Visit | None) -> LookupOutcome:
+def scan(
+    db: Database,
+    text: str,
+    workplace: Workplace,
+    visit: Visit | None,
+    successor: Visit | None = None,
+) -> LookupOutcome:
     """What the counter does with one scan or typed query, in one read and one write
     transaction: look ``text`` up and, when exactly one dossier held here matches, open it.
+    Opening a different person's dossier than ``visit`` already served ends ``visit`` and
+    records the opening in ``successor`` (viewing.record_opening); ``outcome.visit`` says
+    which visit the lookup belongs to.
 
     The write stores ``visit`` if it is new (the service starts at its first lookup, whatever
     it finds) and, for an opened dossier, the access and service events
@@ -191,16 +198,16 @@ def scan(db: Database, text: str, workplace: Workplace, visit: Visit | None) -> 
     if visit is not None or view is not None:
         with db.write() as session:
             if view is not None:
-                viewing.record_opening(session, view.id, workplace, visit, refusal)
+                visit = viewing.record_opening(
+                    session, view.id, workplace, visit, refusal, successor
+                )
             else:
                 visits.ensure_started(session, workplace, visit)
     if refusal is not None:
         return dataclasses.replace(
-            outcome, status="refused", reason=refusal.reason, message=str(refusal)
+            outcome, status="refused", reason=refusal.reason, message=str(refusal), visit=visit
         )
-    if view is not None:
-        return dataclasses.replace(outcome, view=view)
-    return outcome
+    return dataclasses.replace(outcome, view=view, visit=visit)
 
 
 def count_dossiers(db: Database) -> int:

@@ -109,8 +109,9 @@ def check_opening(
     if not state.held_by(workplace.institution.id):
         return view, ViewingError(
             "not_held",
-            _("Dossier {no} is held by {holder}; it is not served at this counter.").format(
-                no=view.dossier_no, holder=view.holder_name or "?"
+            _("Dossier {no} is {whereabouts}; it is not served at this counter.").format(
+                no=view.dossier_no,
+                whereabouts=custody.whereabouts(state, institution_names(session)),
             ),
         )
     return view, None
@@ -122,10 +123,25 @@ def record_opening(
     workplace: Workplace,
     visit: Visit | None,
     refusal: ViewingError | None,
-) -> None:
+    successor: Visit | None = None,
+) -> Visit | None:
     """Write, inside the caller's write transaction, what opening a dossier leaves: the visit
     (stored if new), then either the access event ``refused`` (reason: the refusal's) or the
-    access event ``dossier`` and the service event ``dossier_opened``."""
+    access event ``dossier`` and the service event ``dossier_opened``.
+
+    A visit is one applicant: when ``visit`` already opened another person's dossier
+    (visits.successor_needed) and ``successor`` is given (made on the UI thread when the
+    lookup was submitted), ``visit`` is ended with the outcome it earned at the successor's
+    start and the opening belongs to ``successor``. Returns the visit the opening belongs to.
+    """
+    if (
+        visit is not None
+        and successor is not None
+        and refusal is None
+        and visits.successor_needed(session, visit, dossier_id)
+    ):
+        visits.close(session, workplace, visit, at=successor.started_at)
+        visit = successor
     if visit is not None:
         visits.ensure_started(session, workplace, visit)
     access_log.append(
@@ -139,6 +155,25 @@ def record_opening(
     )
     if visit is not None and refusal is None:
         visits.record(session, visit.id, "dossier_opened", dossier_id=dossier_id)
+    return visit
+
+
+def open_for_visit(
+    db: Database,
+    dossier_id: uuid.UUID,
+    workplace: Workplace,
+    visit: Visit | None,
+    successor: Visit | None = None,
+) -> tuple[DossierView, Visit | None]:
+    """:func:`open_dossier` that may move the opening to ``successor`` (a different person:
+    see :func:`record_opening`); returns the view and the visit it belongs to."""
+    with db.read() as session:
+        view, refusal = check_opening(session, dossier_id, workplace)
+    with db.write() as session:
+        current = record_opening(session, dossier_id, workplace, visit, refusal, successor)
+    if refusal is not None:
+        raise refusal
+    return view, current
 
 
 def open_dossier(
@@ -150,13 +185,7 @@ def open_dossier(
     Refused (ViewingError ``own_dossier`` / ``not_held``, after writing an access event
     ``refused``) as :func:`check_opening` decides. Raises ViewingError ``not_found``.
     """
-    with db.read() as session:
-        view, refusal = check_opening(session, dossier_id, workplace)
-    with db.write() as session:
-        record_opening(session, dossier_id, workplace, visit, refusal)
-    if refusal is not None:
-        raise refusal
-    return view
+    return open_for_visit(db, dossier_id, workplace, visit)[0]
 
 
 def reveal_id(db: Database, dossier_id: uuid.UUID, workplace: Workplace) -> str:

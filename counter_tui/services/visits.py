@@ -3,6 +3,13 @@
 Events: started (first lookup or "next applicant"), dossier_opened, material_viewed,
 certificate_issued, consultation_recorded, closed, abandoned. Service time = closed/abandoned
 minus started, in seconds.
+
+A visit is one applicant: it may hold several certificates and consultations, and it ends
+once, with an outcome (:data:`OUTCOMES`): on F2 (next applicant), when a different person's
+dossier is opened at the same counter (:func:`successor_needed`), explicitly (F4), on quitting,
+or at the next log-in if it was left open. Ending it without a stated outcome takes the
+outcome from what was done (:func:`outcome_of`): a certificate, else a consultation, else
+"answered" when a dossier was opened for the applicant, else abandoned (nothing was done).
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ EVENT_KINDS = (
     "abandoned",
 )
 END_KINDS = ("closed", "abandoned")
+OUTCOMES = ("certificate", "consultation", "answered", "abandoned")
+"""How a visit ended: served with a certificate, with a consultation, by answering the
+applicant (a dossier was opened, nothing issued), or abandoned. The first three are stored as
+a ``closed`` event with the outcome as its detail, the last as an ``abandoned`` event."""
 
 
 def ensure_started(session: Session, workplace: Workplace, visit: Visit) -> bool:
@@ -121,32 +132,93 @@ def finish(
     return (ended.at - visit.started_at).total_seconds()
 
 
+def outcome_of(session: Session, visit_id: uuid.UUID) -> str:
+    """The outcome a visit has earned by its events (see :data:`OUTCOMES`): ``certificate``
+    if one was issued, else ``consultation``, else ``answered`` if a dossier was opened or
+    pages were shown, else ``abandoned``."""
+    kinds = set(
+        session.exec(select(ServiceEvent.kind).where(ServiceEvent.visit_id == visit_id)).all()
+    )
+    if "certificate_issued" in kinds:
+        return "certificate"
+    if "consultation_recorded" in kinds:
+        return "consultation"
+    if kinds & {"dossier_opened", "material_viewed"}:
+        return "answered"
+    return "abandoned"
+
+
+def close(
+    session: Session,
+    workplace: Workplace,
+    visit: Visit,
+    outcome: str | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> tuple[str, float]:
+    """End ``visit`` inside the caller's transaction (storing it first if its start has not
+    reached the database yet); returns (outcome, service seconds). ``outcome`` None: what the
+    visit earned (:func:`outcome_of`); ``"served"``: the same, but ``answered`` rather than
+    abandoned when nothing was recorded (the clerk says the applicant was helped); or one of
+    :data:`OUTCOMES`. A visit already ended keeps its end and outcome. Raises ValueError for
+    an unknown outcome."""
+    if outcome is not None and outcome != "served" and outcome not in OUTCOMES:
+        raise ValueError(f"unknown visit outcome {outcome!r}")
+    ensure_started(session, workplace, visit)
+    ended = session.exec(
+        select(ServiceEvent).where(
+            ServiceEvent.visit_id == visit.id,
+            ServiceEvent.kind.in_(END_KINDS),  # type: ignore[attr-defined]
+        )
+    ).first()
+    if ended is not None:
+        seconds = finish(session, visit.id, ended.kind)
+        earlier = "abandoned" if ended.kind == "abandoned" else ended.detail
+        return (earlier if earlier in OUTCOMES else "answered"), seconds
+    earned = outcome_of(session, visit.id)
+    if outcome == "served":
+        outcome = "answered" if earned == "abandoned" else earned
+    elif outcome is None:
+        outcome = earned
+    kind = "abandoned" if outcome == "abandoned" else "closed"
+    detail = "" if outcome == "abandoned" else outcome
+    return outcome, finish(session, visit.id, kind, at=at, detail=detail)
+
+
+def end_visit(
+    db: Database, workplace: Workplace, visit: Visit, outcome: str | None = None
+) -> tuple[str, float]:
+    """:func:`close` in its own write transaction (F4, quitting)."""
+    with db.write() as session:
+        return close(session, workplace, visit, outcome)
+
+
+def successor_needed(session: Session, visit: Visit, dossier_id: uuid.UUID) -> bool:
+    """True when opening ``dossier_id`` means a different applicant: ``visit`` already opened
+    another person's dossier (one dossier per person) and has not ended."""
+    others = session.exec(
+        select(ServiceEvent.id).where(
+            ServiceEvent.visit_id == visit.id,
+            ServiceEvent.kind == "dossier_opened",
+            ServiceEvent.dossier_id != dossier_id,
+        )
+    ).first()
+    return others is not None
+
+
 def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
     """End a visit in its own transaction; returns the service time in seconds."""
     with db.write() as session:
         return finish(session, visit_id, kind)
 
 
-def abandon(db: Database, workplace: Workplace, visit: Visit) -> float:
-    """End ``visit`` as ``abandoned`` in one transaction, storing it first if its start has
-    not reached the database yet (quit right after a scan); returns the service time in
-    seconds. A visit already ended keeps its end."""
-    with db.write() as session:
-        return _abandon(session, workplace, visit)
-
-
-def _abandon(session: Session, workplace: Workplace, visit: Visit) -> float:
-    ensure_started(session, workplace, visit)
-    return finish(session, visit.id, "abandoned")
-
-
 def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, new: Visit) -> None:
-    """F2: end ``previous`` (abandoned unless it already ended, e.g. by a certificate) and
-    store ``new``, in one write transaction. Both visits are stored idempotently by id, so a
-    scan's worker racing this one for the same applicant adds no second visit."""
+    """F2: end ``previous`` with the outcome it earned (:func:`close`) and store ``new``, in one
+    write transaction. Both visits are stored idempotently by id, so a scan's worker racing
+    this one for the same applicant adds no second visit."""
     with db.write() as session:
         if previous is not None:
-            _abandon(session, workplace, previous)
+            close(session, workplace, previous)
         ensure_started(session, workplace, new)
 
 
@@ -157,8 +229,9 @@ def abandon_open(
     before: dt.datetime,
     stale_after: dt.timedelta = dt.timedelta(hours=12),
 ) -> int:
-    """End visits left open by a crash, a closed terminal or a power cut as ``abandoned`` at
-    the time of their last event; returns how many.
+    """End visits left open by a crash, a closed terminal or a power cut at the time of their
+    last event, with the outcome they earned (:func:`outcome_of`: a visit that issued a
+    certificate was served); returns how many.
 
     Only visits of this counter started before ``before`` (aware) that have no end event,
     and either belong to the clerk now logging in (their own earlier session) or started
@@ -192,11 +265,12 @@ def abandon_open(
                 .order_by(ServiceEvent.at.desc())
                 .limit(1)
             ).first()
+            earned = outcome_of(session, visit.id)
             record(
                 session,
                 visit.id,
-                "abandoned",
+                "abandoned" if earned == "abandoned" else "closed",
                 at=last.at if last else visit.started_at,
-                detail="left open",
+                detail="left open" if earned == "abandoned" else earned,
             )
         return len(open_visits)

@@ -1,10 +1,17 @@
-"""The material catalogue (材料目录) as a table grouped by the ten categories."""
+"""The material catalogue (材料目录) as a table grouped by the ten categories.
+
+The title column takes the width the other columns leave (up to its longest entry), so a long
+category name such as 四 学历学位、专业技术职务（职称）、学术评鉴和教育培训类材料 is shown whole
+on a wide terminal; what is still wider than the column continues on a second (or third) line
+of its row instead of being cut. Lines are broken by display cells, not at spaces: a word-wrap
+would leave "四 (1)" alone on the first line of a heading.
+"""
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from rich.cells import cell_len, chop_cells
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -16,10 +23,14 @@ from counter_tui.i18n import _
 from counter_tui.read_models import MaterialRow
 
 MARK = "✓"
-# Keyboard-wedge scanners type faster than people: < 50 ms between keys (domain.md §5, D4c).
-SCAN_GAP_S = 0.05
-SCAN_MIN_CHARS = 6
-TITLE_WIDTH = 36
+TITLE_MIN_WIDTH = 24
+"""Cells the title column keeps however narrow the terminal (below, the table scrolls
+sideways)."""
+REMARK_MAX_WIDTH = 16
+"""A longer remark wraps instead of taking the title's room."""
+MAX_ROW_LINES = 3
+"""A row grows to at most this many lines; text beyond is cut."""
+DATE_CELLS = 10  # "1972-03-01"
 
 
 class CatalogueTable(DataTable):
@@ -42,14 +53,6 @@ class CatalogueTable(DataTable):
             super().__init__()
             self.material_id = material_id
 
-    class ScanReceived(Message):
-        """A scanner burst (printable keys < 50 ms apart, then Enter) arrived at the catalogue:
-        another applicant's barcode, not a key for this dossier."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
     class MarksChanged(Message):
         """The set of marked materials changed."""
 
@@ -62,32 +65,104 @@ class CatalogueTable(DataTable):
         self.marked: list[uuid.UUID] = []
         self._rows: dict[str, MaterialRow] = {}
         self._category_rows: dict[int, int] = {}
-        self._burst = ""
-        self._burst_at = 0.0
+        self._materials: list[MaterialRow] = []
 
     def on_mount(self) -> None:
+        # Every width is set by _fit_columns from the labels and the data, so that the title
+        # column can be given exactly what is left of the table's width.
         self.add_column(" ", key="mark", width=1)
-        self.add_column(_("No."), key="number")
-        # Fixed width: the longest category heading would otherwise push the date and page
-        # columns off an 80-column terminal.
-        self.add_column(_("Material title"), key="title", width=TITLE_WIDTH)
-        self.add_column(_("Formed on"), key="formed_on")
-        self.add_column(_("Pages"), key="pages")
-        self.add_column(_("Remarks"), key="remark")
+        self.add_column(_("No."), key="number", width=1)
+        self.add_column(_("Material title"), key="title", width=TITLE_MIN_WIDTH)
+        self.add_column(_("Formed on"), key="formed_on", width=1)
+        self.add_column(_("Pages"), key="pages", width=1)
+        self.add_column(_("Remarks"), key="remark", width=1)
 
     def load(self, materials: list[MaterialRow]) -> None:
         """Fill the table from catalogue rows (already in catalogue order)."""
+        self._materials = list(materials)
+        self._fit_columns()
+        self._fill()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._fit_columns():
+            self._fill()
+
+    def _fit_columns(self) -> bool:
+        """Size every column for the current data and width; True if the title width changed
+        (the rows must then be measured again)."""
+        columns = self.columns
+        rows = self._materials
+        counts = {cat.number: 0 for cat in categories.CATEGORIES}
+        for row in rows:
+            counts[row.category] = counts.get(row.category, 0) + 1
+        headings = [self._heading(cat, counts[cat.number]) for cat in categories.CATEGORIES]
+
+        def fit(key: str, cells: list[str], cap: int | None = None) -> int:
+            width = max([cell_len(columns[key].label.plain), *map(cell_len, cells)])
+            columns[key].width = min(width, cap) if cap else width
+            return columns[key].width
+
+        fit("number", [row.number for row in rows] + [str(len(headings))])
+        fit("formed_on", ["0" * DATE_CELLS] if rows else [])
+        fit("pages", [self._pages(row) for row in rows])
+        fit("remark", [row.remark for row in rows], cap=REMARK_MAX_WIDTH)
+        others = sum(
+            column.get_render_width(self) for key, column in columns.items() if key != "title"
+        )
+        # The vertical scrollbar's cells are kept free whether or not it shows: a catalogue
+        # longer than the screen would otherwise cut its last column when the bar appears.
+        room = (
+            self.size.width - others - 2 * self.cell_padding - self.styles.scrollbar_size_vertical
+        )
+        longest = max(
+            cell_len(text.plain) for text in [*headings, *(self._title(row) for row in rows)]
+        )
+        width = max(TITLE_MIN_WIDTH, min(room, longest))
+        changed = width != columns["title"].width
+        columns["title"].width = width
+        return changed
+
+    def _fold(self, text: Text | str, key: str) -> Text | str:
+        """``text`` broken into lines of at most the width of column ``key`` (by display
+        cells; CJK counts two), at most :data:`MAX_ROW_LINES` of them."""
+        width = self.columns[key].width
+        plain = text.plain if isinstance(text, Text) else text
+        if cell_len(plain) <= width:
+            return text
+        lines = chop_cells(plain, width)[:MAX_ROW_LINES]
+        styled = text if isinstance(text, Text) else Text(text)
+        offsets, end = [], 0
+        for line in lines:
+            end += len(line)
+            offsets.append(end)
+        parts = styled.divide(offsets)[: len(lines)]
+        return Text("\n").join(parts)
+
+    @staticmethod
+    def _height(*cells: Text | str) -> int:
+        """Lines of the tallest of a row's (folded) cells."""
+        return max(
+            1, *((cell.plain if isinstance(cell, Text) else cell).count("\n") + 1 for cell in cells)
+        )
+
+    @staticmethod
+    def _heading(cat: categories.Category, count: int) -> Text:
+        # The count first: a long category name wraps, the count stays on the first line.
+        return Text(f"{cat.numeral} ({count}) {cat.label()}", style="bold")
+
+    def _fill(self) -> None:
+        """Build the rows at the current column widths, the cursor staying on its row."""
+        current = self.current_key()
         self.clear()
         self._rows.clear()
         self._category_rows.clear()
         by_category: dict[int, list[MaterialRow]] = {}
-        for row in materials:
+        for row in self._materials:
             by_category.setdefault(row.category, []).append(row)
         for cat in categories.CATEGORIES:
             rows = by_category.get(cat.number, [])
             self._category_rows[cat.number] = self.row_count
-            # The count first: a long category name is cut by the column width.
-            heading = Text(f"{cat.numeral} ({len(rows)}) {cat.label()}", style="bold")
+            heading = self._fold(self._heading(cat, len(rows)), "title")
             self.add_row(
                 "",
                 Text(str(cat.number), style="bold"),
@@ -96,18 +171,30 @@ class CatalogueTable(DataTable):
                 "",
                 "",
                 key=f"cat-{cat.number}",
+                height=self._height(heading),
             )
             for row in rows:
                 self._rows[str(row.id)] = row
+                title = self._fold(self._title(row), "title")
+                remark = self._fold(row.remark, "remark")
                 self.add_row(
                     MARK if row.id in self.marked else "",
                     row.number,
-                    self._title(row),
+                    title,
                     row.formed_on.isoformat() if row.formed_on else "",
                     self._pages(row),
-                    row.remark,
+                    remark,
                     key=str(row.id),
+                    height=self._height(title, remark),
                 )
+        if current is not None and current in self.rows:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def current_key(self) -> str | None:
+        """The key of the row under the cursor (None when the table is empty)."""
+        if self.row_count == 0:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     @staticmethod
     def _title(row: MaterialRow) -> Text:
@@ -155,22 +242,10 @@ class CatalogueTable(DataTable):
         self.scroll_to_row_top(heading)
 
     def scroll_to_row_top(self, row: int) -> None:
-        """Scroll so that ``row`` is at the top of the view."""
-        self.scroll_to(y=row, animate=False)
-
-    def on_key(self, event: events.Key) -> None:
-        """Tell a scanner burst from keys: its Enter must not open pages of this dossier."""
-        now = time.monotonic()
-        fast = now - self._burst_at <= SCAN_GAP_S
-        if event.is_printable and event.character and event.key != "space":
-            self._burst = (self._burst if fast else "") + event.character
-            self._burst_at = now
-            return
-        if event.key == "enter" and fast and len(self._burst) >= SCAN_MIN_CHARS:
-            event.prevent_default()
-            event.stop()
-            self.post_message(self.ScanReceived(self._burst))
-        self._burst = ""
+        """Scroll so that ``row`` (an index) is at the top of the view (rows may be several
+        lines high)."""
+        y = sum(ordered.height for ordered in self.ordered_rows[:row])
+        self.scroll_to(y=y, animate=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -16,6 +16,9 @@ class ScanInput(Input):
     """An Input that keeps a multi-line paste whole (line breaks shown as ↵) instead of keeping
     only its first line, so nothing the clerk pasted is silently lost. Posts Input.Submitted."""
 
+    ACCEPTS_SCANS = True
+    """The app's scan gate lets keys through to this field at once: a burst here is a lookup."""
+
     DEFAULT_CSS = """
     ScanInput { width: 1fr; }
     """

@@ -11,9 +11,10 @@ from textual.widgets import Static
 from counter_tui.app import CounterApp
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
+from counter_tui.widgets.catalogue_table import CatalogueTable
 from counter_tui.widgets.scan_input import ScanInput
 from tests.support.factories import counter_app, tiny_archive
-from tests.support.pilot import wait_for
+from tests.support.pilot import burst, type_slowly, wait_for
 
 
 def message_text(app: CounterApp) -> str:
@@ -142,9 +143,9 @@ async def test_a_scan_during_a_lookup_waits_its_turn(running) -> None:
     screen.busy = "DA00000001"
     scan = screen.query_one(ScanInput)
     await pilot.press(*"DA00000002", "enter")
-    assert screen.pending == ["DA00000002"] and scan.value == ""
+    assert app.ctx.scans == ["DA00000002"] and scan.value == ""
     await pilot.press("enter")  # a stray Enter while busy changes nothing
-    assert screen.pending == ["DA00000002"]
+    assert app.ctx.scans == ["DA00000002"]
     screen.busy = None
     screen.reset("")
     assert scan.value == "DA00000002"
@@ -163,23 +164,21 @@ async def test_after_a_failed_lookup_the_next_scan_replaces_the_text(running) ->
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
 
 
-async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(
-    running, monkeypatch
-) -> None:  # noqa: ANN001
-    from counter_tui.widgets import catalogue_table
-
-    # Pilot waits for the screen to settle after every key (each digit scrolls the catalogue),
-    # so its "burst" is slower than a scanner's; widen the gap instead of racing the clock.
-    monkeypatch.setattr(catalogue_table, "SCAN_GAP_S", 2.0)
+@pytest.mark.parametrize("gap_ms", [0, 10, 25, 40])
+async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(running, gap_ms) -> None:  # noqa: ANN001
     app, pilot = running
     await pilot.press(*"DA00000001", "enter")
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
     dossier = app.screen
-    await pilot.press(*"DA00000002", "enter")
-    await wait_for(lambda: "DA00000002" in str(dossier.query_one("#message").render()), pilot)
+    table = dossier.query_one(CatalogueTable)
+    row = table.cursor_row
+    # c would open the certificate dialog, digits would jump categories, Enter open pages.
+    await burst(pilot, "CDA00000002", gap_ms)
+    assert app.screen is dossier and table.cursor_row == row
+    assert app.ctx.scans == ["CDA00000002"]
     await pilot.press("escape")
     await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
-    assert app.screen.query_one(ScanInput).value == "DA00000002"
+    assert app.screen.query_one(ScanInput).value == "CDA00000002"
     from sqlmodel import select
 
     from counter_tui.db.models import AccessEvent
@@ -189,22 +188,13 @@ async def test_a_scan_at_the_open_dossier_waits_for_the_next_applicant(
 
 
 async def test_a_person_typing_at_the_catalogue_is_not_a_scan(running) -> None:
-    from textual import events
-
-    from counter_tui.widgets.catalogue_table import CatalogueTable
-
     app, pilot = running
     await pilot.press(*"DA00000001", "enter")
     await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
     table = app.screen.query_one(CatalogueTable)
-    for ch in "123456":
-        table.on_key(events.Key(ch, ch))
-        table._burst_at -= 1.0  # a person: a second between keys
-    enter = events.Key("enter", None)
-    table.on_key(enter)
-    assert not enter._stop_propagation  # the Enter goes on to open the pages as usual
-    await pilot.pause()
-    assert "123456" not in str(app.screen.query_one("#message").render())
+    await type_slowly(pilot, "94")  # category 9, then 4: the cursor follows each key
+    assert table.current_material().number.startswith("4-")
+    assert app.ctx.scans == []
 
 
 async def test_two_scans_in_one_terminal_read_stay_apart(running) -> None:

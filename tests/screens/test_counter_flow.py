@@ -64,14 +64,30 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         await wait_for(lambda: isinstance(app.screen, CertificateDialog), pilot)
         await pilot.press("1", "1", "enter")
         keys_after_scan += 3
+        # The certificate is issued; the applicant's service goes on (another certificate
+        # could follow) and the clerk is told where the certificate file is.
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await wait_for(lambda: "CY-" in str(screen.query_one("#message").render()), pilot)
+        message = str(screen.query_one("#message").render())
+        with archive.db.read() as s:
+            path = s.exec(select(Certificate)).one().text_path
+        assert path in message.replace("\n", "")
+        assert ctx.visit is not None
+        # F4, 1: the service ends as served.
+        await pilot.press("f4")
+        await pilot.press("1")
+        keys_after_scan += 2
         await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None, pilot)
-        await pilot.pause()
+        await wait_for(
+            lambda: "已出具证明" in str(app.screen.query_one("#message").render()), pilot
+        )
         scan = app.screen.query_one("#scan")
         assert scan.value == "" and scan.has_focus
 
-    # 5 keys after the scan: Enter (pages), Space (cite), c, 1 (kind), 1 (purpose), Enter is 6;
-    # a standard certificate without viewing and citing is c 1 1 Enter = 4.
-    assert keys_after_scan == 6
+    # After the scan: Enter (pages), Space (cite), c, 1 (kind), 1 (purpose), Enter, F4, 1 = 8;
+    # a standard certificate without viewing and citing is c 1 1 Enter F4 1 = 6 (or the next
+    # applicant's scan ends the service instead of F4 1).
+    assert keys_after_scan == 8
 
     with archive.db.read() as s:
         certs = s.exec(select(Certificate)).all()
@@ -99,6 +115,7 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
             "certificate_issued",
             "closed",
         ]
+        assert events[-1].detail == "certificate"
         duration = (events[-1].at - visit.started_at).total_seconds()
         assert 0 < duration < 60
 

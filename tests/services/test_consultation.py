@@ -51,7 +51,16 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
         app.screen.query_one("#approval_no").post_message(events.Paste("组审〔2026〕15号"))
         await pilot.pause()
         await pilot.press("enter", "1", *"王某", "space", *"李某", "enter")
-        await wait_for(lambda: isinstance(app.screen, CounterScreen) and ctx.visit is None, pilot)
+        # Registered; the service goes on at the dossier until F2 calls the next applicant.
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await wait_for(
+            lambda: "查阅已登记" in str(app.screen.query_one("#message").render()), pilot
+        )
+        assert ctx.visit.id == first_visit
+        await pilot.press("f2")
+        await wait_for(lambda: isinstance(app.screen, NextApplicantDialog), pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: ctx.visit is not None and ctx.visit.id != first_visit, pilot)
 
     with archive.db.read() as s:
         row = s.exec(select(Consultation)).one()
@@ -71,11 +80,17 @@ async def test_f2_ticket_then_consultation(tmp_path: Path) -> None:
             )
         ]
         assert kinds == ["started", "dossier_opened", "consultation_recorded", "closed"]
+        closed = s.exec(
+            select(ServiceEvent).where(
+                ServiceEvent.visit_id == first_visit, ServiceEvent.kind == "closed"
+            )
+        ).one()
+        assert closed.detail == "consultation"
         logged = s.exec(select(AccessEvent).where(AccessEvent.kind == "consultation")).one()
         assert logged.target_id == row.id
 
 
-async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
+async def test_f2_ends_a_service_that_only_opened_a_dossier_as_answered(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
     app = counter_app(archive)
     ctx = app.ctx
@@ -90,16 +105,37 @@ async def test_f2_abandons_an_unfinished_service(tmp_path: Path) -> None:
         await wait_for(lambda: ctx.visit is not None and ctx.visit.id not in (None, first), pilot)
     with archive.db.read() as s:
         kinds = [
-            e.kind
+            (e.kind, e.detail)
             for e in s.exec(
                 select(ServiceEvent)
                 .where(ServiceEvent.visit_id == first)
                 .order_by(ServiceEvent.at, ServiceEvent.id)
             )
         ]
-        assert kinds == ["started", "dossier_opened", "abandoned"]
+        assert kinds == [("started", ""), ("dossier_opened", ""), ("closed", "answered")]
         second = s.get(ServiceVisit, ctx.visit.id)
         assert second.ticket is None
+
+
+async def test_f2_abandons_a_service_where_nothing_was_found(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    ctx = app.ctx
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA99999999", "enter")  # no such dossier
+        await wait_for(lambda: app.screen.busy is None and ctx.visit is not None, pilot)
+        first = ctx.visit
+        await pilot.press("f2")
+        await wait_for(lambda: isinstance(app.screen, NextApplicantDialog), pilot)
+        await pilot.press("enter")
+        await wait_for(lambda: ctx.visit is not first, pilot)
+        await app.workers.wait_for_complete()
+    with archive.db.read() as s:
+        kinds = [
+            e.kind for e in s.exec(select(ServiceEvent).where(ServiceEvent.visit_id == first.id))
+        ]
+        assert sorted(kinds) == ["abandoned", "started"]
 
 
 async def test_quit_ends_the_service_and_log_in_closes_visits_left_open(tmp_path: Path) -> None:
@@ -130,7 +166,7 @@ async def test_quit_ends_the_service_and_log_in_closes_visits_left_open(tmp_path
             ]
 
         assert kinds(stale) == ["started", "abandoned"]
-        assert kinds(current) == ["started", "dossier_opened", "abandoned"]
+        assert kinds(current) == ["started", "dossier_opened", "closed"]  # answered
 
 
 def test_log_in_leaves_a_colleagues_open_service_alone(tmp_path: Path) -> None:

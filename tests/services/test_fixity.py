@@ -372,8 +372,8 @@ def test_cli_exits_1_and_names_the_first_broken_row(
 
     assert status == 1
     first = next(line for line in out.splitlines() if line.startswith("  ["))
-    assert first.startswith(f"  [access_event {victim.id}]")
-    assert "seq 9" in first
+    assert first.startswith(f"  [access event {victim.id}]")
+    assert "no. 9" in first
 
 
 def test_cli_names_a_changed_page_file(

@@ -3,9 +3,14 @@ what it was given."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import time
 from pathlib import Path
+
+from textual import events
+from textual.keys import _character_to_key
+from textual.pilot import Pilot
 
 
 def recording_viewer(tmp_path: Path) -> tuple[list[str], Path]:
@@ -29,3 +34,48 @@ async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # noqa: AN
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
+
+
+def _key(name: str) -> events.Key:
+    """The Key event a terminal read of ``name`` (a character or a key name) produces."""
+    if len(name) == 1:
+        return events.Key(_character_to_key(name) if not name.isalnum() else name, name)
+    return events.Key(name, "\r" if name == "enter" else None)
+
+
+async def burst(pilot, text: str, gap_ms: float, *, end: str | None = "enter") -> None:  # noqa: ANN001
+    """Send ``text`` (then ``end``) as a keyboard-wedge scanner or ID-card reader does: keys
+    ``gap_ms`` apart, or with ``gap_ms=0`` all in one terminal read (queued at once). Then let
+    the app settle."""
+    driver = pilot.app._driver
+    keys = [*text, *([end] if end else [])]
+    for name in keys:
+        driver.send_message(_key(name))
+        if gap_ms:
+            await asyncio.sleep(gap_ms / 1000)
+    await pilot.pause(0.2)
+
+
+async def type_slowly(pilot, text: str, gap_s: float = 0.12) -> None:  # noqa: ANN001
+    """Type ``text`` (characters or key names in a list) at a person's pace, ``gap_s`` a key;
+    each key reaches its widget before the next is pressed."""
+    for name in text:
+        await pilot.press(name)
+        await pilot.pause(gap_s)
+
+
+async def press_as_typed(pilot, *keys: str) -> None:  # noqa: ANN001
+    """Pilot.press as a person types: each key, then wait until the app's scan gate has
+    delivered it (printable keys are held ~65 ms to tell typing from a scanner burst;
+    domain.scanning). Keys into the counter's scan field pass at once, so no wait there.
+    Installed as ``Pilot.press`` for every test by tests/conftest.py; :func:`burst` sends
+    scanner-speed keys instead."""
+    for key in keys:
+        await _ORIGINAL_PRESS(pilot, key)
+        gate = getattr(pilot.app, "scan_gate", None)
+        deadline = time.monotonic() + 2.0
+        while gate is not None and gate.holding and time.monotonic() < deadline:
+            await pilot.pause(0.01)
+
+
+_ORIGINAL_PRESS = Pilot.press

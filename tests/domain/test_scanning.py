@@ -1,0 +1,112 @@
+"""The scan gate tells a scanner burst from typing by the gaps between keys (domain.md §5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from counter_tui.domain.scanning import SCAN_GAP_S, ScanGate
+
+
+def run(
+    gate: ScanGate, keys: list[tuple[str, float]], *, end: float | None = None
+) -> tuple[list[str], list[str]]:
+    """Feed (key, time) pairs; return (released keys, scans). Single characters are printable."""
+    released: list[str] = []
+    scans: list[str] = []
+    for key, at in keys:
+        char = key if len(key) == 1 else ""
+        d = gate.feed(key, char, key, at)
+        released += d.release
+        scans += [d.scan] if d.scan is not None else []
+    if end is not None:
+        d = gate.expire(end)
+        released += d.release
+        scans += [d.scan] if d.scan is not None else []
+    return released, scans
+
+
+def timed(text: str, gap: float, start: float = 10.0) -> list[tuple[str, float]]:
+    return [(ch, start + i * gap) for i, ch in enumerate(text)]
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.010, 0.025, 0.040])
+def test_a_burst_then_enter_is_one_scan_and_the_enter_is_swallowed(gap: float) -> None:
+    keys = timed("110105198001010024", gap)
+    keys.append(("enter", keys[-1][1] + gap))
+    released, scans = run(ScanGate(), keys)
+    assert scans == ["110105198001010024"]
+    assert released == []
+
+
+@pytest.mark.parametrize("gap", [0.080, 0.120, 0.200])
+def test_typing_at_human_pace_is_released_key_by_key_in_order(gap: float) -> None:
+    gate: ScanGate[str] = ScanGate()
+    released: list[str] = []
+    for key, at in [*timed("A0123", gap), ("enter", 10.0 + 5 * gap)]:
+        d = gate.feed(key, key if len(key) == 1 else "", key, at)
+        released += d.release
+        # the caller's timer fires gap_s after each held key
+        released += gate.expire(at + SCAN_GAP_S).release
+    assert released == ["A", "0", "1", "2", "3", "enter"]
+
+
+def test_a_short_fast_run_is_typing_not_a_scan() -> None:
+    released, scans = run(ScanGate(), [*timed("11", 0.0), ("enter", 10.001)])
+    assert scans == []
+    assert released == ["1", "1", "enter"]
+
+
+def test_a_burst_without_terminator_is_a_scan_when_the_pause_comes() -> None:
+    released, scans = run(ScanGate(), timed("CY00086001", 0.01), end=10.2)
+    assert (released, scans) == ([], ["CY00086001"])
+
+
+def test_the_late_enter_of_a_scan_ended_by_a_pause_is_swallowed() -> None:
+    gate: ScanGate[str] = ScanGate()
+    run(gate, timed("CY00086001", 0.01), end=10.2)
+    d = gate.feed("enter", "", "enter", 10.3)
+    assert d.release == [] and d.scan is None
+    # but a later Enter is the clerk's
+    assert gate.feed("enter", "", "enter", 11.0).release == ["enter"]
+
+
+def test_a_function_key_after_a_burst_passes_and_the_burst_is_a_scan() -> None:
+    released, scans = run(ScanGate(), [*timed("CY00086001", 0.0), ("f2", 10.01)])
+    assert scans == ["CY00086001"] and released == ["f2"]
+
+
+def test_a_typed_key_then_a_burst_keeps_both_apart() -> None:
+    gate: ScanGate[str] = ScanGate()
+    released, scans = run(gate, [("q", 9.0)], end=9.1)
+    assert released == ["q"]
+    released, scans = run(gate, [*timed("DA00000001", 0.005), ("enter", 10.06)])
+    assert scans == ["DA00000001"] and released == []
+
+
+def test_transparent_mode_releases_printable_keys_at_once() -> None:
+    gate: ScanGate[str] = ScanGate()
+    d = gate.feed("1", "1", "1", 1.0, transparent=True)
+    assert d.release == ["1"] and not d.hold
+
+
+def test_a_prefix_and_suffix_frame_a_scan_whatever_its_speed() -> None:
+    gate: ScanGate[str] = ScanGate(prefix="§", suffix="¶")
+    keys = [("§", 1.0), *timed("AB12", 0.3, start=1.3), ("¶", 3.0)]
+    released, scans = run(gate, keys)
+    assert (released, scans) == ([], ["AB12"])
+
+
+def test_a_prefix_with_enter_as_the_end() -> None:
+    gate: ScanGate[str] = ScanGate(prefix="§")
+    released, scans = run(gate, [("§", 1.0), *timed("12", 0.2, start=1.2), ("enter", 2.0)])
+    assert (released, scans) == ([], ["12"])
+    # typing without the prefix is still typing
+    released, scans = run(gate, [("1", 5.0)], end=5.2)
+    assert (released, scans) == (["1"], [])
+
+
+def test_flush_releases_held_typing_before_a_paste() -> None:
+    gate: ScanGate[str] = ScanGate()
+    gate.feed("1", "1", "1", 1.0)
+    d = gate.flush()
+    assert d.release == ["1"] and not gate.holding
