@@ -7,12 +7,15 @@ import logging
 import time
 from collections.abc import Iterable
 
+from rich.align import Align
+from rich.text import Text
 from textual import _time, events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import LockDialog
@@ -63,6 +66,37 @@ def known_binding_ids() -> set[str]:
         CatalogueTable,
     )
     return {b.id for owner in owners for b in owner.BINDINGS if isinstance(b, Binding) and b.id}
+
+
+def _control_character(key: str) -> str:
+    """The C0 character of a ``ctrl+letter`` key ("ctrl+b" → "\\x02"), else ""."""
+    name = key.removeprefix("ctrl+")
+    if key.startswith("ctrl+") and len(name) == 1 and "a" <= name <= "z":
+        return chr(ord(name) - ord("a") + 1)
+    return ""
+
+
+class CounterPalette(CommandPalette):
+    """Textual's command palette with its texts in the UI language."""
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        # Textual's own shows the English "No matches found" (textual/command.py).
+        self._stop_no_matches_countdown()
+
+        def show_no_matches() -> None:
+            if search_value:
+                self.query_one(CommandList).add_option(
+                    Option(
+                        Align.center(Text(_("No matches found"), style="not bold")),
+                        disabled=True,
+                        id=self._NO_MATCHES,
+                    )
+                )
+                self._list_visible = True
+            else:
+                self._list_visible = False
+
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
 class CounterApp(App):
@@ -185,8 +219,17 @@ class CounterApp(App):
         """ctrl+p: the command palette, with its prompt in the UI language."""
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(
-                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+                CounterPalette(id="--command-palette", placeholder=_("Search for commands…"))
             )
+
+    def action_help_quit(self) -> None:
+        """ctrl+c (Textual's reflex-quit hint, in the UI language): say how to quit."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(
+                    _("Press {key} to quit.").format(key=key), title=_("Do you want to quit?")
+                )
+                return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_dashboard":
@@ -229,7 +272,7 @@ class CounterApp(App):
                 self._restart_gate_timer()
             return
         framing = self.ctx.settings.scanner_prefix + self.ctx.settings.scanner_suffix
-        char = event.character or ""
+        char = event.character or _control_character(event.key)
         if not (event.is_printable or (char and char in framing)):
             char = ""
         transparent = bool(getattr(self.focused, "ACCEPTS_SCANS", False))

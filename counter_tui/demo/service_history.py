@@ -408,7 +408,10 @@ class _Generator:
                         "recorded_at": recorded,
                     }
                 )
-        event("abandoned" if outcome == "abandoned" else "closed", ended)
+        if outcome == "abandoned":
+            event("abandoned", ended)
+        else:  # the outcome as services.visits.close stores it
+            event("closed", ended, None, "answered" if outcome == "lookup" else outcome)
 
     def _serial(self, place: _Place, year: int) -> str:
         key = (place.serial_prefix, year)

@@ -68,7 +68,7 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
                     "Purpose: a number above, or type it (Tab first if it starts with a digit)"
                 ),
             )
-            yield Checkbox(_("Applied for by an agent (委托代理人)"), id="agent")
+            yield Checkbox(_("Applied for by an agent"), id="agent")
             with Vertical(id="agent-fields"):
                 yield DialogInput(id="agent_name", placeholder=_("Agent's name"))
                 yield DialogInput(id="agent_id", placeholder=_("Agent's resident ID"))

@@ -55,15 +55,15 @@ class ConsultationDialog(FormDialog[RecordedConsultation | None]):
                 ),
                 id="dialog-title",
             )
-            yield DialogInput(id="requesting_unit", placeholder=_("Requesting unit (查阅单位)"))
-            yield DialogInput(id="approval_no", placeholder=_("Approval form number (审批表编号)"))
+            yield DialogInput(id="requesting_unit", placeholder=_("Requesting unit"))
+            yield DialogInput(id="approval_no", placeholder=_("Approval form number"))
             yield Static(presets_text(presets), id="purposes")
             yield PresetInput(
                 [zh for zh, _en in presets],
                 id="purpose",
                 placeholder=_("Purpose: a number above, or type it"),
             )
-            yield DialogInput(id="readers", placeholder=_("Readers' names (查阅人)"))
+            yield DialogInput(id="readers", placeholder=_("Readers' names"))
             yield Static(self._shown_text(), id="cited")
             yield Static("", id="error")
             yield Static(

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from counter_tui.dialogs.base import Dialog
+from counter_tui.dialogs.base import Dialog, DialogInput
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import Workplace
@@ -83,7 +83,7 @@ class LockDialog(CredentialsCheck, Dialog[None]):
                 ),
                 id="form-title",
             )
-            yield Input(id="password", placeholder=_("Password"), password=True)
+            yield DialogInput(id="password", placeholder=_("Password"), password=True)
             yield Static("", id="error")
 
     def on_mount(self) -> None:

@@ -47,11 +47,11 @@ class MaterialDialog(FormDialog[MaterialRow | None]):
     def compose(self) -> ComposeResult:
         with DialogBody(id="dialog"):
             if self.corrects:
-                title = _("Correction (认定) of {number} {title} in {no}").format(
+                title = _("Correction of {number} {title} in {no}").format(
                     number=self.corrects.number, title=self.corrects.title, no=self.view.dossier_no
                 )
             else:
-                title = _("Add a material (补登) to {name} ({no})").format(
+                title = _("Add a material to {name} ({no})").format(
                     name=self.view.person_name, no=self.view.dossier_no
                 )
             yield Label(title, id="dialog-title")
@@ -60,12 +60,10 @@ class MaterialDialog(FormDialog[MaterialRow | None]):
                 placeholder=_("Category, e.g. 1, 4-1, 9-2"),
                 value=self._category_code(),
             )
-            yield DialogInput(id="title", placeholder=_("Material title (材料名称)"))
-            yield DialogInput(
-                id="formed_on", placeholder=_("Date formed, YYYY-MM-DD (材料形成时间)")
-            )
-            yield DialogInput(id="page_count", placeholder=_("Pages (页数)"))
-            yield DialogInput(id="remark", placeholder=_("Remark (备注), optional"))
+            yield DialogInput(id="title", placeholder=_("Material title"))
+            yield DialogInput(id="formed_on", placeholder=_("Date formed, YYYY-MM-DD"))
+            yield DialogInput(id="page_count", placeholder=_("Pages"))
+            yield DialogInput(id="remark", placeholder=_("Remark, optional"))
             yield Static("", id="error")
             yield Static(
                 _("Enter: next field · Enter on the last field or ctrl+s: add · Esc: cancel")

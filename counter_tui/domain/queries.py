@@ -68,15 +68,15 @@ def classify(text: str) -> Query:
 
 
 TICKET_MAX = 16
+TICKET_RE = re.compile(r"^[A-Z]{0,2}-?[0-9]{1,4}$")
+"""A queue ticket as queue machines print it: up to two letters (the service line), an
+optional hyphen, 1–4 digits ("A023", "B-105", "17"). Longer codes are dossier numbers or IDs."""
 
 
 def clean_ticket(text: str) -> str:
-    """NFKC-fold and upper-case a queue ticket number ("ａ０１２" → "A012"); raises ValueError
-    unless it is empty or 1–16 ASCII letters, digits and hyphens."""
-    ticket = fold(text).upper()
-    if ticket and (
-        len(ticket) > TICKET_MAX
-        or not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in ticket)
-    ):
+    """NFKC-fold, trim and upper-case a queue ticket number ("ａ０１２" → "A012"); raises
+    ValueError unless it is empty or matches :data:`TICKET_RE`."""
+    ticket = fold(text).strip().upper()
+    if ticket and not TICKET_RE.match(ticket):
         raise ValueError(ticket)
     return ticket

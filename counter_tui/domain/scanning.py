@@ -91,6 +91,12 @@ class ScanGate(Generic[Item]):
         """True while keys are held back."""
         return bool(self._held or self._prefix_seen or self._framed)
 
+    @property
+    def settling(self) -> bool:
+        """True while held keys await the pause that settles them (not inside a prefix
+        frame, which only its suffix, Enter or :data:`PREFIX_TIMEOUT_S` ends)."""
+        return not self._framed and bool(self._held or self._prefix_seen)
+
     def feed(
         self, item: Item, char: str, key: str, at: float, *, transparent: bool = False
     ) -> Decision[Item]:

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.end_service import EndServiceDialog
-from counter_tui.dialogs.next_applicant import NextApplicantDialog
+from counter_tui.dialogs.next_applicant import NextApplicant, NextApplicantDialog
 from counter_tui.domain import service_time
 from counter_tui.errors import user_message
 from counter_tui.i18n import _
@@ -116,12 +116,11 @@ class CounterScreen(Screen):
             )
 
     def take_scan(self, text: str) -> bool:
-        """A scan recognised by the app's gate while this screen is on top (the pick list or
-        nothing has focus): look it up now, unless a lookup is running (then False: the app
-        keeps it for later)."""
-        if self.busy is not None:
+        """A scan recognised by the app's gate while this screen is on top and its input does
+        not have focus: look it up now. False (the app keeps it for later and says so) while
+        a lookup runs or the clerk is choosing from the pick list."""
+        if self.busy is not None or self.query_one("#choices", OptionList).display:
             return False
-        self.query_one("#choices", OptionList).display = False
         scan = self.query_one(ScanInput)
         scan.value = ""
         scan.focus()
@@ -295,6 +294,7 @@ class CounterScreen(Screen):
         choices = self.query_one("#choices", OptionList)
         if choices.display:
             choices.display = False
+            self._offer_pending()
         else:
             self.query_one(ScanInput).clear()
             self.show_message("")
@@ -305,11 +305,12 @@ class CounterScreen(Screen):
         services.visits.close) and start the next one at once."""
         self.app.push_screen(NextApplicantDialog(), self._next_applicant)
 
-    def _next_applicant(self, ticket: str | None) -> None:
-        if ticket is None:
+    def _next_applicant(self, answer: NextApplicant | None) -> None:
+        if answer is None:
             self.query_one(ScanInput).focus()
             return
         previous = self.ctx.visit
+        ticket = answer.ticket
         self.ctx.visit = Visit(ticket=ticket or None)
         self.reset(
             _("Serving ticket {ticket}.").format(ticket=ticket)
@@ -317,6 +318,8 @@ class CounterScreen(Screen):
             else _("Ready for the next applicant.")
         )
         self.start_next(previous, self.ctx.visit)
+        if answer.lookup:
+            self.look_up(answer.lookup)
 
     def action_end_service(self) -> None:
         """F4: end the current service, saying whether the applicant was served."""

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,6 +35,9 @@ from counter_tui.widgets.message_line import MessageLine
 REFRESH_S = 5.0
 BAR_WIDTH = 24  # cells of the longest service-time band
 HOURS_HEIGHT = 5  # lines of the arrivals-per-hour columns
+TYPE_CELLS = 28  # a longer service type ("经历证明 + 亲属关系证明 + …") wraps onto more lines
+TYPES_COLUMNS = (N_("Type"), N_("Services"), N_("Median"), N_("P90"), N_("≤ 3 min"))
+SLOWEST_COLUMNS = (N_("Started"), N_("Counter"), N_("Clerk"), N_("Time"), N_("Type"), N_("Ended"))
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 # Band colours: within the promise, within the complex-case limit, beyond.
 BAND_STYLES = ("$success", "$success", "$success", "$warning", "$error", "$error")
@@ -59,6 +63,22 @@ def percent(share: float | None) -> str:
 
 def _level_style(seconds: float | None) -> str:
     return "" if seconds is None else LEVEL_STYLES[service_time.level(seconds)]
+
+
+def fill_table(
+    table: DataTable, labels: tuple[str, ...], rows: list[tuple[str, ...]], *, wrap: int
+) -> None:
+    """Replace the columns (``labels``, msgids) and rows of ``table``: every column as wide as
+    its widest cell except column ``wrap``, at most :data:`TYPE_CELLS` wide, whose longer
+    cells wrap onto more lines of their row, so that the table keeps within a narrow
+    terminal (←/→ change the day: the tables cannot scroll sideways)."""
+    table.clear(columns=True)
+    for n, label in enumerate(labels):
+        text = _(label)
+        width = max([cell_len(text), *(cell_len(row[n]) for row in rows)])
+        table.add_column(text, width=min(width, TYPE_CELLS) if n == wrap else width)
+    for row in rows:
+        table.add_row(*row, height=None if cell_len(row[wrap]) > TYPE_CELLS else 1)
 
 
 def scope_label(institution: InstitutionRef | None) -> str:
@@ -103,7 +123,8 @@ class FiguresFailed(Message):
 class DashboardBody(ScrollableContainer, can_focus=False):
     """The tables and the charts: side by side on a wide terminal; on a narrow one, one above
     the other and scrolling together (styles/dashboard.tcss, by the screen's width class).
-    Never focused itself: ↑/↓ that a table or the tables' column cannot use scroll it."""
+    Never focused itself: Tab brings each table, then the charts, into view, and ↑/↓ on the
+    charts (which cannot scroll on their own there) scroll it."""
 
 
 class DashboardScreen(Screen):
@@ -166,12 +187,8 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#types", DataTable).add_columns(
-            _("Type"), _("Services"), _("Median"), _("P90"), _("≤ 3 min")
-        )
-        self.query_one("#slowest", DataTable).add_columns(
-            _("Started"), _("Counter"), _("Clerk"), _("Time"), _("Type"), _("Ended")
-        )
+        fill_table(self.query_one("#types", DataTable), TYPES_COLUMNS, [], wrap=0)
+        fill_table(self.query_one("#slowest", DataTable), SLOWEST_COLUMNS, [], wrap=4)
         self._set_group_columns()
         self._show_where()
         self.reload()
@@ -398,35 +415,33 @@ class DashboardScreen(Screen):
             )
 
     def _fill_types(self, figures: reports.DayFigures) -> None:
-        table = self.query_one("#types", DataTable)
-        table.clear()
-        for tally in figures.types:
-            t = tally.times
-            table.add_row(
+        rows = [
+            (
                 tally.label,
                 str(tally.arrivals),
-                minutes(t.median_s),
-                minutes(t.p90_s),
-                percent(t.share_within_target),
+                minutes(tally.times.median_s),
+                minutes(tally.times.p90_s),
+                percent(tally.times.share_within_target),
             )
+            for tally in figures.types
+        ]
+        fill_table(self.query_one("#types", DataTable), TYPES_COLUMNS, rows, wrap=0)
 
     def _fill_slowest(self, figures: reports.DayFigures) -> None:
-        table = self.query_one("#slowest", DataTable)
-        table.clear()
-        for slow in figures.slowest:
-            counter = (
+        rows = [
+            (
+                slow.started_at.strftime("%H:%M"),
                 slow.counter
                 if figures.institution is not None
-                else f"{slow.institution_code} · {slow.counter}"
-            )
-            table.add_row(
-                slow.started_at.strftime("%H:%M"),
-                counter,
+                else f"{slow.institution_code} · {slow.counter}",
                 slow.clerk,
                 minutes(slow.seconds),
                 slow.type_label,
                 _("abandoned") if slow.ended == "abandoned" else _("closed"),
             )
+            for slow in figures.slowest
+        ]
+        fill_table(self.query_one("#slowest", DataTable), SLOWEST_COLUMNS, rows, wrap=4)
 
     def _draw_bands(self, figures: reports.DayFigures) -> None:
         labels = [_(label) for label in statistics.BAND_LABELS]

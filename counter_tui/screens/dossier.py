@@ -246,9 +246,16 @@ class DossierScreen(Screen[DossierOutcome]):
     # -- consultation --------------------------------------------------------------------------
 
     def action_consultation(self) -> None:
-        """q: register a consultation (查阅) showing the marked materials."""
+        """q: register a consultation (查阅) showing the marked materials; refused at once
+        when none is marked (services.consultation.check_shown)."""
+        shown = self.marked()
+        try:
+            consultation.check_shown(shown)
+        except consultation.ConsultationError as exc:
+            self.show_message(str(exc), level="warning")
+            return
         self.app.push_screen(
-            ConsultationDialog(self.view, self.marked(), self.record_consultation),
+            ConsultationDialog(self.view, shown, self.record_consultation),
             self._consultation_recorded,
         )
 
@@ -269,9 +276,7 @@ class DossierScreen(Screen[DossierOutcome]):
         self.query_one(CatalogueTable).focus()
         if recorded is None:
             return
-        self.show_message(
-            _("Consultation registered. End the service: F4; next applicant: F2.")
-        )
+        self.show_message(_("Consultation registered. End the service: F4; next applicant: F2."))
 
     # -- 补登 / 认定 ---------------------------------------------------------------------------
 

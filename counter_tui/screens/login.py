@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Label, Static
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import CredentialsCheck, LoggedIn, LoginRefused
 from counter_tui.i18n import _
+from counter_tui.widgets.preset_input import DialogInput
 
 
 class LoginScreen(CredentialsCheck, Screen):
@@ -28,8 +29,8 @@ class LoginScreen(CredentialsCheck, Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
             yield Label(_("Archive counter — log in"), id="form-title")
-            yield Input(id="username", placeholder=_("Username"))
-            yield Input(id="password", placeholder=_("Password"), password=True)
+            yield DialogInput(id="username", placeholder=_("Username"))
+            yield DialogInput(id="password", placeholder=_("Password"), password=True)
             yield Static("", id="login-message")
         yield Footer()
 

@@ -79,7 +79,7 @@ def validate(request: CertificateRequest) -> CertificateRequest:
             "purpose", _("The purpose may have at most {n} characters.").format(n=MAX_PURPOSE_CHARS)
         ) from None
     if not purpose:
-        raise IssuanceError("purpose", _("Choose or type the purpose (用途)."))
+        raise IssuanceError("purpose", _("Choose or type the purpose."))
     agent_name, agent_id = "", ""
     if request.applicant_kind == "agent":
         try:

@@ -3,15 +3,16 @@
 The title column takes the width the other columns leave (up to its longest entry), so a long
 category name such as 四 学历学位、专业技术职务（职称）、学术评鉴和教育培训类材料 is shown whole
 on a wide terminal; what is still wider than the column continues on a second (or third) line
-of its row instead of being cut. Lines are broken by display cells, not at spaces: a word-wrap
-would leave "四 (1)" alone on the first line of a heading.
+of its row instead of being cut. Lines are broken by display cells, not at spaces (a word-wrap
+would leave "四 (1)" alone on the first line of a heading), and never before a closing bracket
+or a comma.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -31,6 +32,54 @@ REMARK_MAX_WIDTH = 16
 MAX_ROW_LINES = 3
 """A row grows to at most this many lines; text beyond is cut."""
 DATE_CELLS = 10  # "1972-03-01"
+NO_LINE_START = "）》」』】〕、。，；：！？)]}.,;:!?"
+"""Closing brackets and punctuation never begin a continued line (the character before them
+moves down with them), as in Chinese typesetting."""
+
+
+def line_spans(text: str, width: int) -> list[tuple[int, int]]:
+    """Where to break ``text`` into lines of at most ``width`` display cells (CJK characters
+    count two): the (start, end) index of each line in ``text``.
+
+    Chinese breaks between any two characters, except before :data:`NO_LINE_START`
+    punctuation (the character before it moves down with it); a Latin word (a gloss in the
+    English UI) moves to the next line whole, and the space it was broken at is dropped.
+    See :func:`break_lines` for examples.
+    """
+    spans: list[tuple[int, int]] = []
+    start, cells = 0, 0
+    for index, char in enumerate(text):
+        char_cells = cell_len(char)
+        if cells + char_cells > width and index > start:
+            line = text[start:index]
+            keep = len(line)
+            space = line.rfind(" ")
+            if char.isascii() and char.isalnum() and space > 0 and line[space + 1 :].isascii():
+                keep = space + 1  # the word goes down whole
+            elif char in NO_LINE_START:
+                keep -= 1
+                while keep > 0 and line[keep] in NO_LINE_START:
+                    keep -= 1
+            if keep <= 0:
+                keep = len(line)  # nothing else to carry down: break here
+            spans.append((start, start + len(line[:keep].rstrip(" "))))
+            start += keep
+            cells = cell_len(text[start:index])
+        if index == start and char == " " and spans:
+            start += 1  # no line begins with the space it was broken at
+            continue
+        cells += char_cells
+    spans.append((start, len(text)))
+    return spans
+
+
+def break_lines(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` display cells, broken as :func:`line_spans`
+    says. Examples: ``break_lines("学历学位、专业", 8)`` gives ``["学历学", "位、专业"]``;
+    ``break_lines("四 (1) Education and training", 20)`` gives
+    ``["四 (1) Education and", "training"]``.
+    """
+    return [text[a:b] for a, b in line_spans(text, width)]
 
 
 class CatalogueTable(DataTable):
@@ -129,13 +178,8 @@ class CatalogueTable(DataTable):
         plain = text.plain if isinstance(text, Text) else text
         if cell_len(plain) <= width:
             return text
-        lines = chop_cells(plain, width)[:MAX_ROW_LINES]
         styled = text if isinstance(text, Text) else Text(text)
-        offsets, end = [], 0
-        for line in lines:
-            end += len(line)
-            offsets.append(end)
-        parts = styled.divide(offsets)[: len(lines)]
+        parts = [styled[a:b] for a, b in line_spans(plain, width)[:MAX_ROW_LINES]]
         return Text("\n").join(parts)
 
     @staticmethod

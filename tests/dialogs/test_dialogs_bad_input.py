@@ -157,11 +157,37 @@ async def test_next_applicant_ticket(app_and_view, hostile: str) -> None:
     async def fill(screen) -> None:  # noqa: ANN001
         await paste(pilot, screen.query_one("#ticket", Input), hostile)
 
-    ticket, error = await run_dialog(app, pilot, NextApplicantDialog(), fill)
-    if ticket is not None:
-        assert ticket == "" or (ticket.isascii() and len(ticket) <= 16)
+    answer, error = await run_dialog(app, pilot, NextApplicantDialog(), fill)
+    if answer is not None:
+        # No ticket is made of hostile text: at most a lookup for the counter to refuse.
+        assert answer.ticket == ""
+        assert answer.lookup == "" or answer.lookup == hostile.strip() or "\n" in hostile
     else:
-        assert "16" in error
+        assert "A023" in error
+
+
+@pytest.mark.parametrize(
+    ("typed", "ticket", "lookup"),
+    [
+        ("a023", "A023", ""),
+        ("Ｂ－１０５", "B-105", ""),
+        ("17", "17", ""),
+        ("", "", ""),
+        ("DA00000001", "", "DA00000001"),
+        ("11010519491231002X", "", "11010519491231002X"),
+        ("/张", "", "/张"),
+    ],
+)
+async def test_the_ticket_box_takes_tickets_and_passes_lookups_on(
+    app_and_view, typed: str, ticket: str, lookup: str
+) -> None:  # noqa: ANN001
+    app, pilot, view = app_and_view
+
+    async def fill(screen) -> None:  # noqa: ANN001
+        await paste(pilot, screen.query_one("#ticket", Input), typed)
+
+    answer, error = await run_dialog(app, pilot, NextApplicantDialog(), fill)
+    assert (answer.ticket, answer.lookup) == (ticket, lookup)
 
 
 async def test_a_refused_certificate_keeps_the_dialog_and_what_was_chosen(app_and_view) -> None:  # noqa: ANN001

@@ -36,11 +36,11 @@ async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # noqa: AN
         await pilot.pause(0.02)
 
 
-def _key(name: str) -> events.Key:
+def key_event(name: str) -> events.Key:
     """The Key event a terminal read of ``name`` (a character or a key name) produces."""
     if len(name) == 1:
         return events.Key(_character_to_key(name) if not name.isalnum() else name, name)
-    return events.Key(name, "\r" if name == "enter" else None)
+    return events.Key(name, {"enter": "\r", "ctrl+j": "\n", "tab": "\t"}.get(name))
 
 
 async def burst(pilot, text: str, gap_ms: float, *, end: str | None = "enter") -> None:  # noqa: ANN001
@@ -50,7 +50,7 @@ async def burst(pilot, text: str, gap_ms: float, *, end: str | None = "enter") -
     driver = pilot.app._driver
     keys = [*text, *([end] if end else [])]
     for name in keys:
-        driver.send_message(_key(name))
+        driver.send_message(key_event(name))
         if gap_ms:
             await asyncio.sleep(gap_ms / 1000)
     await pilot.pause(0.2)
@@ -74,7 +74,7 @@ async def press_as_typed(pilot, *keys: str) -> None:  # noqa: ANN001
         await _ORIGINAL_PRESS(pilot, key)
         gate = getattr(pilot.app, "scan_gate", None)
         deadline = time.monotonic() + 2.0
-        while gate is not None and gate.holding and time.monotonic() < deadline:
+        while gate is not None and gate.settling and time.monotonic() < deadline:
             await pilot.pause(0.01)
 
 
