@@ -28,6 +28,7 @@ from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LoginScreen
 from counter_tui.services import auth, visits
+from counter_tui.widgets.scan_input import ScanInput
 
 ROLE_MODES = {
     "clerk": "counter",
@@ -282,7 +283,12 @@ class CounterApp(App):
     async def _apply(self, decision: Decision[events.Key]) -> None:
         for held in decision.release:
             await App.on_event(self, held)
-        if decision.scan:
+        typed_into = self.focused if decision.typed else None
+        if decision.scan and isinstance(typed_into, ScanInput):
+            # Its characters went into the counter's field (after what the clerk had typed
+            # there); the field takes them back and submits the scan, in its own key order.
+            typed_into.post_message(ScanInput.ScanTyped(decision.scan))
+        elif decision.scan:
             self.scan_arrived(decision.scan)
         if decision.hold:
             self._restart_gate_timer()
@@ -315,11 +321,16 @@ class CounterApp(App):
     def scan_arrived(self, text: str) -> None:
         """A scan (dossier barcode, ID-card number) was recognised by the gate. The screen on
         top takes it if it can look it up now (``take_scan(text) -> bool``); otherwise it is
-        kept as the next lookup (``AppContext.scans``) and the clerk is told."""
+        kept as the next lookup (:meth:`keep_scan`) and the clerk is told."""
         take = getattr(self.screen, "take_scan", None)
         if take is not None and take(text):
             return
-        self.ctx.scans.append(text)
+        self.keep_scan(text)
+
+    def keep_scan(self, text: str) -> None:
+        """Keep ``text`` as the next lookup and tell the clerk. One is kept: the newest (the
+        applicant now at the window); an older one still waiting is dropped."""
+        self.ctx.scans[:] = [text]
         shown = text if len(text) <= 24 else text[:23] + "…"
         self.notify(
             _("Scan received: {text} — it will be looked up when you finish here.").format(

@@ -85,7 +85,7 @@ class AppContext:
     workplace: Workplace | None = None  # set by log-in
     visit: Visit | None = None  # the applicant being served (set on the UI thread only)
     notices: list[str] = field(default_factory=list)  # shown once the app is up
-    scans: list[str] = field(default_factory=list)  # scans kept as the next lookups (UI thread)
+    scans: list[str] = field(default_factory=list)  # the scan kept as the next lookup (UI thread)
 
     def authenticate(self, username: str, password: str) -> Workplace:
         """Check a username and password for this counter (the log-in screen and the idle

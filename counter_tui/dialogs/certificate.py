@@ -158,7 +158,9 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
     def agent_toggled(self, event: Checkbox.Changed) -> None:
         self.query_one("#agent-fields").display = event.value
         if event.value:
-            self.query_one("#agent_name", Input).focus()
+            agent_name = self.query_one("#agent_name", Input)
+            agent_name.focus()
+            agent_name.scroll_visible()  # focus alone does not scroll a field just shown
 
     @on(Input.Submitted, "#agent_name")
     def agent_name_submitted(self) -> None:

@@ -66,7 +66,12 @@ class MaterialDialog(FormDialog[MaterialRow | None]):
             yield DialogInput(id="remark", placeholder=_("Remark, optional"))
             yield Static("", id="error")
             yield Static(
-                _("Enter: next field · Enter on the last field or ctrl+s: add · Esc: cancel")
+                _(
+                    "Enter: next field · Enter on the last field or ctrl+s: add the "
+                    "correction · Esc: cancel"
+                )
+                if self.corrects
+                else _("Enter: next field · Enter on the last field or ctrl+s: add · Esc: cancel")
             )
 
     def _category_code(self) -> str:

@@ -24,6 +24,11 @@ SCAN_MIN_CHARS = 6
 """Shortest burst taken as a scan (shorter fast runs are released as typing)."""
 SCAN_MAX_CHARS = 512
 """A run longer than this is never held back further (a stuck key or a runaway device)."""
+ONE_READ_S = 0.003
+"""Keys this close together came in one terminal read: no person types two keys and Enter
+within a few milliseconds, so even a short run ended by Enter in one read is a device's."""
+ONE_READ_MIN_CHARS = 2
+"""Shortest run taken as a scan when it and its terminator arrived in one read."""
 TERMINATOR_GRACE_S = 0.25
 """A terminator this soon after a scan that ended by a pause is the scan's own, late one."""
 PREFIX_TIMEOUT_S = 1.0
@@ -39,11 +44,13 @@ class Decision(Generic[Item]):
     """What to do after one key or a timeout: ``release`` the held items (in order, as typing),
     and/or take ``scan`` (the text of a recognised burst, without prefix, suffix or
     terminator). ``hold``: the gate is holding items and wants :meth:`ScanGate.expire` called
-    after :attr:`ScanGate.gap_s` (the caller's timer)."""
+    after :attr:`ScanGate.gap_s` (the caller's timer). ``typed``: the scan's characters were
+    released to a transparent field before it was recognised."""
 
     release: list[Item] = field(default_factory=list)
     scan: str | None = None
     hold: bool = False
+    typed: bool = False
 
 
 @dataclass
@@ -61,11 +68,18 @@ class ScanGate(Generic[Item]):
     the time it was read (seconds, monotonic). ``expire(now)`` when the caller's timer fires.
     ``item`` is whatever the caller needs back to replay a released key (an event object).
 
-    A run of printable keys whose gaps are all ≤ ``gap_s`` and which has at least
-    ``min_chars`` characters is a scan, whether it ends with a terminator, another key or a
-    pause. Anything else is released unchanged and in order. ``transparent=True`` (the focus
-    is in the counter's own scan field, where a burst is a lookup anyway) releases printable
-    keys at once and only catches a configured prefix.
+    A run of printable ASCII keys (scanners and ID-card readers send nothing else; an input
+    method delivering a Chinese phrase in one read is typing) whose gaps are all ≤ ``gap_s``
+    and which has at least ``min_chars`` characters is a scan, whether it ends with a
+    terminator, another key or a pause; so is a run of :data:`ONE_READ_MIN_CHARS` or more
+    that arrived in one terminal read with its terminator. Anything else is released
+    unchanged and in order.
+
+    ``transparent=True`` (the focus is in the counter's own scan field, where a burst is a
+    lookup anyway) releases printable keys at once, catches a configured prefix, and still
+    watches the run: when it ends with a terminator as a scan, the terminator is swallowed and
+    the decision says ``typed=True`` — the scan's characters are already in the field, after
+    whatever the clerk had typed there, and the caller takes them out.
     """
 
     def __init__(
@@ -85,6 +99,7 @@ class ScanGate(Generic[Item]):
         self._framed = False  # inside prefix … suffix
         self._frame_at = 0.0
         self._scan_end_at: float | None = None  # a scan settled without its terminator
+        self._passed: list[_Held[Item]] = []  # the run let through in transparent mode
 
     @property
     def holding(self) -> bool:
@@ -116,15 +131,29 @@ class ScanGate(Generic[Item]):
             out.hold = True
             return out
         if char and not transparent:
+            self._passed.clear()
             self._held.append(_Held(item, char, at))
             if len(self._held) > SCAN_MAX_CHARS:
                 self._settle(out, at)
             out.hold = self.holding
             return out
-        if key in TERMINATORS and self._held and at - self._held[-1].at <= self.gap_s:
-            if self._is_burst():
-                out.scan = self._take_text()
-                return out
+        if char:  # transparent: let it through, but watch the run
+            self._settle(out, None)
+            if self._passed and at - self._passed[-1].at > self.gap_s:
+                self._passed.clear()
+            self._passed.append(_Held(item, char, at))
+            out.release.append(item)
+            return out
+        if key in TERMINATORS and self._held and self._ends_as_scan(self._held, at):
+            out.scan = self._take_text()
+            return out
+        if key in TERMINATORS and self._passed and self._ends_as_scan(self._passed, at):
+            out.scan = "".join(h.char for h in self._passed)
+            out.typed = True
+            self._passed.clear()
+            self._settle(out, None)
+            return out
+        self._passed.clear()
         self._settle(out, None)
         out.release.append(item)
         out.hold = self.holding
@@ -203,11 +232,23 @@ class ScanGate(Generic[Item]):
             out.hold = False
         # any other key inside a frame (a terminator before the suffix) belongs to the scan
 
-    def _is_burst(self) -> bool:
-        if len(self._held) < self.min_chars:
+    def _is_burst(self, run: list[_Held[Item]] | None = None) -> bool:
+        """A scanner's run: ASCII only, every gap ≤ gap_s, at least min_chars long."""
+        run = self._held if run is None else run
+        return len(run) >= self.min_chars and _fast_ascii(run, self.gap_s)
+
+    def _ends_as_scan(self, run: list[_Held[Item]], at: float) -> bool:
+        """Whether ``run`` ended by a terminator read at ``at`` is a scan: a burst, or a
+        short run that came in one terminal read with its terminator."""
+        if at - run[-1].at > self.gap_s:
             return False
-        times = [h.at for h in self._held]
-        return all(b - a <= self.gap_s for a, b in zip(times, times[1:], strict=False))
+        if self._is_burst(run):
+            return True
+        return (
+            len(run) >= ONE_READ_MIN_CHARS
+            and at - run[-1].at <= ONE_READ_S
+            and _fast_ascii(run, ONE_READ_S)
+        )
 
     def _take_text(self) -> str:
         text = "".join(h.char for h in self._held)
@@ -225,3 +266,11 @@ class ScanGate(Generic[Item]):
         else:
             out.release.extend(h.item for h in self._held)
             self._held.clear()
+
+
+def _fast_ascii(run: list[_Held[Item]], within: float) -> bool:
+    """Every character printable ASCII and every gap ≤ ``within`` seconds."""
+    if not all(h.char.isascii() and h.char.isprintable() for h in run):
+        return False
+    times = [h.at for h in run]
+    return all(b - a <= within for a, b in zip(times, times[1:], strict=False))

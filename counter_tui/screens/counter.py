@@ -28,6 +28,7 @@ from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.services import lookup, viewing, visits
 from counter_tui.widgets.message_line import MessageLine
+from counter_tui.widgets.pick_list import choice_lines
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
 
@@ -94,36 +95,37 @@ class CounterScreen(Screen):
         self._sync_timer()
 
     def _offer_pending(self, lead: str = "") -> None:
-        """Put the oldest scan kept meanwhile (AppContext.scans: it arrived while a dossier,
-        a dialog or the lock was open, or while the last lookup ran) into the input, selected:
-        Enter looks it up, typing replaces it."""
+        """Offer the scan kept meanwhile (AppContext.scans: it arrived while a dossier, a
+        dialog or the lock was open, or while the last lookup ran) in the input, selected:
+        Enter looks it up, typing replaces it. If the clerk's own text is in the input, it
+        stays, and the message says how to get the scan (Esc clears the input)."""
         scan = self.query_one(ScanInput)
-        if self.ctx.scans and not scan.value and self.busy is None:
-            scan.value = self.offered = self.ctx.scans.pop(0)
-            scan.select_all()
-            self.show_message(
-                " ".join(
-                    part
-                    for part in (
-                        lead,
-                        _("A scan arrived meanwhile: {text} — Enter looks it up.").format(
-                            text=scan.value
-                        ),
-                    )
-                    if part
-                ),
-                level="warning",
+        if not self.ctx.scans or self.busy is not None:
+            if lead:
+                self.show_message(lead)
+            return
+        waiting = self.ctx.scans[-1]
+        if scan.value and scan.value != waiting:
+            text = _(
+                "A scan arrived meanwhile: {text} — Esc clears the input, then Enter looks it up."
             )
+        else:
+            self.ctx.scans.clear()
+            scan.value = self.offered = waiting
+            scan.select_all()
+            text = _("A scan arrived meanwhile: {text} — Enter looks it up.")
+        self.show_message(
+            " ".join(part for part in (lead, text.format(text=waiting)) if part),
+            level="warning",
+        )
 
     def take_scan(self, text: str) -> bool:
-        """A scan recognised by the app's gate while this screen is on top and its input does
-        not have focus: look it up now. False (the app keeps it for later and says so) while
-        a lookup runs or the clerk is choosing from the pick list."""
+        """A scan recognised by the app's gate while this screen is on top: look it up now
+        (what the clerk had typed in the input stays there). False (the app keeps it for
+        later and says so) while a lookup runs or the clerk is choosing from the pick list."""
         if self.busy is not None or self.query_one("#choices", OptionList).display:
             return False
-        scan = self.query_one(ScanInput)
-        scan.value = ""
-        scan.focus()
+        self.query_one(ScanInput).focus()
         self.look_up(text)
         return True
 
@@ -146,7 +148,7 @@ class CounterScreen(Screen):
             # being lost or mixed into it (a double Enter submits nothing: the field was
             # emptied by the first).
             if text.strip():
-                self.ctx.scans.append(text)
+                self.app.keep_scan(text)  # type: ignore[attr-defined]
             return
         if not text.strip():
             self.query_one(ScanInput).value = text  # blanks typed stay where they were
@@ -204,11 +206,8 @@ class CounterScreen(Screen):
             choices.clear_options()
             choices.add_options(
                 [
-                    Option(
-                        f"{m.dossier_no}  {m.person_name}  {m.id_masked}  {m.birth_date_recorded}",
-                        id=str(m.id),
-                    )
-                    for m in outcome.matches
+                    Option(line, id=str(m.id))
+                    for m, line in zip(outcome.matches, choice_lines(outcome.matches), strict=True)
                 ]
             )
             choices.display = True
@@ -279,8 +278,8 @@ class CounterScreen(Screen):
     def reset(self, message: str = "") -> None:
         """Back to an empty counter for the next applicant (a kept scan stays offered)."""
         scan = self.query_one(ScanInput)
-        if self.offered and scan.value == self.offered:
-            self.ctx.scans.insert(0, self.offered)
+        if self.offered and scan.value == self.offered and not self.ctx.scans:
+            self.ctx.scans.append(self.offered)  # still the next lookup
         self.offered = None
         scan.clear()
         self.query_one("#choices", OptionList).display = False
@@ -297,7 +296,9 @@ class CounterScreen(Screen):
             self._offer_pending()
         else:
             self.query_one(ScanInput).clear()
+            self.offered = None
             self.show_message("")
+            self._offer_pending()
         self.query_one(ScanInput).focus()
 
     def action_next_applicant(self) -> None:

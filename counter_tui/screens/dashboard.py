@@ -371,9 +371,9 @@ class DashboardScreen(Screen):
     def _fill_summary(self, figures: reports.DayFigures) -> None:
         total, times = figures.total, figures.total.times
         parts: list = [
-            _("Services {n}").format(n=total.arrivals),
+            _("Applicants {n}").format(n=total.arrivals),
             "   ",
-            _("Closed {n}").format(n=total.closed),
+            _("Served {n}").format(n=total.closed),
             "   ",
             _("Abandoned {n}").format(n=total.abandoned),
             "   ",

@@ -71,8 +71,8 @@ class DossierScreen(Screen[DossierOutcome]):
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
         Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
-        Binding("a", "supplement", _("Add material"), id="dossier.supplement"),
-        Binding("r", "correct", _("Correct material"), id="dossier.correct"),
+        Binding("a", "supplement", _("Add material"), id="dossier.supplement", show=False),
+        Binding("r", "correct", _("Correct material"), id="dossier.correct", show=False),
         Binding("f2", "next_applicant", _("Next applicant"), id="dossier.next_applicant"),
         Binding("f4", "end_service", _("End service"), id="dossier.end_service"),
         Binding("escape", "back", _("Back"), id="dossier.back"),
@@ -124,8 +124,8 @@ class DossierScreen(Screen[DossierOutcome]):
         yield CatalogueTable(id="catalogue")
         yield MessageLine(
             _(
-                "Enter: open pages · Space: mark for citing · 1–9, 0: jump to "
-                "category · c: certificate · Esc: back"
+                "Enter: pages · Space: mark · 1–9, 0: category · c: certificate · "
+                "q: consultation · a / r: add / correct material · Esc: back"
             ),
             id="message",
         )

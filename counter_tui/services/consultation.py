@@ -86,7 +86,7 @@ def validate(request: ConsultationRequest) -> ConsultationRequest:
                     what=_(labels[name]), n=limit
                 ),
             ) from None
-        if not value and name != "readers":
+        if not value:  # the register says who read, too (domain.md §access, F4)
             raise ConsultationError(
                 name, _("Please fill in the {what}.").format(what=_(labels[name]))
             )

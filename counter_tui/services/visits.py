@@ -160,10 +160,14 @@ def close(
     reached the database yet); returns (outcome, service seconds). ``outcome`` None: what the
     visit earned (:func:`outcome_of`); ``"served"``: the same, but ``answered`` rather than
     abandoned when nothing was recorded (the clerk says the applicant was helped); or one of
-    :data:`OUTCOMES`. A visit already ended keeps its end and outcome. Raises ValueError for
-    an unknown outcome."""
+    :data:`OUTCOMES`. A visit already ended keeps its end and outcome. A visit never stored
+    (nothing was looked up for it and it has no ticket) is not stored now, except when the
+    clerk says it was served. Raises ValueError for an unknown outcome."""
     if outcome is not None and outcome != "served" and outcome not in OUTCOMES:
         raise ValueError(f"unknown visit outcome {outcome!r}")
+    if outcome != "served" and session.get(ServiceVisit, visit.id) is None:
+        # Never stored: F2 without a ticket and then nothing (nobody came). Not an applicant.
+        return "abandoned", 0.0
     ensure_started(session, workplace, visit)
     ended = session.exec(
         select(ServiceEvent).where(
@@ -213,13 +217,15 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
 
 
 def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, new: Visit) -> None:
-    """F2: end ``previous`` with the outcome it earned (:func:`close`) and store ``new``, in one
-    write transaction. Both visits are stored idempotently by id, so a scan's worker racing
-    this one for the same applicant adds no second visit."""
+    """F2: end ``previous`` with the outcome it earned (:func:`close`) and store ``new`` if it
+    has a queue ticket (a called ticket is an applicant even if nobody comes; without one, the
+    visit is stored by its first lookup), in one write transaction. Both visits are stored
+    idempotently by id, so a scan's worker racing this one adds no second visit."""
     with db.write() as session:
         if previous is not None:
             close(session, workplace, previous)
-        ensure_started(session, workplace, new)
+        if new.ticket:
+            ensure_started(session, workplace, new)
 
 
 def abandon_open(

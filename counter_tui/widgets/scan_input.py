@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual import events
+from textual.message import Message
 from textual.widgets import Input
 
 from counter_tui.domain.queries import LINE_BREAK_MARK
@@ -43,6 +44,23 @@ class ScanInput(Input):
             event.prevent_default()
             event.stop()
             self.submit_now()
+
+    class ScanTyped(Message):
+        """The app's scan gate recognised ``scan`` after letting its characters into this
+        field (posted to the field, so it arrives after those keys)."""
+
+        def __init__(self, scan: str) -> None:
+            super().__init__()
+            self.scan = scan
+
+    def on_scan_input_scan_typed(self, event: ScanTyped) -> None:
+        """Take the scan's characters out again, keeping what the clerk had typed before it,
+        and submit the scan by itself."""
+        event.stop()
+        if self.value.endswith(event.scan):
+            self.value = self.value[: -len(event.scan)]
+            self.cursor_position = len(self.value)
+        self.post_message(self.Submitted(self, event.scan, None))
 
     async def action_submit(self) -> None:
         """Enter (or a binding): see :meth:`submit_now`."""

@@ -51,9 +51,39 @@ def test_typing_at_human_pace_is_released_key_by_key_in_order(gap: float) -> Non
 
 
 def test_a_short_fast_run_is_typing_not_a_scan() -> None:
-    released, scans = run(ScanGate(), [*timed("11", 0.0), ("enter", 10.001)])
+    released, scans = run(ScanGate(), [*timed("11", 0.03), ("enter", 10.06)])
     assert scans == []
     assert released == ["1", "1", "enter"]
+
+
+def test_a_short_run_with_its_enter_in_one_terminal_read_is_a_device() -> None:
+    # "A1234⏎" in one read: no person types five keys and Enter within microseconds.
+    released, scans = run(ScanGate(), [*timed("A1234", 0.0001), ("enter", 10.0006)])
+    assert (released, scans) == ([], ["A1234"])
+
+
+def test_a_chinese_phrase_from_an_input_method_is_typing() -> None:
+    # Input methods deliver a whole phrase in one read; scanners send ASCII only.
+    released, scans = run(ScanGate(), [*timed("朝阳区委组织部", 0.0), ("enter", 10.0)])
+    assert scans == []
+    assert released == [*"朝阳区委组织部", "enter"]
+
+
+def test_in_the_scan_field_a_burst_after_typed_text_is_told_apart() -> None:
+    gate: ScanGate[str] = ScanGate()
+    typed = [gate.feed(ch, ch, ch, at, transparent=True) for ch, at in timed("1301", 0.2)]
+    assert [d.release for d in typed] == [["1"], ["3"], ["0"], ["1"]]
+    burst = [
+        gate.feed(ch, ch, ch, at, transparent=True) for ch, at in timed("CY00086014", 0.01, 20.0)
+    ]
+    assert all(d.release == [ch] for d, ch in zip(burst, "CY00086014"))
+    end = gate.feed("enter", "", "enter", 20.1, transparent=True)
+    assert (end.scan, end.typed, end.release) == ("CY00086014", True, [])
+    # typing in the field and Enter is just that
+    for ch, at in timed("DA1", 0.2, 30.0):
+        gate.feed(ch, ch, ch, at, transparent=True)
+    end = gate.feed("enter", "", "enter", 30.7, transparent=True)
+    assert (end.scan, end.release) == (None, ["enter"])
 
 
 def test_a_burst_without_terminator_is_a_scan_when_the_pause_comes() -> None:

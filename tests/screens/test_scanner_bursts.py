@@ -150,7 +150,7 @@ async def test_a_burst_never_acts_in_a_dialog(tmp_path: Path, where: str) -> Non
                 assert getattr(focused, "highlighted", None) == highlighted
         await app.workers.wait_for_complete()
         assert counts(app) == before_rows
-        assert app.ctx.scans == sent  # kept, oldest first, as the next lookups
+        assert app.ctx.scans == [sent[-1]]  # the newest is kept as the next lookup
 
 
 async def test_the_scan_kept_in_a_dialog_is_offered_at_the_counter(tmp_path: Path) -> None:
@@ -269,3 +269,74 @@ async def test_with_a_scanner_prefix_even_a_slow_scan_is_a_scan(tmp_path: Path) 
         await type_slowly(pilot, ["ctrl+b", *"DA00000001", "enter"], 0.12)
         await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
         assert app.screen.view.dossier_no == "DA00000001"
+
+
+async def test_a_chinese_phrase_from_an_input_method_is_typed_not_scanned(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_consultation(app, pilot)
+        await pilot.pause(0.2)
+        await burst(pilot, "朝阳区委组织部", 0, end=None)  # a pinyin IME commits the phrase
+        assert app.screen.query_one("#requesting_unit", Input).value == "朝阳区委组织部"
+        assert app.ctx.scans == []
+
+
+async def test_a_short_code_and_enter_in_one_read_issues_nothing(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_certificate_kind_chosen(app, pilot)
+        await burst(pilot, "A1234", 0)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, CertificateDialog) and app.screen.step == "purpose"
+        assert counts(app)["Certificate"] == 0
+        assert app.ctx.scans == ["A1234"]
+
+
+async def test_the_newest_kept_scan_is_offered(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_certificate(app, pilot)
+        await burst(pilot, ID_SWIPE, 10)
+        await burst(pilot, BARCODE, 10)
+        await pilot.press("escape")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        assert app.screen.query_one(ScanInput).value == BARCODE
+        assert app.ctx.scans == []
+
+
+async def test_a_scan_after_typed_text_at_the_counter_is_looked_up_by_itself(
+    tmp_path: Path,
+) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        counter = app.screen
+        await type_slowly(pilot, "1301", 0.12)
+        await burst(pilot, BARCODE, 0)
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        assert app.screen.view.dossier_no == BARCODE
+        assert counter.query_one(ScanInput).value == "1301"  # what the clerk typed stays
+
+
+async def test_a_scan_kept_while_the_clerk_has_typed_something_waits_for_esc(
+    tmp_path: Path,
+) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        counter = app.screen
+        scan = counter.query_one(ScanInput)
+        await type_slowly(pilot, "/李", 0.12)
+        app.keep_scan(BARCODE)  # as if it came while a dialog was open
+        counter._offer_pending()  # back at the counter
+        assert "Esc" in str(counter.query_one("#message").render())
+        assert app.ctx.scans == [BARCODE]
+        await pilot.press("escape")
+        assert scan.value == BARCODE and app.ctx.scans == []

@@ -136,3 +136,6 @@ async def test_a_scripted_day_counts_applicants_and_certificates(tmp_path: Path)
         await wait_for(lambda: board.screen.figures is not None, pilot)
         shown = board.screen.figures.total
         assert (shown.arrivals, shown.closed, shown.abandoned, shown.certificates) == (4, 3, 1, 2)
+        summary = str(board.screen.query_one("#summary").render())
+        for text in ("接待 4 人次", "办结 3", "中止 1", "进行中 0", "证明 2 份"):
+            assert text in summary, (text, summary)

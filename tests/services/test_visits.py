@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,32 @@ def test_an_unknown_outcome_is_refused(counter) -> None:  # noqa: ANN001
     archive, place = counter
     with pytest.raises(ValueError):
         visits.end_visit(archive.db, place, Visit(), "finished")
+
+
+def test_f2_without_a_ticket_stores_no_visit_until_something_is_looked_up(counter) -> None:  # noqa: ANN001
+    from counter_tui.db.models import ServiceVisit
+
+    archive, place = counter
+    first, second, third = Visit(), Visit(), Visit(ticket="A023")
+    visits.next_applicant(archive.db, place, None, first)  # F2, nobody comes
+    visits.next_applicant(archive.db, place, first, second)  # F2 again
+    with archive.db.read() as s:
+        assert s.exec(select(ServiceVisit)).all() == []
+    visits.next_applicant(archive.db, place, second, third)  # a called ticket is an applicant
+    with archive.db.read() as s:
+        assert [v.ticket for v in s.exec(select(ServiceVisit))] == ["A023"]
+
+
+def test_a_consultation_needs_the_readers_names() -> None:
+    from counter_tui.services import consultation
+
+    request = consultation.ConsultationRequest(
+        requesting_unit="朝阳区委组织部",
+        approval_no="组审〔2026〕15号",
+        purpose="政审",
+        readers="  ",
+        shown_material_ids=(uuid.uuid4(),),
+    )
+    with pytest.raises(consultation.ConsultationError) as refused:
+        consultation.validate(request)
+    assert refused.value.field == "readers"

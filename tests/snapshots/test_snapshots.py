@@ -3,7 +3,7 @@
 
 One more snapshot is one more :class:`Scene` in :data:`SCENES`, e.g.::
 
-    Scene("end_service", open_dossier("DA00000001"), keys("e")),
+    Scene("visit_two", lookup_text("DA00000002"), keys("escape", "f2"), fill(ticket="A017")),
 
 Regenerate after an intended change to the look, then look at every changed SVG::
 
@@ -227,6 +227,7 @@ SCENES = [
     ),
     Scene("material", open_dossier("DA00000001"), keys("a")),
     Scene("next_applicant", lookup_text("DA00000002"), keys("escape", "f2")),
+    Scene("end_service", lookup_text("DA00000002"), keys("escape", "f4")),
     Scene("idle_lock", fill(scan="1101051949"), idle_lock),
     Scene("dashboard", user="super1", archive=dashboard_archive),
     Scene("dashboard_clerks", keys("g"), user="super1", archive=dashboard_archive),

@@ -3,7 +3,6 @@ what it was given."""
 
 from __future__ import annotations
 
-import asyncio
 import stat
 import time
 from pathlib import Path
@@ -44,16 +43,21 @@ def key_event(name: str) -> events.Key:
 
 
 async def burst(pilot, text: str, gap_ms: float, *, end: str | None = "enter") -> None:  # noqa: ANN001
-    """Send ``text`` (then ``end``) as a keyboard-wedge scanner or ID-card reader does: keys
-    ``gap_ms`` apart, or with ``gap_ms=0`` all in one terminal read (queued at once). Then let
-    the app settle."""
+    """Send ``text`` (then ``end``) as a keyboard-wedge scanner or ID-card reader does, keys
+    ``gap_ms`` apart (0: all in one terminal read), then let the app settle.
+
+    Each key carries the time the device sent it (start + n × gap), as the terminal driver
+    stamps what it reads in its own thread; the keys are queued at once, so a busy test
+    machine cannot stretch the device's spacing (the gate's real-time path is covered by
+    tests/domain/test_scanning.py and by typing tests at a person's pace)."""
     driver = pilot.app._driver
     keys = [*text, *([end] if end else [])]
-    for name in keys:
-        driver.send_message(key_event(name))
-        if gap_ms:
-            await asyncio.sleep(gap_ms / 1000)
-    await pilot.pause(0.2)
+    start = time.monotonic()
+    for n, name in enumerate(keys):
+        event = key_event(name)
+        event.time = start + n * gap_ms / 1000
+        driver.send_message(event)
+    await pilot.pause(0.2 + len(keys) * gap_ms / 1000)
 
 
 async def type_slowly(pilot, text: str, gap_s: float = 0.12) -> None:  # noqa: ANN001
@@ -65,14 +69,30 @@ async def type_slowly(pilot, text: str, gap_s: float = 0.12) -> None:  # noqa: A
 
 
 async def press_as_typed(pilot, *keys: str) -> None:  # noqa: ANN001
-    """Pilot.press as a person types: each key, then wait until the app's scan gate has
-    delivered it (printable keys are held ~65 ms to tell typing from a scanner burst;
-    domain.scanning). Keys into the counter's scan field pass at once, so no wait there.
-    Installed as ``Pilot.press`` for every test by tests/conftest.py; :func:`burst` sends
-    scanner-speed keys instead."""
+    """Pilot.press with the timing of the device the keys stand for. Installed as
+    ``Pilot.press`` for every test by tests/conftest.py.
+
+    * Keys pressed into the counter's scan field (several, up to an Enter) arrive as a
+      scanner sends them, in one terminal read — Pilot's own pace there (some keys a few ms
+      apart, some 100) is neither a person's nor a device's.
+    * Elsewhere each key is typed as a person types it: pressed, then delivered once the
+      app's scan gate has settled it (printable keys are held ~65 ms; domain.scanning).
+
+    :func:`burst` sends scanner bursts anywhere, :func:`type_slowly` types anywhere."""
+    keys = list(keys)
+    app = pilot.app
+    if len(keys) > 1 and getattr(app.focused, "ACCEPTS_SCANS", False):
+        end = next((i for i, k in enumerate(keys) if k in ("enter", "ctrl+j")), len(keys) - 1)
+        read_at = time.monotonic()
+        for name in keys[: end + 1]:
+            event = key_event(name)
+            event.time = read_at
+            app._driver.send_message(event)
+        await pilot.pause()
+        keys = keys[end + 1 :]
     for key in keys:
         await _ORIGINAL_PRESS(pilot, key)
-        gate = getattr(pilot.app, "scan_gate", None)
+        gate = getattr(app, "scan_gate", None)
         deadline = time.monotonic() + 2.0
         while gate is not None and gate.settling and time.monotonic() < deadline:
             await pilot.pause(0.01)
