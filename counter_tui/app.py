@@ -15,12 +15,13 @@ from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import Input
 from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import LockDialog
 from counter_tui.domain.clock import utcnow
-from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate
+from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate, looks_like_card_or_code
 from counter_tui.i18n import _
 from counter_tui.read_models import Workplace
 from counter_tui.screens.audit import AuditScreen
@@ -322,6 +323,15 @@ class CounterApp(App):
         """A scan (dossier barcode, ID-card number) was recognised by the gate. The screen on
         top takes it if it can look it up now (``take_scan(text) -> bool``); otherwise it is
         kept as the next lookup (:meth:`keep_scan`) and the clerk is told."""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.password and not looks_like_card_or_code(text):
+            # Perhaps the clerk's password typed fast: never shown, never kept.
+            self.notify(
+                _("Fast keys in the password field were ignored; please type the password again."),
+                severity="warning",
+                timeout=8,
+            )
+            return
         take = getattr(self.screen, "take_scan", None)
         if take is not None and take(text):
             return

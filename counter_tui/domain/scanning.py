@@ -14,8 +14,11 @@ certain: what comes between them is a scan whatever its speed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from counter_tui.domain import resident_id
 
 SCAN_GAP_S = 0.065
 """Longest gap between two keys of one burst, in seconds: above the 40 ms a slow wedge
@@ -37,6 +40,21 @@ TERMINATORS = frozenset({"enter", "ctrl+j", "ctrl+m", "tab"})
 """Keys a scanner sends after its text (ctrl+j is a line feed: Enter typed ahead of raw mode)."""
 
 Item = TypeVar("Item")
+_CODE_RE = re.compile(r"^[A-Z]{0,6}-?[0-9]{4,}[0-9X]?$")
+
+
+def looks_like_card_or_code(text: str) -> bool:
+    """Whether a burst is plainly what a reader or scanner sends — a resident ID whose check
+    character is right (GB 11643), or an upper-case code ending in digits (dossier numbers,
+    cover barcodes) — rather than, possibly, a password typed fast. Used where a burst
+    arrives in a password field: anything else there is never shown or kept."""
+    if resident_id.looks_like_resident_id(text):
+        try:
+            resident_id.parse(text)
+            return True
+        except ValueError:
+            pass
+    return bool(_CODE_RE.match(text)) and not text.endswith("X")
 
 
 @dataclass

@@ -140,3 +140,21 @@ def test_flush_releases_held_typing_before_a_paste() -> None:
     gate.feed("1", "1", "1", 1.0)
     d = gate.flush()
     assert d.release == ["1"] and not gate.holding
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11010519491231002X", True),  # a valid resident ID
+        ("11010519491231002Y", False),
+        ("CY00086001", True),
+        ("DA-2026-0001", False),
+        ("20240001", True),
+        ("clerk1-demo", False),
+        ("Passw0rd2024", False),
+    ],
+)
+def test_what_a_burst_in_a_password_field_may_be(text: str, expected: bool) -> None:
+    from counter_tui.domain.scanning import looks_like_card_or_code
+
+    assert looks_like_card_or_code(text) is expected

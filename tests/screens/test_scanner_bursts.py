@@ -340,3 +340,16 @@ async def test_a_scan_kept_while_the_clerk_has_typed_something_waits_for_esc(
         assert app.ctx.scans == [BARCODE]
         await pilot.press("escape")
         assert scan.value == BARCODE and app.ctx.scans == []
+
+
+async def test_a_password_typed_fast_is_never_shown_or_kept(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_lock(app, pilot)
+        await pilot.pause(0.2)
+        await burst(pilot, "horse-battery9", 30)  # a practised password, 30 ms a key
+        toasts = " ".join(str(n.message) for n in app._notifications)
+        assert "horse" not in toasts and "重新输入密码" in toasts
+        assert app.ctx.scans == [] and isinstance(app.screen, LockDialog)
+        assert app.screen.query_one("#password", Input).value == ""

@@ -81,8 +81,13 @@ async def press_as_typed(pilot, *keys: str) -> None:  # noqa: ANN001
     :func:`burst` sends scanner bursts anywhere, :func:`type_slowly` types anywhere."""
     keys = list(keys)
     app = pilot.app
-    if len(keys) > 1 and getattr(app.focused, "ACCEPTS_SCANS", False):
-        end = next((i for i, k in enumerate(keys) if k in ("enter", "ctrl+j")), len(keys) - 1)
+    end = next((i for i, k in enumerate(keys) if k in ("enter", "ctrl+j")), len(keys) - 1)
+    code = keys[:end] if keys[end] in ("enter", "ctrl+j") else keys[: end + 1]
+    if (
+        len(keys) > 1
+        and all(len(k) == 1 for k in code)
+        and getattr(app.focused, "ACCEPTS_SCANS", False)
+    ):
         read_at = time.monotonic()
         for name in keys[: end + 1]:
             event = key_event(name)
