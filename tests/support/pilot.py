@@ -80,6 +80,8 @@ async def press_as_typed(pilot, *keys: str) -> None:  # noqa: ANN001
 
     :func:`burst` sends scanner bursts anywhere, :func:`type_slowly` types anywhere."""
     keys = list(keys)
+    if not keys:
+        return
     app = pilot.app
     end = next((i for i, k in enumerate(keys) if k in ("enter", "ctrl+j")), len(keys) - 1)
     code = keys[:end] if keys[end] in ("enter", "ctrl+j") else keys[: end + 1]
