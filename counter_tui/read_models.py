@@ -24,6 +24,9 @@ class InstitutionRef:
     code: str
     name: str
     serial_prefix: str
+    uscc: str = ""
+    """统一社会信用代码 (GB 32100, 18 characters), "" when not recorded."""
+    address: str = ""
 
 
 @dataclass(frozen=True)

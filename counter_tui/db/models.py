@@ -45,6 +45,8 @@ class Institution(SQLModel, table=True):
     kind: str = Field(max_length=16)  # city | district | sub-district
     parent_code: str | None = Field(default=None, max_length=16)
     serial_prefix: str = Field(max_length=8)  # certificate serial prefix, e.g. "CY"
+    uscc: str = Field(default="", max_length=18)  # 统一社会信用代码 (GB 32100), "" if not set
+    address: str = Field(default="", max_length=200)  # for the certificate header
 
 
 class Clerk(SQLModel, table=True):

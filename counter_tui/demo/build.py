@@ -32,7 +32,12 @@ from sqlmodel import col, func, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import Clerk, CustodyEvent, Dossier, Institution, Material, new_id
 from counter_tui.demo import service_history
-from counter_tui.demo.institutions import CLERKS, INSTITUTIONS, institution_names
+from counter_tui.demo.institutions import (
+    CLERKS,
+    INSTITUTION_DETAILS,
+    INSTITUTIONS,
+    institution_names,
+)
 from counter_tui.demo.pages import BatchJob, batch_renderer
 from counter_tui.demo.people import DossierPlan, plan_archive
 from counter_tui.domain import clock
@@ -173,8 +178,15 @@ def _insert(db: Database, plans: list[DossierPlan]) -> uuid.UUID:
     with db.write() as session:
         institutions = {}
         for code, name, kind, parent, prefix in INSTITUTIONS:
+            uscc, address = INSTITUTION_DETAILS[code]
             institutions[code] = Institution(
-                code=code, name=name, kind=kind, parent_code=parent, serial_prefix=prefix
+                code=code,
+                name=name,
+                kind=kind,
+                parent_code=parent,
+                serial_prefix=prefix,
+                uscc=uscc,
+                address=address,
             )
         session.add_all(institutions.values())
         # No ORM relationships are declared, so the flush order follows these explicit flushes.

@@ -10,6 +10,14 @@ INSTITUTIONS: tuple[tuple[str, str, str, str | None, str], ...] = (
 )
 """(code, name, kind, parent code, certificate serial prefix) of each demo institution."""
 
+INSTITUTION_DETAILS: dict[str, tuple[str, str]] = {
+    # code: (统一社会信用代码 — made up, with a correct GB 32100 check character; address)
+    "CY-RC": ("12110105MB0123456C", "北京市朝阳区示例路 1 号（演示地址）"),
+    "CY-JY": ("12110105MB0234567P", "北京市朝阳区示例路 2 号（演示地址）"),
+    "CY-JW": ("12110105MB03456783", "北京市朝阳区建外街道示例胡同 3 号（演示地址）"),
+}
+"""The certificate header's 统一社会信用代码 and address of each demo institution."""
+
 CLERKS: tuple[tuple[str, str, str, str], ...] = (
     # username, name, role, institution code
     ("clerk1", "王芳", "clerk", "CY-RC"),

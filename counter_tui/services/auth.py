@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Clerk, Institution
-from counter_tui.domain import resident_id
+from counter_tui.domain import identifiers, resident_id
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
@@ -327,10 +327,20 @@ def first_institution_code(db: Database) -> str | None:
     return inst.code if inst else None
 
 
-def add_institution(db: Database, *, code: str, name: str, serial_prefix: str) -> str:
+def add_institution(
+    db: Database,
+    *,
+    code: str,
+    name: str,
+    serial_prefix: str,
+    uscc: str = "",
+    address: str = "",
+) -> str:
     """Create a district institution (the first start of a real archive); returns its code.
     ``code`` is NFKC-folded and upper-cased; ``serial_prefix`` (the certificate serial's
-    prefix) must be 1–8 letters. Raises AuthError ``invalid`` or ``exists``."""
+    prefix) must be 1–8 letters; ``uscc``, if given, a 统一社会信用代码 with a correct GB 32100
+    check character (stored normalised); ``address`` is printed on certificates. Raises
+    AuthError ``invalid`` or ``exists``."""
     code = clean_field(code, what=N_("institution code")).upper()
     name = clean_field(name, what=N_("institution name"))
     prefix = text_rules.fold(serial_prefix).upper()
@@ -339,12 +349,38 @@ def add_institution(db: Database, *, code: str, name: str, serial_prefix: str) -
             "invalid",
             _("Institution code, name and a prefix of 1–8 letters are needed."),
         )
+    if uscc.strip():
+        try:
+            uscc = identifiers.validate_uscc(uscc)
+        except identifiers.InvalidUSCC:
+            raise AuthError(
+                "invalid",
+                _(
+                    "{code} is not a valid unified social credit code (18 characters, "
+                    "GB 32100 check character)."
+                ).format(code=uscc.strip()),
+            ) from None
+    try:
+        address = text_rules.collapse(address, 200)
+    except ValueError:
+        raise AuthError(
+            "invalid", _("The address may have at most {n} characters.").format(n=200)
+        ) from None
     with db.write() as session:
         if session.exec(select(Institution).where(Institution.code == code)).first():
             raise AuthError(
                 "exists", _("An institution with code {code} already exists.").format(code=code)
             )
-        session.add(Institution(code=code, name=name, kind="district", serial_prefix=prefix))
+        session.add(
+            Institution(
+                code=code,
+                name=name,
+                kind="district",
+                serial_prefix=prefix,
+                uscc=uscc.strip(),
+                address=address,
+            )
+        )
     return code
 
 

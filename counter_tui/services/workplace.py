@@ -12,7 +12,14 @@ from counter_tui.read_models import ClerkRef, InstitutionRef, Workplace  # noqa:
 
 def institution_ref(row: Institution) -> InstitutionRef:
     """Read model of an Institution row."""
-    return InstitutionRef(row.id, row.code, row.name, row.serial_prefix)
+    return InstitutionRef(
+        row.id,
+        row.code,
+        row.name,
+        row.serial_prefix,
+        uscc=row.uscc or "",
+        address=row.address or "",
+    )
 
 
 def institution_names(session: Session) -> dict[uuid.UUID, str]:
