@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from counter_tui.domain import categories
-from counter_tui.i18n import _
+from counter_tui.i18n import _, current_language
 from counter_tui.read_models import MaterialRow
 
 MARK = "✓"
@@ -192,7 +192,9 @@ class CatalogueTable(DataTable):
     @staticmethod
     def _heading(cat: categories.Category, count: int) -> Text:
         # The count first: a long category name wraps, the count stays on the first line.
-        return Text(f"{cat.numeral} ({count}) {cat.label()}", style="bold")
+        # The Chinese numeral (一 … 十) only in the Chinese UI; the No. column has the digit.
+        numeral = f"{cat.numeral} " if current_language() == "zh_CN" else ""
+        return Text(f"{numeral}({count}) {cat.label()}", style="bold")
 
     def _fill(self) -> None:
         """Build the rows at the current column widths, the cursor staying on its row."""

@@ -88,3 +88,18 @@ async def test_narrow_terminal_continues_the_name_on_a_second_line() -> None:
         await pilot.pause()
         heading_y = sum(row.height for row in table.ordered_rows[: table.get_row_index("cat-9")])
         assert table.scroll_y == min(heading_y, table.max_scroll_y)
+
+
+def test_category_headings_carry_the_chinese_numeral_only_in_the_chinese_ui() -> None:
+    from counter_tui import i18n
+    from counter_tui.domain import categories
+    from counter_tui.widgets.catalogue_table import CatalogueTable
+
+    first = categories.CATEGORIES[0]
+    assert CatalogueTable._heading(first, 2).plain.startswith("一 (2) ")
+    i18n.set_language("en")
+    try:
+        heading = CatalogueTable._heading(first, 2).plain
+    finally:
+        i18n.set_language("zh_CN")
+    assert heading.startswith("(2) ") and not any("\u4e00" <= ch <= "\u9fff" for ch in heading)
