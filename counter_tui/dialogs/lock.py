@@ -91,6 +91,12 @@ class LockDialog(CredentialsCheck, Dialog[None]):
 
     @on(Input.Submitted, "#password")
     def password_done(self) -> None:
+        if not self.query_one("#password", Input).value:
+            # Nothing typed (perhaps a burst was just ignored): no attempt, nothing logged.
+            self.query_one("#error", Static).update(
+                _("Please fill in the {what}.").format(what=_("password"))
+            )
+            return
         self.query_one("#error", Static).update(_("Checking…"))
         self.check(self.username, self.query_one("#password", Input).value)
 

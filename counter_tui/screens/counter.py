@@ -312,7 +312,9 @@ class CounterScreen(Screen):
             return
         previous = self.ctx.visit
         ticket = answer.ticket
-        self.ctx.visit = Visit(ticket=ticket or None)
+        # With a ticket the applicant was called: the service starts now. Without one it
+        # starts at the first lookup (nobody may come; the timer does not run meanwhile).
+        self.ctx.visit = Visit(ticket=ticket) if ticket else None
         self.reset(
             _("Serving ticket {ticket}.").format(ticket=ticket)
             if ticket
@@ -357,7 +359,7 @@ class CounterScreen(Screen):
         )
 
     @work(thread=True, group="write")
-    def start_next(self, previous: Visit | None, visit: Visit) -> None:
+    def start_next(self, previous: Visit | None, visit: Visit | None) -> None:
         """End the previous visit and store the new one (worker thread)."""
         try:
             visits.next_applicant(self.ctx.db, self.ctx.workplace, previous, visit)

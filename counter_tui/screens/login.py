@@ -49,6 +49,9 @@ class LoginScreen(CredentialsCheck, Screen):
             self.show(_("Please fill in the {what}.").format(what=_("username")))
             self.query_one("#username", Input).focus()
             return
+        if not password:
+            self.show(_("Please fill in the {what}.").format(what=_("password")))
+            return
         self.show(_("Checking…"))
         self.check(username, password)
 

@@ -216,15 +216,17 @@ def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
         return finish(session, visit_id, kind)
 
 
-def next_applicant(db: Database, workplace: Workplace, previous: Visit | None, new: Visit) -> None:
+def next_applicant(
+    db: Database, workplace: Workplace, previous: Visit | None, new: Visit | None
+) -> None:
     """F2: end ``previous`` with the outcome it earned (:func:`close`) and store ``new`` if it
-    has a queue ticket (a called ticket is an applicant even if nobody comes; without one, the
-    visit is stored by its first lookup), in one write transaction. Both visits are stored
-    idempotently by id, so a scan's worker racing this one adds no second visit."""
+    has a queue ticket (a called ticket is an applicant even if nobody comes; without one the
+    counter starts no visit: the next lookup does), in one write transaction. Visits are
+    stored idempotently by id, so a scan's worker racing this one adds no second visit."""
     with db.write() as session:
         if previous is not None:
             close(session, workplace, previous)
-        if new.ticket:
+        if new is not None and new.ticket:
             ensure_started(session, workplace, new)
 
 

@@ -206,6 +206,7 @@ async def test_the_idle_lock_unlocks_with_a_typed_password_but_a_scan_is_no_log_
         await to_lock(app, pilot)
         lock = app.screen
         await burst(pilot, ID_SWIPE, 0)
+        await pilot.press("enter")  # Enter on the empty field: no attempt, nothing logged
         await app.workers.wait_for_complete()
         with archive.db.read() as s:
             failed = s.exec(select(AccessEvent).where(AccessEvent.kind == "login_failed")).all()
