@@ -301,9 +301,7 @@ class CounterApp(App):
 
     async def _gate_expired(self) -> None:
         self._gate_timer = None
-        if self._typed_ahead:
-            await self._flush_typed_ahead()
-            return
+        await self._flush_typed_ahead()
         await self._apply(self.scan_gate.expire(_time.get_time()))
 
     async def _flush_typed_ahead(self) -> None:
