@@ -15,7 +15,7 @@ from counter_tui.domain import clock
 from counter_tui.errors import user_message
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, audit_log, fixity
-from counter_tui.widgets.message_line import MessageLine
+from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 ROWS_SHOWN = 500
 COLUMNS = (N_("Seq."), N_("Time"), N_("Clerk"), N_("Event"), N_("Dossier no."), N_("Details"))
@@ -53,7 +53,7 @@ class AuditFailed(Message):
         self.message = message
 
 
-class AuditScreen(Screen):
+class AuditScreen(ShowsMessages, Screen):
     """Newest access events first; ``v`` verifies the chain, materials and page files."""
 
     CSS_PATH = "../styles/audit.tcss"
@@ -77,10 +77,6 @@ class AuditScreen(Screen):
         table.add_columns(*(_(label) for label in COLUMNS))
         table.focus()
         self.action_reload()
-
-    def show_message(self, text: str, *, level: str = "info") -> None:
-        """Show ``text`` under the log (level: info, warning, error)."""
-        self.query_one("#message", MessageLine).show(text, level=level)
 
     def action_reload(self) -> None:
         """Read the newest access events again."""

@@ -27,7 +27,7 @@ from counter_tui.messages import DossierOpened, LookupFinished, ServiceEnded, Se
 from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.services import lookup, viewing, visits
-from counter_tui.widgets.message_line import MessageLine
+from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.pick_list import choice_lines
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
@@ -43,7 +43,7 @@ def outcome_label(outcome: str) -> str:
     }.get(outcome, outcome)
 
 
-class CounterScreen(Screen):
+class CounterScreen(ShowsMessages, Screen):
     """Scan or type; one match opens the dossier, several give a pick list."""
 
     CSS_PATH = "../styles/counter.tcss"
@@ -131,10 +131,6 @@ class CounterScreen(Screen):
 
     def _sync_timer(self) -> None:
         self.query_one(ServiceTimer).started = self.ctx.visit.started if self.ctx.visit else None
-
-    def show_message(self, text: str, *, level: str = "info") -> None:
-        """Show ``text`` under the input (level: info, warning, error)."""
-        self.query_one("#message", MessageLine).show(text, level=level)
 
     @on(Input.Submitted, "#scan")
     def submitted(self, event: Input.Submitted) -> None:

@@ -30,7 +30,7 @@ from counter_tui.i18n import N_, _
 from counter_tui.read_models import InstitutionRef
 from counter_tui.services import reports
 from counter_tui.widgets.charts import Bar, BarChart, Column, ColumnChart
-from counter_tui.widgets.message_line import MessageLine
+from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 REFRESH_S = 5.0
 BAR_WIDTH = 24  # cells of the longest service-time band
@@ -127,7 +127,7 @@ class DashboardBody(ScrollableContainer, can_focus=False):
     charts (which cannot scroll on their own there) scroll it."""
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(ShowsMessages, Screen):
     """A day's figures for the supervisor's institution (or, city level, any or all)."""
 
     CSS_PATH = "../styles/dashboard.tcss"
@@ -331,10 +331,6 @@ class DashboardScreen(Screen):
         self.reload()
 
     # -- drawing -----------------------------------------------------------------------------
-
-    def show_message(self, text: str, *, level: str = "info") -> None:
-        """Show ``text`` at the bottom (level: info, warning, error)."""
-        self.query_one("#message", MessageLine).show(text, level=level)
 
     def _show_where(self) -> None:
         day = self.day

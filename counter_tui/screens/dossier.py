@@ -39,7 +39,7 @@ from counter_tui.read_models import (
 )
 from counter_tui.services import consultation, issuance, supplement, viewing
 from counter_tui.widgets.catalogue_table import CatalogueTable
-from counter_tui.widgets.message_line import MessageLine
+from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.service_timer import ServiceTimer
 
 REVEAL_SECONDS = 30.0
@@ -63,7 +63,7 @@ class DossierOutcome:
     next_applicant: bool = False
 
 
-class DossierScreen(Screen[DossierOutcome]):
+class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
 
     CSS_PATH = "../styles/dossier.tcss"
@@ -138,10 +138,6 @@ class DossierScreen(Screen[DossierOutcome]):
             table.action_jump(self.view.materials[0].category)
         table.focus()
         self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
-
-    def show_message(self, text: str, *, level: str = "info") -> None:
-        """Show ``text`` in the message line (level: info, warning, error)."""
-        self.query_one("#message", MessageLine).show(text, level=level)
 
     def leave(self, outcome: DossierOutcome) -> None:
         """Close the screen once, handing ``outcome`` to the counter."""

@@ -16,3 +16,11 @@ class MessageLine(Static):
         self.update(text)
         for name in LEVELS:
             self.set_class(name == level, f"-{name}")
+
+
+class ShowsMessages:
+    """For a screen with a :class:`MessageLine` of id ``message``: :meth:`show_message`."""
+
+    def show_message(self, text: str, *, level: str = "info") -> None:
+        """Show ``text`` in the screen's message line (``level``: one of :data:`LEVELS`)."""
+        self.query_one("#message", MessageLine).show(text, level=level)  # type: ignore[attr-defined]

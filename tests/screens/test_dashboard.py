@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from textual.widgets import DataTable, Static
 
 from counter_tui.app import CounterApp
@@ -15,7 +14,6 @@ from counter_tui.domain import clock
 from counter_tui.screens import dashboard
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.services import reports
-from counter_tui.widgets import charts
 from tests.services.test_reports import DAY, add_visit, archive_places, seed_day
 from tests.support.factories import PASSWORD_HASH, logged_in
 from tests.support.pilot import wait_for
@@ -170,25 +168,6 @@ async def test_today_refreshes_and_stops_at_today(tmp_path, monkeypatch) -> None
         await pilot.pause()
         assert screen.day == clock.today()
         assert text(screen, "#message")  # "no figures for days after today"
-
-
-@pytest.mark.parametrize(
-    "value,maximum,expected",
-    [
-        (0, 10, ""),
-        (10, 10, "█" * 24),
-        (5, 10, "█" * 12),
-        (1, 1000, "▏"),
-        (3, 0, ""),
-    ],
-)
-def test_hbar(value: int, maximum: int, expected: str) -> None:
-    assert charts.hbar(value, maximum) == expected
-
-
-def test_column_chart() -> None:
-    lines = charts.column_chart([0, 1, 4], height=2, column=1, gap=1)
-    assert lines == ["    █", "  ▄ █"]  # 1 of 4 over 2 lines = 4 eighths of the lower one
 
 
 async def test_supervisor_logs_in_to_the_dashboard_and_f3_toggles_the_counter(tmp_path) -> None:  # noqa: ANN001
