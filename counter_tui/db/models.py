@@ -162,6 +162,18 @@ class ServiceEvent(SQLModel, table=True):
     detail: str = Field(default="", max_length=255)
 
 
+class CertificateSequence(SQLModel, table=True):
+    """The last serial number issued by an institution in a year: certificate serials come
+    from this counter, not from the largest serial stored, so a malformed or far-ahead row
+    inserted behind the application's back never stops issuing (services.issuance)."""
+
+    __tablename__ = "certificate_sequence"
+
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last_number: int = 0
+
+
 class Certificate(SQLModel, table=True):
     """证明: issued from dossier records, one serial per institution and year."""
 

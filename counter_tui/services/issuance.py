@@ -16,10 +16,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Certificate, Dossier, Institution, Material, utcnow
+from counter_tui.db.models import (
+    Certificate,
+    CertificateSequence,
+    Dossier,
+    Institution,
+    Material,
+    utcnow,
+)
 from counter_tui.domain import categories, certificates, clock, resident_id
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
@@ -109,14 +116,37 @@ def validate(request: CertificateRequest) -> CertificateRequest:
 
 
 def next_serial(session, institution: Institution, year: int) -> str:  # noqa: ANN001
-    """The next free serial of ``institution``'s sequence for ``year`` (call inside the write
-    transaction that inserts it; BEGIN IMMEDIATE on SQLite serialises issuers)."""
+    """The next free serial of ``institution``'s sequence for ``year``, e.g. "CY-2026-000124"
+    (call inside the write transaction that inserts it; BEGIN IMMEDIATE on SQLite serialises
+    issuers).
+
+    Numbers come from the institution's own counter (``certificate_sequence``), started the
+    first time from the number of well-formed serials stored for that year, and skip any
+    serial a row already holds. So a malformed or far-ahead row inserted behind the
+    application's back ("CY-2026-ABC", "CY-2026-999999") never stops issuing: it is ignored,
+    or skipped when the counter reaches it. Raises ValueError past number 999999.
+    """
     prefix = f"{institution.serial_prefix}-{year:04d}-"
-    last = session.exec(
-        select(func.max(Certificate.serial)).where(col(Certificate.serial).startswith(prefix))
-    ).one()
-    number = certificates.parse_serial(last)[2] + 1 if last else 1
-    return certificates.format_serial(institution.serial_prefix, year, number)
+    sequence = session.get(CertificateSequence, (institution.id, year))
+    if sequence is None:
+        stored = session.exec(
+            select(Certificate.serial).where(col(Certificate.serial).startswith(prefix))
+        ).all()
+        well_formed = sum(1 for serial in stored if certificates.SERIAL_RE.match(serial))
+        sequence = CertificateSequence(
+            institution_id=institution.id, year=year, last_number=well_formed
+        )
+    number = sequence.last_number
+    while True:
+        number += 1
+        serial = certificates.format_serial(institution.serial_prefix, year, number)
+        taken = session.exec(select(Certificate.id).where(Certificate.serial == serial)).first()
+        if taken is None:
+            break
+    sequence.last_number = number
+    session.add(sequence)
+    session.flush()
+    return serial
 
 
 def issue(

@@ -165,3 +165,49 @@ def test_non_custody_certificates_must_cite_their_source(tmp_path: Path) -> None
         "work_start", "退休", cited_material_ids=(archive.ids["m_hire"],)
     )
     assert "9-2-1  录用审批表" in issue(archive, logged_in(archive), now, cited).text
+
+
+def _forge(archive, serial: str) -> None:  # noqa: ANN001
+    """Insert a certificate row behind the application's back (raw SQL on the file)."""
+    import sqlite3
+    import uuid
+
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        connection.execute(
+            "INSERT INTO certificate (id, serial, kind, dossier_id, institution_id, "
+            "applicant_kind, purpose, cited_material_ids, text_path, text_sha256, issued_by, "
+            "issued_at) VALUES (?, ?, 'custody', ?, ?, 'self', 'x', '', '', '', NULL, "
+            "'2026-06-01 00:00:00.000000')",
+            (
+                uuid.uuid4().hex,
+                serial,
+                archive.ids["DA00000001"].hex,
+                archive.ids["here"].hex,
+            ),
+        )
+    connection.close()
+
+
+def test_forged_or_malformed_serials_never_stop_issuing(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    t = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
+    assert issue(archive, place, t).serial == "CY-2026-000001"
+    # Rows inserted behind the application's back: far ahead, malformed, and the next number.
+    for serial in ("CY-2026-999999", "CY-2026-ABCDEF", "CY-2026-1", "CY-2026-000002"):
+        _forge(archive, serial)
+    # The counter goes on; the forged next number is skipped, the others are ignored.
+    assert issue(archive, place, t).serial == "CY-2026-000003"
+    assert issue(archive, place, t).serial == "CY-2026-000004"
+
+
+def test_the_counter_starts_from_the_well_formed_serials_already_stored(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    # Two older rows (e.g. issued before the counter existed), one malformed, one far ahead.
+    for serial in ("CY-2026-000001", "CY-2026-000002", "CY-2026-XYZ", "CY-2026-900000"):
+        _forge(archive, serial)
+    t = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
+    # 3 well-formed rows: the counter starts at 3, skips nothing (000004 is free).
+    assert issue(archive, place, t).serial == "CY-2026-000004"
