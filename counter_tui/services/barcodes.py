@@ -20,11 +20,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import zxingcpp
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence
 from pyzbar import pyzbar
 
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
+from counter_tui.services.images import IMAGE_ERRORS, grey
 
 log = logging.getLogger(__name__)
 
@@ -111,24 +112,18 @@ def decode_barcodes(
     if unknown:
         raise ValueError(f"unknown symbologies {unknown}; choose from {sorted(SYMBOLOGIES)}")
     if isinstance(image, Image.Image):
-        return _decode_frames([_grey(image)], wanted)
+        return _decode_frames([grey(image)], wanted)
     if not isinstance(image, (str, os.PathLike)):
         raise TypeError(f"image must be a path or a PIL.Image, not {type(image).__name__}")
     path = Path(image)
     try:
         with Image.open(path) as opened:
-            frames = [_grey(frame.copy()) for frame in _frames(opened)]
+            frames = [grey(frame.copy()) for frame in _frames(opened)]
     except FileNotFoundError as exc:
         raise BarcodeImageError(
             path, _("The image file {path} does not exist.").format(path=path)
         ) from exc
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except IMAGE_ERRORS as exc:
         raise BarcodeImageError(
             path,
             _("The file {path} is not a readable image ({detail}).").format(
@@ -144,19 +139,6 @@ def _frames(image: Image.Image) -> Iterator[Image.Image]:
             break
         frame.load()  # a truncated or corrupt file fails here, not later in a decoder
         yield frame
-
-
-def _grey(image: Image.Image) -> Image.Image:
-    """8-bit grey, with any transparency composited onto white paper."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, rgba)
-    if image.mode == "L":
-        return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return ImageOps.autocontrast(image.convert("I").point(lambda v: v / 256).convert("L"))
-    return image.convert("L")
 
 
 def _variants(image: Image.Image) -> Iterator[Image.Image]:

@@ -31,12 +31,13 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import zxingcpp
-from PIL import Image, ImageFilter, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, ImageSequence
 
 from counter_tui.domain.identifiers import InvalidVerificationCode, normalise_verification_code
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services.certificate_signing import PREFIX
+from counter_tui.services.images import IMAGE_ERRORS, grey
 
 log = logging.getLogger(__name__)
 
@@ -309,19 +310,6 @@ def _search(image: Image.Image, found: _Found, deadline: float, *, thorough: boo
     return False
 
 
-def _grey(image: Image.Image) -> Image.Image:
-    """8-bit grey, transparency composited onto white paper (as in
-    :mod:`counter_tui.services.barcodes`)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    if image.mode == "L":
-        return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return ImageOps.autocontrast(image.convert("I").point(lambda v: v / 256).convert("L"))
-    return image.convert("L")
-
-
 # --- files ------------------------------------------------------------------------------------
 
 
@@ -343,7 +331,7 @@ def _open_image_frames(path: Path, max_frames: int) -> list[Image.Image]:
                     upright = ImageOps.exif_transpose(frame)  # always a new image
                 except Exception:  # noqa: BLE001 - a damaged EXIF block: keep the pixels
                     upright = frame.copy()
-                frames.append(_grey(upright))
+                frames.append(grey(upright))
             return frames
     except FileNotFoundError as exc:
         raise _missing(path) from exc
@@ -351,14 +339,7 @@ def _open_image_frames(path: Path, max_frames: int) -> list[Image.Image]:
         raise CertificateInputError(
             _("{path} is a folder, not a file.").format(path=path), reason="unreadable", path=path
         ) from exc
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except IMAGE_ERRORS as exc:
         raise CertificateInputError(
             _(
                 "The file {path} is not a readable image ({detail}). Scan or photograph the "
@@ -448,7 +429,7 @@ def _render_pages(path: Path, dpi: float, max_pages: int) -> list[Image.Image]:
                 if width * height * scale * scale > _MAX_PAGE_PIXELS:
                     scale = (_MAX_PAGE_PIXELS / (width * height)) ** 0.5
                 bitmap = page.render(scale=scale, grayscale=True)
-                pages.append(_grey(bitmap.to_pil()))
+                pages.append(grey(bitmap.to_pil()))
             finally:
                 page.close()
     except (pdfium.PdfiumError, OSError, ValueError) as exc:

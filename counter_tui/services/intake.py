@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlmodel import Session, col, or_, select
 
 from counter_tui.db.engine import Database
@@ -33,6 +33,7 @@ from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import access_log, fixity
 from counter_tui.services.barcodes import BarcodeImageError, decode_barcodes
+from counter_tui.services.images import IMAGE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -343,13 +344,7 @@ def _analyse(path: Path) -> _Scan:
             dpi = _dpi(image.info.get("dpi"))
             width, height = image.size
             phash = difference_hash(image)
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except IMAGE_ERRORS as exc:
         raise IntakeError(
             "bad_image",
             _("The page image {file} is damaged or not an image ({detail}).").format(

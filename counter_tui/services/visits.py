@@ -210,12 +210,6 @@ def successor_needed(session: Session, visit: Visit, dossier_id: uuid.UUID) -> b
     return others is not None
 
 
-def end(db: Database, visit_id: uuid.UUID, kind: str = "closed") -> float:
-    """End a visit in its own transaction; returns the service time in seconds."""
-    with db.write() as session:
-        return finish(session, visit_id, kind)
-
-
 def next_applicant(
     db: Database, workplace: Workplace, previous: Visit | None, new: Visit | None
 ) -> None:

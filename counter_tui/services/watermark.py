@@ -20,13 +20,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from counter_tui.domain import clock
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services.fonts import find_cjk_font
+from counter_tui.services.images import IMAGE_ERRORS
 
 MARK_CJK = "查阅专用"
 MARK_ASCII = "FOR CONSULTATION ONLY"
@@ -193,13 +194,7 @@ def stamp(
         raise WatermarkError(
             _("The page image {name} is missing.").format(name=source.name)
         ) from exc
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except IMAGE_ERRORS as exc:
         raise WatermarkError(
             _("The page image {name} cannot be read ({error}); tell the archive room.").format(
                 name=source.name, error=exc
