@@ -17,6 +17,8 @@ APPEND_ONLY_TABLES = (
     "access_event",
     "custody_event",
     "consultation",
+    "certificate_event",
+    "signing_key_list",
 )
 ERROR_MARK = "append-only"
 PG_FUNCTION = "counter_tui_append_only"

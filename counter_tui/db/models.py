@@ -192,9 +192,56 @@ class Certificate(SQLModel, table=True):
     purpose: str = Field(max_length=100)
     cited_material_ids: str = Field(default="")  # comma-separated UUIDs, catalogue order
     text_path: str = Field(max_length=255)
+    """The issued document: the PDF (since migration 0007; a .txt file before)."""
     text_sha256: str = Field(max_length=64)
+    """SHA-256 (hex) of the document's bytes as written."""
     issued_by: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
     issued_at: dt.datetime = Field(default_factory=utcnow)
+    # Since migration 0007 (None on certificates issued before it):
+    identifier: str | None = Field(default=None, max_length=160)
+    """电子证照-shaped identifier (domain.identifiers.certificate_identifier)."""
+    verification_code: str | None = Field(default=None, max_length=16, unique=True, index=True)
+    """The typable 查验码 ``XXXX-XXXX-XXX`` (domain.identifiers), derived from the payload."""
+    payload: str | None = None
+    """The signed QR text (services.certificate_signing, ``CTC1:`` + Base45)."""
+    key_id: str | None = Field(default=None, max_length=16)
+    """Id of the key that signed the payload (16 hex digits)."""
+    certified_text: str | None = None
+    """The certified text as printed (its SHA-256 is signed in the payload)."""
+    facts: str | None = None
+    """The kind's certified facts as confirmed by the clerk, JSON (RFC 8259)."""
+
+
+class CertificateEvent(SQLModel, table=True):
+    """What happened to an issued certificate afterwards: ``printed``, ``reprinted`` (补打:
+    same serial, a new copy marked as such, ``copy_no`` 1, 2 …) or ``voided`` (作废, with
+    ``reason``). Appended, never changed; a certificate's status follows from its events."""
+
+    __tablename__ = "certificate_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    certificate_id: uuid.UUID = Field(foreign_key="certificate.id", index=True)
+    kind: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
+    clerk_id: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
+    copy_no: int | None = None
+    reason: str = Field(default="", max_length=255)
+    document_path: str | None = Field(default=None, max_length=255)
+    document_sha256: str | None = Field(default=None, max_length=64)
+
+
+class SigningKeyList(SQLModel, table=True):
+    """An institution's signed list of certificate signing keys (public data,
+    services.certificate_signing): kept in the database so that any counter verifies its
+    certificates offline. A new row per rotation; the newest lists every key."""
+
+    __tablename__ = "signing_key_list"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
+    current_key_id: str = Field(max_length=16)
+    key_list: bytes
+    stored_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class AccessEvent(SQLModel, table=True):

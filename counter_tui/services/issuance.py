@@ -58,6 +58,9 @@ class CertificateRequest:
     agent_name: str = ""
     agent_id_text: str = ""
     cited_material_ids: tuple[uuid.UUID, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    """The kind's fact fields as typed or confirmed by the clerk: (field name, raw text)
+    pairs, field names from ``domain.certificate_facts.FIELDS[kind_code]``."""
 
 
 def check_cited(kind_code: str, cited: Collection[object]) -> None:

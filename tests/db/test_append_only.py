@@ -21,6 +21,7 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import (
     AccessEvent,
     Certificate,
+    CertificateEvent,
     Consultation,
     CustodyEvent,
     Dossier,
@@ -29,6 +30,7 @@ from counter_tui.db.models import (
     Page,
     ServiceEvent,
     ServiceVisit,
+    SigningKeyList,
 )
 from counter_tui.services import access_log
 from tests.support.factories import tiny_archive
@@ -41,6 +43,8 @@ FACT_TABLES = (
     "access_event",
     "custody_event",
     "consultation",
+    "certificate_event",
+    "signing_key_list",
 )
 
 
@@ -82,19 +86,21 @@ def seed_facts(db: Database) -> None:
         s.add(visit)
         s.flush()
         s.add(ServiceEvent(visit_id=visit.id, kind="started"))
-        s.add(
-            Certificate(
-                serial=f"TT-2026-{tag}",
-                kind="archive",
-                dossier_id=dossier.id,
-                visit_id=visit.id,
-                institution_id=inst.id,
-                applicant_kind="self",
-                purpose="测试",
-                text_path=f"{tag}.txt",
-                text_sha256="0" * 64,
-            )
+        certificate = Certificate(
+            serial=f"TT-2026-{tag}",
+            kind="archive",
+            dossier_id=dossier.id,
+            visit_id=visit.id,
+            institution_id=inst.id,
+            applicant_kind="self",
+            purpose="测试",
+            text_path=f"{tag}.txt",
+            text_sha256="0" * 64,
         )
+        s.add(certificate)
+        s.flush()
+        s.add(CertificateEvent(certificate_id=certificate.id, kind="printed"))
+        s.add(SigningKeyList(institution_id=inst.id, current_key_id="0" * 16, key_list=b"x"))
         s.add(
             Consultation(
                 dossier_id=dossier.id,
