@@ -6,7 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := $(CURDIR)/.demo
 STAMP  := $(VENV)/.installed
-APP    := $(BIN)/counter-tui --db sqlite:///$(DEMO)/archive.db --archive-root $(DEMO)/archive --data-dir $(DEMO)/data
+# The demo signs its certificates with keys in a plain file (counter_tui/demo/keyring_file.py),
+# never in this machine's real keyring; a real office uses the system keyring.
+DEMO_KEYRING := PYTHON_KEYRING_BACKEND=counter_tui.demo.keyring_file.DemoFileKeyring COUNTER_TUI_DEMO_KEYRING=$(DEMO)/demo-keyring.json
+APP    := $(DEMO_KEYRING) $(BIN)/counter-tui --db sqlite:///$(DEMO)/archive.db --archive-root $(DEMO)/archive --data-dir $(DEMO)/data
 
 .PHONY: run test demo system-deps system-deps-test locale clean
 

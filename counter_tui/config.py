@@ -73,6 +73,13 @@ class Settings:
     """Counter (window) number shown in reports."""
     viewer: list[str] = field(default_factory=default_viewer_command)
     """Command that opens page images; the files are appended as arguments."""
+    print_command: list[str] = field(default_factory=lambda: ["lp"])
+    """Command that prints a certificate PDF (appended as the last argument); default ``lp``
+    (CUPS). When it is missing or fails, the PDF opens in the viewer instead."""
+    templates_dir: Path | None = None
+    """Folder of the institution's certificate wording (``<kind>.txt.j2``, Jinja2), each file
+    replacing the shipped template of that kind; default: ``certificate-templates`` beside
+    the settings file."""
     idle_lock_minutes: float = 5
     """Minutes without a key before the screen locks (0 disables the lock)."""
     scanner_prefix: str = ""
@@ -98,7 +105,7 @@ class Settings:
 
     @property
     def certificates_dir(self) -> Path:
-        """Where issued certificate texts are written."""
+        """Where issued certificates (PDF) are written: ``<year>/<serial>.pdf``."""
         return self.data_dir / "certificates"
 
 
@@ -107,14 +114,14 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 def _coerce(name: str, value: object) -> object:
     kind = _FIELDS[name].type
-    if name == "viewer":
+    if name in ("viewer", "print_command"):
         if isinstance(value, str):
             return shlex.split(value)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
         raise SettingsError(
-            _("viewer must be a command line or a list of strings, not {value!r}").format(
-                value=value
+            _("{name} must be a command line or a list of strings, not {value!r}").format(
+                name=name, value=value
             )
         )
     if name == "keymap":
@@ -192,6 +199,8 @@ def load(
             _("lang must be zh_CN or en, not {value!r}").format(value=settings.lang)
         )
     settings.institution = settings.institution.strip().upper()
+    if settings.templates_dir is None:
+        settings.templates_dir = path.parent.resolve() / "certificate-templates"
     if settings.scanner_suffix and not settings.scanner_prefix:
         raise SettingsError(_("scanner_suffix needs a scanner_prefix"))
     try:

@@ -132,13 +132,18 @@ class DossierView:
 
 @dataclass(frozen=True)
 class IssuedCertificate:
-    """The outcome: serial, kind and the text file written (the visit goes on)."""
+    """An issued certificate: serial, kind, the PDF written (``path``), the certified text,
+    the typable 查验码 (``XXXX-XXXX-XXX``), the 电子证照-shaped identifier and the issuing
+    clerk's name (the visit goes on)."""
 
     id: uuid.UUID
     serial: str
     kind_code: str
-    text_path: Path
+    path: Path
     text: str
+    verification_code: str = ""
+    identifier: str = ""
+    clerk_name: str = ""
 
 
 @dataclass(frozen=True)

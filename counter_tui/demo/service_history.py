@@ -23,9 +23,10 @@ abandoned       7 %    started, (dossier_opened), abandoned        ~1 min
 plus a long tail: 4 % of services take 2.5–6 times as long. Certificates get kinds in
 proportions typical of a district centre (存档证明 most) and serials continuing each
 institution's yearly sequence (``PREFIX-YEAR-NNNNNN``, domain.certificates). Consultations
-also get a ``consultation`` row. Certificates of generated history have no text file
-(``text_path`` and ``text_sha256`` are empty). No access events are written: the access log
-records real views only.
+also get a ``consultation`` row. Certificates of generated history have no document
+(``text_path`` and ``text_sha256`` are empty, no payload or 查验码); each is sealed in the
+access chain (``certificate_added``, services.fixity) as every certificate is. No other access
+events are written: the access log records real views only.
 
 Rows are appended with bulk Core ``INSERT … executemany`` in one write transaction per batch
 of days (fact tables are append-only). Services that would start after ``now`` are not
@@ -58,7 +59,7 @@ from counter_tui.db.models import (
 )
 from counter_tui.domain import clock
 from counter_tui.domain.certificates import PURPOSES, format_serial, parse_serial
-from counter_tui.services import custody
+from counter_tui.services import access_log, custody, fixity
 
 # Beijing-time working sessions: (start, end, mode of the arrival density), seconds after 0:00.
 SESSIONS = ((9 * 3600, 12 * 3600, 10 * 3600), (14 * 3600, 17 * 3600 + 45 * 60, 15 * 3600))
@@ -434,6 +435,19 @@ def _flush(db: Database, batch: _Batch) -> None:
         ):
             if rows:
                 connection.execute(insert(table), rows)
+        if batch.certificates:
+            # Certificates are facts sealed in the access chain (services.fixity), generated
+            # ones too, or `audit verify` would rightly name them as forged.
+            with Session(bind=connection) as session:
+                chain = access_log.Chain(session)
+                for row in batch.certificates:
+                    fixity.register_certificate(
+                        chain,
+                        Certificate(**row),
+                        clerk_id=row["issued_by"],
+                        institution_id=row["institution_id"],
+                    )
+                session.flush()
 
 
 def generate_history(

@@ -41,6 +41,18 @@ CERTIFICATE_KINDS: tuple[CertificateKind, ...] = (
 )
 KINDS_BY_CODE = {k.code: k for k in CERTIFICATE_KINDS}
 
+TYPE_CODES: dict[str, str] = {
+    "custody": "RSDA01",
+    "experience": "RSDA02",
+    "kinship": "RSDA03",
+    "work_start": "RSDA04",
+    "education": "RSDA05",
+    "political_review": "RSDA06",
+}
+"""The type code each kind carries in its 电子证照-shaped identifier (``domain.identifiers``).
+No national code list for personnel-archive certificates is public, so these are this
+product's own: RSDA (人事档案) and the kind's number, stable once issued."""
+
 # Common 用途 at a counter (Beijing examples: 生育证, 出生证, 学历证明; plus 落户, 退休, 出国):
 # (the Chinese wording written on the certificate, an English gloss shown with --lang en).
 PURPOSES: tuple[tuple[str, str], ...] = (

@@ -212,6 +212,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             workplace=self.ctx.workplace,
             visit_id=self.visit_id,
             certificates_dir=self.ctx.settings.certificates_dir,
+            templates_dir=self.ctx.settings.templates_dir,
         )
 
     def _certificate_issued(self, issued: IssuedCertificate | None) -> None:
@@ -220,9 +221,9 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             return
         self.show_message(
             _(
-                "Certificate {serial} issued, saved as {path}. Another certificate: c; "
-                "end the service: F4; next applicant: F2."
-            ).format(serial=issued.serial, path=issued.text_path),
+                "Certificate {serial} issued (查验码 {code}), saved as {path}. Print: p; "
+                "another certificate: c; end the service: F4; next applicant: F2."
+            ).format(serial=issued.serial, code=issued.verification_code, path=issued.path),
         )
 
     def action_end_service(self) -> None:

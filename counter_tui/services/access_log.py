@@ -36,6 +36,9 @@ KIND_LABELS: dict[str, str] = {
     "material_added": N_("material added (sealed)"),
     "page_added": N_("page added (sealed)"),
     "consultation": N_("consultation registered"),
+    "certificate_added": N_("certificate added (sealed)"),
+    "certificate_event_added": N_("certificate printed, reprinted or voided (sealed)"),
+    "key_list_added": N_("signing key list stored (sealed)"),
 }
 """Each access event kind with its label for auditors (a msgid; translate when shown)."""
 KINDS = tuple(KIND_LABELS)

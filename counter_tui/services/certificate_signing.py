@@ -88,7 +88,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from counter_tui.domain import clock, resident_id
+from counter_tui.domain import clock, identifiers, resident_id
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import secrets
@@ -893,6 +893,16 @@ def _cose_from_text(text: str) -> bytes:
     return cose
 
 
+def payload_key_id(text: str) -> str | None:
+    """The key id (16 hex digits) a QR text names in its protected header, read without
+    verifying anything (to file it with the certificate, or to choose a key list); None when
+    the text is not a well-formed payload."""
+    try:
+        return _open_sign1(_cose_from_text(text)).kid
+    except _Malformed:
+        return None
+
+
 def verify_payload(
     text: str, key_list: KeyList, *, now: dt.datetime | None = None
 ) -> VerifiedClaims:
@@ -982,3 +992,13 @@ def verify_payload(
             key_id=key.key_id,
         )
     return VerifiedClaims(claims=claims, key=key, signed_at=signed_at)
+
+
+def verification_code_for(payload: str) -> str:
+    """The typable 查验码 of a certificate: :func:`domain.identifiers.verification_code_from_digest`
+    of SHA-256 over the QR text (``payload``, ASCII), e.g. ``"SVGX-6R0M-542"``. It is a lookup
+    key into the issuing archive's record (and a check that a record's payload is the one the
+    code was printed for), not a secret. Raises ValueError for a non-ASCII payload."""
+    return identifiers.verification_code_from_digest(
+        hashlib.sha256(payload.encode("ascii")).digest()
+    )

@@ -28,7 +28,14 @@ import rfc8785
 from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import AccessEvent, Material, Page
+from counter_tui.db.models import (
+    AccessEvent,
+    Certificate,
+    CertificateEvent,
+    Material,
+    Page,
+    SigningKeyList,
+)
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log
 
@@ -77,6 +84,136 @@ def page_content_hash(page: Page) -> str:
         "created_at": _instant(page.created_at),
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def _uuid(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+def certificate_content_hash(cert: Certificate) -> str:
+    """SHA-256 (hex) of a certificate row's canonical content (RFC 8785 JSON of every
+    column: serial, kind, dossier, holder institution, applicant, purpose, cited materials,
+    document path and SHA-256, issuer, time, identifier, 查验码, payload, key id, certified
+    text, facts)."""
+    content = {
+        "id": str(cert.id),
+        "serial": cert.serial,
+        "kind": cert.kind,
+        "dossier_id": str(cert.dossier_id),
+        "visit_id": _uuid(cert.visit_id),
+        "institution_id": str(cert.institution_id),
+        "applicant_kind": cert.applicant_kind,
+        "agent_name": cert.agent_name,
+        "agent_id_number": cert.agent_id_number,
+        "purpose": cert.purpose,
+        "cited_material_ids": cert.cited_material_ids,
+        "text_path": cert.text_path,
+        "text_sha256": cert.text_sha256,
+        "issued_by": _uuid(cert.issued_by),
+        "issued_at": _instant(cert.issued_at),
+        "identifier": cert.identifier,
+        "verification_code": cert.verification_code,
+        "payload": cert.payload,
+        "key_id": cert.key_id,
+        "certified_text": cert.certified_text,
+        "facts": cert.facts,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def certificate_event_content_hash(event: CertificateEvent) -> str:
+    """SHA-256 (hex) of a certificate event's canonical content (RFC 8785 JSON of every
+    column)."""
+    content = {
+        "id": str(event.id),
+        "certificate_id": str(event.certificate_id),
+        "kind": event.kind,
+        "at": _instant(event.at),
+        "clerk_id": _uuid(event.clerk_id),
+        "copy_no": event.copy_no,
+        "reason": event.reason,
+        "document_path": event.document_path,
+        "document_sha256": event.document_sha256,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def key_list_content_hash(row: SigningKeyList) -> str:
+    """SHA-256 (hex) of a stored key list's canonical content (RFC 8785 JSON; the list's
+    bytes as hex)."""
+    content = {
+        "id": str(row.id),
+        "institution_id": str(row.institution_id),
+        "current_key_id": row.current_key_id,
+        "key_list": bytes(row.key_list).hex(),
+        "stored_at": _instant(row.stored_at),
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def register_certificate(
+    chain: access_log.Chain,
+    cert: Certificate,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a newly issued certificate into the chain (``certificate_added``; call in the
+    transaction that inserts it)."""
+    chain.append(
+        kind="certificate_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=cert.dossier_id,
+        target_id=cert.id,
+        reason=certificate_content_hash(cert),
+    )
+
+
+def register_certificate_event(
+    chain: access_log.Chain,
+    event: CertificateEvent,
+    *,
+    dossier_id: uuid.UUID | None,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a print, reprint or void into the chain (``certificate_event_added``)."""
+    chain.append(
+        kind="certificate_event_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier_id,
+        target_id=event.id,
+        reason=certificate_event_content_hash(event),
+    )
+
+
+def register_key_list(
+    chain: access_log.Chain,
+    row: SigningKeyList,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a stored signing key list into the chain (``key_list_added``)."""
+    chain.append(
+        kind="key_list_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        target_id=row.id,
+        reason=key_list_content_hash(row),
+    )
+
+
+SEAL_KINDS = {
+    "material_added": "material",
+    "page_added": "page",
+    "certificate_added": "certificate",
+    "certificate_event_added": "certificate_event",
+    "key_list_added": "signing_key_list",
+}
+"""Access event kinds that seal a fact row, with the row's table."""
 
 
 def register_material(
@@ -137,6 +274,8 @@ class VerifyReport:
     materials: int = 0
     pages: int = 0
     files: int = 0
+    certificates: int = 0
+    certificate_files: int = 0
     head_seq: int = 0
     head_hash: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -163,7 +302,8 @@ def _iter_events(session: Session, batch: int = 5000) -> Iterator[AccessEvent]:
 
 def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str], str]:
     """Walk the chain; record the first broken link in ``report``. Returns the sealed content
-    hashes {("material"|"page", id): hash} found on the way (up to the first break)."""
+    hashes {(table, id): hash} found on the way (up to the first break; tables as in
+    :data:`SEAL_KINDS`)."""
     sealed: dict[tuple[str, str], str] = {}
     expected_seq, prev_hash = 1, ""
     for event in _iter_events(session):
@@ -205,10 +345,9 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
                 Problem("access_event", str(event.id), problem[0], problem[1], seq=event.seq)
             )
             return sealed
-        if event.kind == "material_added" and event.target_id:
-            sealed[("material", str(event.target_id))] = event.reason
-        elif event.kind == "page_added" and event.target_id:
-            sealed[("page", str(event.target_id))] = event.reason
+        table = SEAL_KINDS.get(event.kind)
+        if table and event.target_id:
+            sealed[(table, str(event.target_id))] = event.reason
         report.head_seq, report.head_hash = event.seq, event.hash
         expected_seq, prev_hash = event.seq + 1, event.hash
     return sealed
@@ -216,7 +355,9 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
 
 def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
     """Check the chain, every material and page against its sealed hash, and (when
-    ``archive_root`` is given) every page file against its recorded SHA-256.
+    ``archive_root`` is given) every page file against its recorded SHA-256; then the
+    certificates, their events and the stored key lists (services.certificate_audit: seals,
+    signatures, claims, and with ``archive_root`` the PDF files).
 
     Returns a VerifyReport; never raises for tampering (only for database errors).
     """
@@ -254,6 +395,12 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
                 report.files += 1
                 _check_file(report, archive_root, page)
         _report_missing(report, sealed, present, "page")
+        # Imported here: certificate_audit builds on this module's seals and report.
+        from counter_tui.services import certificate_audit
+
+        certificate_audit.check(
+            session, report, sealed, chain_ok, check_files=archive_root is not None
+        )
     return report
 
 
@@ -359,6 +506,9 @@ TABLE_LABELS = {
     "access_event": N_("access event"),
     "material": N_("material"),
     "page": N_("page"),
+    "certificate": N_("certificate"),
+    "certificate_event": N_("certificate event"),
+    "signing_key_list": N_("signing key list"),
 }
 """How :func:`summary` names the table of a problem's row (a msgid; the table name itself
 when not listed)."""
@@ -370,7 +520,8 @@ def summary(report: VerifyReport) -> str:
     the row at fault."""
     head = _(
         "{events} access events (head no. {seq}, hash {hash}), {materials} materials, "
-        "{pages} pages, {files} page files checked."
+        "{pages} pages, {files} page files, {certificates} certificates and "
+        "{documents} certificate documents checked."
     ).format(
         events=report.events,
         seq=report.head_seq,
@@ -378,6 +529,8 @@ def summary(report: VerifyReport) -> str:
         materials=report.materials,
         pages=report.pages,
         files=report.files,
+        certificates=report.certificates,
+        documents=report.certificate_files,
     )
     if report.ok:
         return head + " " + _("No tampering found.")

@@ -1,38 +1,71 @@
-"""Issuing a certificate (证明) from dossier records.
+"""Issuing a certificate (证明) from dossier records: the certified fact, a signed PDF.
 
-One certificate is one transaction: the next serial of the institution's yearly sequence, the
-certificate row, its plain-text rendering written under the certificates folder, the access
-event, and the service event certificate_issued (the visit goes on: one applicant may take
-several certificates; services.visits ends it).
+One certificate is one write transaction:
+
+1. the next serial of the institution's yearly sequence (:func:`next_serial`);
+2. the kind's facts, validated against the cited materials (``domain.certificate_facts``),
+   and the certified text from the kind's template (``services.certificate_text``);
+3. the 电子证照-shaped identifier (``domain.identifiers``), the claims signed with the
+   institution's Ed25519 key from the keyring (``services.certificate_signing``; a first key
+   is created when the institution has none) and the 查验码 derived from the signed QR text;
+4. the A4 PDF (``services.certificate_pdf``) written to ``<certificates>/<year>/<serial>.pdf``
+   (mode 0600, never overwritten) and fsynced, file and folder, **before** the commit;
+5. the certificate row (document path and SHA-256, identifier, code, payload, key id,
+   certified text, facts), sealed in the access chain (``certificate_added``, see
+   services.fixity), the ``certificate`` access event, the institution's key list stored when
+   it is new (``signing_key_list``, sealed), and the service event ``certificate_issued``
+   (the visit goes on: one applicant may take several certificates; services.visits ends it).
+
+A failure before the commit removes the PDF; a crash between the PDF's fsync and the commit
+leaves a PDF without a row, which :func:`reconcile_orphans` (run at start) moves aside and
+reports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
     Certificate,
+    CertificateEvent,
     CertificateSequence,
     Dossier,
     Institution,
     Material,
+    SigningKeyList,
     utcnow,
 )
-from counter_tui.domain import categories, certificates, clock, resident_id
+from counter_tui.domain import (
+    categories,
+    certificate_facts,
+    certificates,
+    clock,
+    identifiers,
+    resident_id,
+)
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.read_models import IssuedCertificate  # noqa: F401 - re-exported
-from counter_tui.services import access_log, custody, visits
+from counter_tui.read_models import IssuedCertificate
+from counter_tui.services import (
+    access_log,
+    certificate_pdf,
+    certificate_signing,
+    certificate_text,
+    custody,
+    fixity,
+    visits,
+)
 from counter_tui.services.workplace import Workplace
 
 MAX_PURPOSE_CHARS = 60
@@ -152,6 +185,99 @@ def next_serial(session, institution: Institution, year: int) -> str:  # noqa: A
     return serial
 
 
+def _sources(rows: Iterable[Material]) -> tuple[certificate_facts.SourceMaterial, ...]:
+    return tuple(
+        certificate_facts.SourceMaterial(
+            categories.catalogue_number(m.category, m.subcategory, m.item_no),
+            m.category,
+            m.title,
+            m.formed_on,
+        )
+        for m in rows
+    )
+
+
+def _cited_rows(
+    session: Session, dossier_id: uuid.UUID, material_ids: Collection[uuid.UUID]
+) -> list[Material]:
+    """The cited materials in catalogue order; IssuanceError ``cited`` when one is not in the
+    dossier."""
+    if not material_ids:
+        return []
+    rows = {
+        m.id: m for m in session.exec(select(Material).where(col(Material.id).in_(material_ids)))
+    }
+    if set(rows) != set(material_ids) or any(m.dossier_id != dossier_id for m in rows.values()):
+        raise IssuanceError("cited", _("A cited material is not in this dossier."))
+    return sorted(rows.values(), key=categories.display_key)
+
+
+def _applicant(request: CertificateRequest) -> str:
+    if request.applicant_kind == "self":
+        return "本人"
+    return f"{request.agent_name}（代理人，{resident_id.mask(request.agent_id_text)}）"
+
+
+def write_document(path: Path, data: bytes) -> None:
+    """Write a certificate document durably: folder created 0700, file created 0600 and never
+    over an existing one (O_EXCL), data and folder entry fsynced (POSIX fsync) before
+    returning, so a commit that follows never names a file the disk does not hold.
+    Raises FileExistsError when ``path`` exists, OSError for a full or read-only disk."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+ORPHANS_DIR = "orphans"
+"""Folder (under the certificates folder) where documents without a row are moved."""
+
+
+def _set_aside(path: Path, certificates_dir: Path) -> Path:
+    """Move a document that no row names into ``<certificates>/orphans/`` (kept, never
+    reused); returns its new path."""
+    target_dir = certificates_dir / ORPHANS_DIR
+    target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = target_dir / f"{path.stem}.orphan-{stamp}{path.suffix}"
+    path.rename(target)
+    return target
+
+
+def _store_key_list(session: Session, institution: Institution, clerk_id: uuid.UUID | None) -> None:
+    """Keep the institution's current key list (from the keyring) in the database, sealed,
+    when the newest stored one differs, so any counter verifies offline."""
+    encoded = certificate_signing.key_list(institution.code)
+    listed = certificate_signing.load_key_list(encoded)
+    stored = session.exec(
+        select(SigningKeyList.id).where(
+            SigningKeyList.institution_id == institution.id,
+            SigningKeyList.key_list == encoded,
+        )
+    ).first()
+    if stored is not None:
+        return
+    row = SigningKeyList(
+        institution_id=institution.id, current_key_id=listed.current.key_id, key_list=encoded
+    )
+    session.add(row)
+    session.flush()
+    fixity.register_key_list(
+        access_log.Chain(session), row, clerk_id=clerk_id, institution_id=institution.id
+    )
+
+
 def issue(
     db: Database,
     request: CertificateRequest,
@@ -160,18 +286,28 @@ def issue(
     workplace: Workplace,
     visit_id: uuid.UUID | None,
     certificates_dir: Path,
+    templates_dir: Path | None = None,
     now: dt.datetime | None = None,
 ) -> IssuedCertificate:
-    """Issue a certificate for ``dossier_id`` within the visit (which goes on).
+    """Issue a certificate for ``dossier_id`` within the visit (which goes on): see the module
+    docstring for what one issue writes.
 
-    The text is written to ``certificates_dir/<year>/<serial>.txt`` (UTF-8). Raises
-    IssuanceError for a bad request or a dossier not held here, StorageBusyError when the
-    database stays locked.
+    ``templates_dir``: the institution's template overrides (``<kind>.txt.j2``), None for the
+    shipped wording. Returns the :class:`IssuedCertificate` (PDF path, serial, 查验码).
+    Raises IssuanceError for a bad request (``field`` ``fact:<name>`` for a fact field), a
+    dossier not held here or an institution without a 统一社会信用代码; SigningError /
+    SecretsUnavailable when no key can sign (the message says what to do); FontMissing when
+    no Chinese font is installed; TemplateError for a broken template override; OSError when
+    the certificates folder cannot be written; StorageBusyError when the database stays
+    locked.
     """
     request = validate(request)
     kind = certificates.KINDS_BY_CODE[request.kind_code]
     issued_at = now or utcnow()
     local_day = clock.today(issued_at)
+    clerk_id = workplace.clerk.id if workplace.clerk else None
+    # The key first: a missing keyring or key is said before anything is written.
+    certificate_signing.create_signing_key(workplace.institution.code, now=issued_at)
     written: Path | None = None
     committed = False
     try:
@@ -187,56 +323,81 @@ def issue(
                 )
             institution = session.get(Institution, workplace.institution.id)
             assert institution is not None
-            cited_rows = []
-            if request.cited_material_ids:
-                rows = {
-                    m.id: m
-                    for m in session.exec(
-                        select(Material).where(col(Material.id).in_(request.cited_material_ids))
-                    )
-                }
-                if set(rows) != set(request.cited_material_ids) or any(
-                    m.dossier_id != dossier_id for m in rows.values()
-                ):
-                    raise IssuanceError("cited", _("A cited material is not in this dossier."))
-                cited_rows = sorted(rows.values(), key=categories.display_key)
-            serial = next_serial(session, institution, local_day.year)
-            facts = certificates.CertificateFacts(
-                kind=kind,
-                serial=serial,
-                person_name=dossier.person_name,
-                gender=dossier.gender,
-                id_number_masked=resident_id.mask(dossier.id_number or ""),
-                dossier_no=dossier.dossier_no,
-                institution_name=institution.name,
-                held_since=clock.today(state.since) if state.since else None,
-                purpose=request.purpose,
-                applicant="本人"
-                if request.applicant_kind == "self"
-                else f"{request.agent_name}（代理人，{resident_id.mask(request.agent_id_text)}）",
-                cited=tuple(
-                    certificates.CitedMaterial(
-                        categories.catalogue_number(m.category, m.subcategory, m.item_no),
-                        m.title,
-                        m.formed_on,
-                    )
-                    for m in cited_rows
+            if not institution.uscc:
+                raise IssuanceError(
+                    "institution",
+                    _(
+                        "Institution {name} has no 统一社会信用代码 recorded; certificates "
+                        "print it and their identifier carries it. An administrator records it "
+                        "first."
+                    ).format(name=institution.name),
+                )
+            cited_rows = _cited_rows(session, dossier_id, request.cited_material_ids)
+            sources = _sources(cited_rows)
+            try:
+                facts = certificate_facts.validate_facts(kind.code, dict(request.facts), sources)
+            except certificate_facts.FactError as exc:
+                raise IssuanceError(f"fact:{exc.field}", str(exc)) from None
+            held_since = clock.today(state.since) if state.since else None
+            text = certificate_text.render_certified_text(
+                kind.code,
+                certificate_text.CertifiedTextContext(
+                    person_name=dossier.person_name,
+                    gender=dossier.gender,
+                    id_number=dossier.id_number or "",
+                    id_number_masked=resident_id.mask(dossier.id_number or ""),
+                    dossier_no=dossier.dossier_no,
+                    institution_name=institution.name,
+                    held_since=held_since,
+                    facts=facts,
+                    sources=sources,
+                    purpose=request.purpose,
+                    applicant=_applicant(request),
                 ),
-                clerk_name=workplace.clerk.name if workplace.clerk else "",
-                issued_on=local_day,
+                templates_dir=templates_dir,
             )
-            text = certificates.render_text(facts)
-            data = text.encode("utf-8")
-            path = certificates_dir / f"{local_day.year:04d}" / f"{serial}.txt"
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            serial = next_serial(session, institution, local_day.year)
+            identifier = identifiers.certificate_identifier(
+                certificates.TYPE_CODES[kind.code], institution.uscc, serial
+            )
+            claims = certificate_signing.CertificateClaims.create(
+                institution_code=institution.code,
+                uscc=institution.uscc,
+                serial=serial,
+                kind=kind.code,
+                issue_date=local_day,
+                holder_id=dossier.id_number or dossier.dossier_no,
+                certified_text=text,
+            )
+            payload = certificate_signing.sign_claims(institution.code, claims, now=issued_at)
+            code = certificate_signing.verification_code_for(payload)
+            clerk_name = workplace.clerk.name if workplace.clerk else ""
+            document = certificate_pdf.CertificateDocument(
+                institution_name=institution.name,
+                title=kind.title_zh,
+                serial=serial,
+                certified_text=text,
+                purpose=request.purpose,
+                issue_date=local_day,
+                clerk=clerk_name,
+                verification_code=code,
+                uscc=institution.uscc,
+                address=institution.address or "",
+                sources=tuple(
+                    certificate_pdf.CertificateSource(s.number, s.title, s.formed_on or "—")
+                    for s in sources
+                ),
+                identifier=identifier,
+                qr_payload=payload,
+            )
+            data = certificate_pdf.render_pdf(document)
+            path = certificates_dir / f"{local_day.year:04d}" / f"{serial}.pdf"
             if path.exists():
-                # No row holds this serial (it is the next free one), so the file is left over
-                # from an issue that died before its commit: keep it aside, never reuse it.
-                path.rename(path.with_name(f"{serial}.orphan-{issued_at:%Y%m%dT%H%M%S%f}.txt"))
-            # Never overwrite an issued certificate; personal data: readable by this user only.
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-                written = path
-                fh.write(data)
+                # No row holds this serial (it is the next free one), so the file is left
+                # over from an issue that died before its commit: set aside, never reused.
+                _set_aside(path, certificates_dir)
+            write_document(path, data)
+            written = path
             cert = Certificate(
                 serial=serial,
                 kind=kind.code,
@@ -250,19 +411,29 @@ def issue(
                 cited_material_ids=",".join(str(m.id) for m in cited_rows),
                 text_path=str(path),
                 text_sha256=hashlib.sha256(data).hexdigest(),
-                issued_by=workplace.clerk.id if workplace.clerk else None,
+                issued_by=clerk_id,
                 issued_at=issued_at,
+                identifier=identifier,
+                verification_code=code,
+                payload=payload,
+                key_id=certificate_signing.payload_key_id(payload),
+                certified_text=text,
+                facts=facts.to_json(),
             )
             session.add(cert)
             session.flush()
-            access_log.append(
-                session,
+            _store_key_list(session, institution, clerk_id)
+            chain = access_log.Chain(session)
+            chain.append(
                 kind="certificate",
-                clerk_id=workplace.clerk.id if workplace.clerk else None,
+                clerk_id=clerk_id,
                 institution_id=institution.id,
                 dossier_id=dossier_id,
                 target_id=cert.id,
                 reason=serial,
+            )
+            fixity.register_certificate(
+                chain, cert, clerk_id=clerk_id, institution_id=institution.id
             )
             if visit_id:
                 visits.record(
@@ -273,10 +444,48 @@ def issue(
                     detail=serial,
                     at=issued_at,
                 )
-            result = IssuedCertificate(cert.id, serial, kind.code, path, text)
+            result = IssuedCertificate(
+                cert.id, serial, kind.code, path, text, code, identifier, clerk_name
+            )
         committed = True
     finally:
-        # A certificate file without its row would be a serial issued twice later.
+        # A document without its row would be a serial issued twice later.
         if not committed and written is not None and written.exists():
             written.unlink()
     return result
+
+
+def facts_of(cert: Certificate) -> dict:
+    """The stored facts of ``cert`` as JSON data (``{}`` for certificates issued before
+    facts were recorded)."""
+    return json.loads(cert.facts) if cert.facts else {}
+
+
+def reconcile_orphans(db: Database, certificates_dir: Path) -> list[Path]:
+    """Find certificate documents that no certificate row names (an issue that died between
+    writing its PDF and its commit, or a file put there by hand), move each into
+    ``<certificates>/orphans/`` and return their new paths, for the operator to be told.
+
+    Looks at ``<certificates>/<year>/*.pdf`` for every year folder. Never deletes a file.
+    Raises OSError when the folder cannot be read or written; a missing folder is fine.
+    """
+    if not certificates_dir.is_dir():
+        return []
+    candidates = [
+        path
+        for year in sorted(certificates_dir.iterdir())
+        if year.is_dir() and year.name.isdigit()
+        for path in sorted(year.glob("*.pdf"))
+    ]
+    if not candidates:
+        return []
+    with db.read() as session:
+        named = {Path(p).name for p in session.exec(select(Certificate.text_path))} | {
+            Path(p).name
+            for p in session.exec(
+                select(CertificateEvent.document_path).where(
+                    col(CertificateEvent.document_path).is_not(None)
+                )
+            )
+        }
+    return [_set_aside(path, certificates_dir) for path in candidates if path.name not in named]

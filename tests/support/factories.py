@@ -69,10 +69,20 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
     ids: dict[str, object] = {}
     with db.write() as s:
         here = Institution(
-            code="CY-RC", name="北京市朝阳区人才服务中心", kind="district", serial_prefix="CY"
+            code="CY-RC",
+            name="北京市朝阳区人才服务中心",
+            kind="district",
+            serial_prefix="CY",
+            uscc="12110105MB0123456C",
+            address="北京市朝阳区示例路 1 号",
         )
         there = Institution(
-            code="CY-JY", name="北京市朝阳区职业介绍服务中心", kind="district", serial_prefix="CJ"
+            code="CY-JY",
+            name="北京市朝阳区职业介绍服务中心",
+            kind="district",
+            serial_prefix="CJ",
+            uscc="12110105MB0234567P",
+            address="北京市朝阳区示例路 2 号",
         )
         s.add_all([here, there])
         s.flush()

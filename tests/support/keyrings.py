@@ -71,3 +71,17 @@ def memory_keyring(use_keyring) -> MemoryKeyring:  # noqa: ANN001
 def no_keyring(use_keyring) -> None:  # noqa: ANN001
     """A headless Linux box: keyring found no backend."""
     use_keyring(fail.Keyring())
+
+
+@pytest.fixture(autouse=True)
+def counter_keyring() -> Iterator[MemoryKeyring]:
+    """Every test runs with an empty in-memory keyring, as a counter PC with Secret Service
+    has: issuing a certificate creates the institution's signing key in it. Tests about other
+    keyrings (headless, locked) install theirs on top with ``use_keyring``."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
