@@ -148,6 +148,7 @@ def validate(request: CertificateRequest) -> CertificateRequest:
         agent_name,
         agent_id,
         tuple(request.cited_material_ids),
+        tuple(request.facts),
     )
 
 

@@ -300,4 +300,5 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
     assert report.ok, report.problems[:3]
     assert report.materials == sum(len(ms) for ms in built.materials.values())
     assert report.pages == report.files > 0
-    assert report.events == report.materials + report.pages  # one seal each, nothing else yet
+    # one seal each (generated history certificates included), nothing else yet
+    assert report.events == report.materials + report.pages + report.certificates

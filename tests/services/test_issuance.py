@@ -1,19 +1,51 @@
-"""Certificate issuance: per-institution yearly serials, validation, the text file."""
+"""Certificate issuance: per-institution yearly serials, validation, the signed PDF: its text,
+its QR (rendered and decoded), the row, the seals, and what a failure or a crash leaves."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
+
+import pypdfium2
+import zxingcpp
 
 import pytest
 from sqlmodel import select
 
-from counter_tui.db.models import Certificate, CustodyEvent
-from counter_tui.services import issuance
+from counter_tui.db.models import AccessEvent, Certificate, CustodyEvent, SigningKeyList
+from counter_tui.services import certificate_signing as cs
+from counter_tui.services import fixity, issuance, secrets
 from counter_tui.services.workplace import Workplace
 from tests.support.factories import logged_in, tiny_archive
 
 REQUEST = issuance.CertificateRequest("custody", "办理生育服务证")
+
+
+def pdf_text(path: Path) -> str:
+    """All text of a PDF, extracted as a reader's copy-and-paste would (pypdfium2)."""
+    document = pypdfium2.PdfDocument(path)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def qr_texts(path: Path, dpi: float = 150) -> list[str]:
+    """The QR codes on the PDF's pages, rendered at ``dpi`` and decoded with zxing-cpp."""
+    document = pypdfium2.PdfDocument(path)
+    try:
+        found = []
+        for page in document:
+            image = page.render(scale=dpi / 72).to_pil()
+            found += [
+                r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+            ]
+        return found
+    finally:
+        document.close()
 
 
 def issue(archive, place: Workplace, now: dt.datetime, request=REQUEST, dossier="DA00000001"):  # noqa: ANN001, ANN201
@@ -34,7 +66,8 @@ def test_serials_run_per_institution_and_beijing_year(tmp_path: Path) -> None:
     t = dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.UTC)  # 23:00 in Beijing, still 2026
     first = issue(archive, place, t)
     assert first.serial == "CY-2026-000001"
-    assert first.text_path.stat().st_mode & 0o777 == 0o600  # personal data
+    assert first.path.stat().st_mode & 0o777 == 0o600  # personal data
+    assert first.path.name == "CY-2026-000001.pdf"
     assert issue(archive, place, t).serial == "CY-2026-000002"
     # 16:00 UTC on 31 December is already 1 January in Beijing: a new sequence.
     assert issue(archive, place, t + dt.timedelta(hours=1)).serial == "CY-2027-000001"
@@ -84,9 +117,12 @@ def test_agent_request_is_validated_and_written(tmp_path: Path) -> None:
         "110105 19491231 002x",
         cited_material_ids=(archive.ids["m_cv"],),
     )
+    good = dataclasses.replace(
+        good, facts=(("period_1", "1972-03 1980-12 北京市第一机床厂 技术员"),)
+    )
     issued = issue(archive, place, now, good)
-    text = issued.text_path.read_text(encoding="utf-8")
-    assert "经历证明" in text and "李四（代理人，110105********002X）" in text
+    text = pdf_text(issued.path)
+    assert "经历证明" in text and "北京市第一机床厂" in text and "1972年3月" in text
     assert "用途：入职 （录用）" in text  # full-width brackets kept, whitespace collapsed
     assert "2026年5月6日" in text
     with archive.db.read() as s:
@@ -124,7 +160,7 @@ def test_bad_requests_name_the_field_and_write_nothing(tmp_path: Path, request_,
     with archive.db.read() as s:
         assert s.exec(select(Certificate)).all() == []
     assert not archive.settings.certificates_dir.exists() or not any(
-        archive.settings.certificates_dir.rglob("*.txt")
+        archive.settings.certificates_dir.rglob("*.pdf")
     )
 
 
@@ -145,14 +181,17 @@ def test_sql_looking_purpose_is_stored_as_text(tmp_path: Path) -> None:
 def test_a_file_left_by_a_crashed_issue_does_not_block_the_next(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
     now = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
-    leftover = archive.settings.certificates_dir / "2026" / "CY-2026-000001.txt"
+    leftover = archive.settings.certificates_dir / "2026" / "CY-2026-000001.pdf"
     leftover.parent.mkdir(parents=True)
-    leftover.write_text("half-written", encoding="utf-8")
+    leftover.write_bytes(b"%PDF-1.4 half-written")
     issued = issue(archive, logged_in(archive), now)
     assert issued.serial == "CY-2026-000001"
-    assert issued.text_path.read_text(encoding="utf-8") == issued.text
-    orphans = list(leftover.parent.glob("CY-2026-000001.orphan-*.txt"))
-    assert [o.read_text(encoding="utf-8") for o in orphans] == ["half-written"]
+    assert issued.path == leftover and issued.path.read_bytes().startswith(b"%PDF")
+    assert issued.path.read_bytes() != b"%PDF-1.4 half-written"
+    orphans = list(
+        (archive.settings.certificates_dir / "orphans").glob("CY-2026-000001.orphan-*.pdf")
+    )
+    assert [o.read_bytes() for o in orphans] == [b"%PDF-1.4 half-written"]
 
 
 def test_non_custody_certificates_must_cite_their_source(tmp_path: Path) -> None:
@@ -164,7 +203,144 @@ def test_non_custody_certificates_must_cite_their_source(tmp_path: Path) -> None
     cited = issuance.CertificateRequest(
         "work_start", "退休", cited_material_ids=(archive.ids["m_hire"],)
     )
-    assert "9-2-1  录用审批表" in issue(archive, logged_in(archive), now, cited).text
+    # The fact must be given (the dialog prefills it; the service checks it again).
+    with pytest.raises(issuance.IssuanceError) as info:
+        issue(archive, logged_in(archive), now, cited)
+    assert info.value.field == "fact:date"
+    issued = issue(
+        archive,
+        logged_in(archive),
+        now,
+        dataclasses.replace(cited, facts=(("date", "1972-02-01"), ("source", "9-2-1"))),
+    )
+    assert "1972年2月1日" in issued.text and "9-2-1" in issued.text and "录用审批表" in issued.text
+    with archive.db.read() as s:
+        stored = s.exec(select(Certificate).where(Certificate.serial == issued.serial)).one()
+    assert json.loads(stored.facts) == {
+        "kind": "work_start",
+        "facts": {"date": "1972-02-01", "source": "9-2-1"},
+    }
+
+
+def test_the_pdf_states_everything_and_its_qr_verifies(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    now = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+    issued = issue(archive, logged_in(archive), now)
+    text = pdf_text(issued.path)
+    for expected in (
+        "北京市朝阳区人才服务中心",
+        "12110105MB0123456C",  # 统一社会信用代码 in the header
+        "北京市朝阳区示例路 1 号",
+        "存档证明",
+        "CY-2026-000001",
+        "张伟",
+        "11010519491231002X",  # the full ID is the default on paper
+        "办理生育服务证",
+        "王芳",
+        "2026年5月6日",
+        issued.verification_code,
+    ):
+        assert expected in text, expected
+    # The identifier may be broken over two lines by the layout: compare without blanks.
+    assert issued.identifier in "".join(text.split())
+    assert issued.identifier.startswith(
+        "1.2.156.3005.2.RSDA01.12110105MB0123456C.CY-2026-000001.1."
+    )
+    with archive.db.read() as s:
+        row = s.exec(select(Certificate)).one()
+        key_list = cs.load_key_list(s.exec(select(SigningKeyList)).one().key_list)
+    assert row.text_sha256 == hashlib.sha256(issued.path.read_bytes()).hexdigest()
+    assert (
+        row.verification_code == issued.verification_code == cs.verification_code_for(row.payload)
+    )
+    assert row.certified_text == issued.text
+    # Render the page at 150 dpi, read the QR back, verify it against the stored key list.
+    [payload] = qr_texts(issued.path)
+    assert payload == row.payload
+    verified = cs.verify_payload(payload, key_list, now=now)
+    assert (verified.claims.serial, verified.claims.kind) == ("CY-2026-000001", "custody")
+    assert cs.text_matches(verified, issued.text)
+    assert cs.holder_matches(verified, "11010519491231002X")
+    assert not cs.holder_matches(verified, "110105194912310038")
+
+
+def test_issuing_seals_the_certificate_and_audit_verify_passes(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    issued = issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
+    report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
+    assert report.ok, report.problems
+    assert (report.certificates, report.certificate_files) == (1, 1)
+    with archive.db.read() as s:
+        kinds = [e.kind for e in s.exec(select(AccessEvent).order_by(AccessEvent.seq))]
+    assert kinds[-3:] == ["key_list_added", "certificate", "certificate_added"]
+    # An edited PDF is named.
+    data = bytearray(issued.path.read_bytes())
+    data[len(data) // 2] ^= 1
+    issued.path.write_bytes(bytes(data))
+    report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
+    assert [(p.table, p.what) for p in report.problems] == [("certificate", "file_changed")]
+
+
+def test_a_failure_after_the_pdf_is_written_leaves_no_file_and_no_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tiny_archive(tmp_path)
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError("disk full")
+
+    monkeypatch.setattr(issuance.fixity, "register_certificate", broken)
+    with pytest.raises(OSError, match="disk full"):
+        issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
+    with archive.db.read() as s:
+        assert s.exec(select(Certificate)).all() == []
+    assert list(archive.settings.certificates_dir.rglob("*.pdf")) == []
+
+
+def test_a_crash_between_the_pdf_and_the_commit_is_reconciled_at_start(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    issued = issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
+    # What a crash after the fsync and before the commit leaves: a PDF no row names.
+    orphan = issued.path.with_name("CY-2026-000002.pdf")
+    orphan.write_bytes(b"%PDF-1.4 never committed")
+    moved = issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir)
+    assert [m.read_bytes() for m in moved] == [b"%PDF-1.4 never committed"]
+    assert moved[0].parent == archive.settings.certificates_dir / "orphans"
+    assert not orphan.exists() and issued.path.exists()  # the committed one stays
+    assert issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir) == []
+
+
+def test_no_signing_key_and_no_keyring_is_said_before_anything_is_written(
+    tmp_path: Path, no_keyring: None
+) -> None:
+    archive = tiny_archive(tmp_path)
+    with pytest.raises(secrets.SecretsUnavailable) as info:
+        issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
+    assert "keyring" in str(info.value).lower() or "密钥" in str(info.value)
+    with archive.db.read() as s:
+        assert s.exec(select(Certificate)).all() == []
+
+
+def test_an_institution_override_template_changes_the_wording(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    templates = tmp_path / "certificate-templates"
+    templates.mkdir()
+    (templates / "custody.txt.j2").write_text(
+        "兹证明{{ person_name }}（{{ id_number_masked }}）的档案存放于我中心。\n", encoding="utf-8"
+    )
+    issued = issuance.issue(
+        archive.db,
+        REQUEST,
+        dossier_id=archive.ids["DA00000001"],
+        workplace=logged_in(archive),
+        visit_id=None,
+        certificates_dir=archive.settings.certificates_dir,
+        templates_dir=templates,
+        now=dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC),
+    )
+    assert issued.text == "兹证明张伟（110105********002X）的档案存放于我中心。\n"
+    text = pdf_text(issued.path)
+    assert "110105********002X" in text and "11010519491231002X" not in text
 
 
 def _forge(archive, serial: str) -> None:  # noqa: ANN001
