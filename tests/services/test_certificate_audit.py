@@ -1,0 +1,117 @@
+"""`audit verify` over certificates, attacked the way someone with the database file but not
+the keyring would: forged rows, edited rows, rows removed, a key list of their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from counter_tui.services import certificate_signing as cs
+from counter_tui.services import fixity, issuance
+from tests.support.factories import logged_in, tiny_archive
+
+NOW = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def issued(tmp_path: Path):  # noqa: ANN201
+    archive = tiny_archive(tmp_path)
+    cert = issuance.issue(
+        archive.db,
+        issuance.CertificateRequest("custody", "办理生育服务证"),
+        dossier_id=archive.ids["DA00000001"],
+        workplace=logged_in(archive),
+        visit_id=None,
+        certificates_dir=archive.settings.certificates_dir,
+        now=NOW,
+    )
+    return archive, cert
+
+
+def sql(archive, statement: str, params: tuple = ()) -> None:  # noqa: ANN001
+    """Run SQL on the database file directly, triggers dropped first as an attacker would."""
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        for table in ("certificate", "signing_key_list"):
+            for op in ("update", "delete"):
+                connection.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_{op}")
+        connection.execute(statement, params)
+    connection.close()
+
+
+def problems(archive) -> list[tuple[str, str]]:  # noqa: ANN001
+    report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
+    return [(p.table, p.what) for p in report.problems]
+
+
+def forge_row(archive, serial: str, payload: str, code: str) -> None:  # noqa: ANN001
+    sql(
+        archive,
+        "INSERT INTO certificate (id, serial, kind, dossier_id, institution_id, applicant_kind, "
+        "purpose, cited_material_ids, text_path, text_sha256, issued_at, payload, "
+        "verification_code, certified_text, key_id) VALUES (?, ?, 'custody', ?, ?, 'self', '入职', "
+        "'', '', '', '2026-05-06 02:00:00.000000', ?, ?, '兹证明……', ?)",
+        (
+            uuid.uuid4().hex,
+            serial,
+            archive.ids["DA00000001"].hex,
+            archive.ids["here"].hex,
+            payload,
+            code,
+            cs.payload_key_id(payload),
+        ),
+    )
+
+
+def test_a_certificate_forged_with_a_key_of_ones_own_is_named(issued) -> None:  # noqa: ANN001
+    archive, _cert = issued
+    claims = cs.CertificateClaims.create(
+        institution_code="CY-RC",
+        uscc="12110105MB0123456C",
+        serial="CY-2026-000777",
+        kind="custody",
+        issue_date=NOW.date(),
+        holder_id="11010519491231002X",
+        certified_text="兹证明……",
+    )
+    payload = cs.encode_payload(claims, Ed25519PrivateKey.generate(), signed_at=NOW)
+    forge_row(archive, "CY-2026-000777", payload, cs.verification_code_for(payload))
+    assert problems(archive) == [("certificate", "unsealed"), ("certificate", "unknown_key")]
+
+
+def test_a_copied_payload_under_another_serial_is_named(issued) -> None:  # noqa: ANN001
+    archive, cert = issued
+    with archive.db.read() as s:
+        from counter_tui.db.models import Certificate
+
+        payload = s.get(Certificate, cert.id).payload
+    forge_row(archive, "CY-2026-000555", payload, "ABCD-EFGH-JK0")
+    found = problems(archive)
+    assert found == [("certificate", "unsealed"), ("certificate", "claims")]
+
+
+def test_an_edited_certified_text_is_named(issued) -> None:  # noqa: ANN001
+    archive, cert = issued
+    sql(
+        archive,
+        "UPDATE certificate SET certified_text = ? WHERE id = ?",
+        ("兹证明张伟的人事档案自1990年起存放于我中心。", cert.id.hex),
+    )
+    assert problems(archive) == [("certificate", "changed"), ("certificate", "claims")]
+
+
+def test_a_removed_certificate_and_a_swapped_key_list_are_named(issued) -> None:  # noqa: ANN001
+    archive, cert = issued
+    sql(archive, "DELETE FROM certificate WHERE id = ?", (cert.id.hex,))
+    assert problems(archive) == [("certificate", "missing")]
+    sql(archive, "UPDATE signing_key_list SET key_list = ?", (b"not a key list",))
+    assert set(problems(archive)) == {
+        ("signing_key_list", "changed"),
+        ("signing_key_list", "invalid"),
+        ("certificate", "missing"),
+    }
