@@ -147,6 +147,40 @@ class IssuedCertificate:
 
 
 @dataclass(frozen=True)
+class CertificateRecord:
+    """One issued certificate as the history shows it: serial, kind title (Chinese),
+    issue time (aware UTC), issuing clerk, status (``valid`` / ``voided``), prints and reprints
+    so far, the PDF path, the 查验码, and for a voided one the reason, when and by whom."""
+
+    id: uuid.UUID
+    serial: str
+    kind_code: str
+    title: str
+    issued_at: dt.datetime
+    clerk_name: str
+    purpose: str
+    status: str
+    prints: int
+    reprints: int
+    path: Path | None
+    verification_code: str
+    void_reason: str = ""
+    voided_at: dt.datetime | None = None
+    voided_by: str = ""
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    """What happened to a print: ``printed`` (handed to the printer; ``detail`` is the
+    print command's answer, e.g. the CUPS request id) or ``viewer`` (opened in the viewer
+    instead; ``detail`` says why the printer was not used). ``path``: the PDF printed."""
+
+    path: Path
+    destination: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class RecordedConsultation:
     """The stored consultation (the visit goes on)."""
 

@@ -59,7 +59,7 @@ from counter_tui.db.models import (
 )
 from counter_tui.domain import clock
 from counter_tui.domain.certificates import PURPOSES, format_serial, parse_serial
-from counter_tui.services import access_log, custody, fixity
+from counter_tui.services import access_log, certificate_audit, custody
 
 # Beijing-time working sessions: (start, end, mode of the arrival density), seconds after 0:00.
 SESSIONS = ((9 * 3600, 12 * 3600, 10 * 3600), (14 * 3600, 17 * 3600 + 45 * 60, 15 * 3600))
@@ -441,7 +441,7 @@ def _flush(db: Database, batch: _Batch) -> None:
             with Session(bind=connection) as session:
                 chain = access_log.Chain(session)
                 for row in batch.certificates:
-                    fixity.register_certificate(
+                    certificate_audit.register_certificate(
                         chain,
                         Certificate(**row),
                         clerk_id=row["issued_by"],

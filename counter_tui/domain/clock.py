@@ -43,6 +43,16 @@ def local_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> st
     return beijing(moment).strftime(fmt) if moment else ""
 
 
+def storage_text(moment: dt.datetime | None) -> str | None:
+    """A stored time as UTC ISO 8601 text with microseconds, for hashing (SQLite gives times
+    back without an offset, PostgreSQL with one; a naive value is UTC). None for None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The Beijing calendar ``day`` as a half-open UTC interval [start, end)."""
     start = dt.datetime.combine(day, dt.time(0), tzinfo=BEIJING).astimezone(dt.UTC)

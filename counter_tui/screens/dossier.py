@@ -23,6 +23,11 @@ from textual.widgets import Footer, Static
 from counter_tui.commands import ScreenCommands
 from counter_tui.context import AppContext
 from counter_tui.dialogs.certificate import CertificateDialog
+from counter_tui.dialogs.certificate_history import (
+    CertificateActions,
+    CertificateHistoryDialog,
+    print_message,
+)
 from counter_tui.dialogs.consultation import ConsultationDialog
 from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.material import MaterialDialog
@@ -37,7 +42,13 @@ from counter_tui.read_models import (
     RecordedConsultation,
     Visit,
 )
-from counter_tui.services import consultation, issuance, supplement, viewing
+from counter_tui.services import (
+    certificate_events,
+    consultation,
+    issuance,
+    supplement,
+    viewing,
+)
 from counter_tui.widgets.catalogue_table import CatalogueTable
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.service_timer import ServiceTimer
@@ -70,6 +81,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     COMMANDS = Screen.COMMANDS | {ScreenCommands}
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="dossier.certificate"),
+        Binding("p", "print_certificate", _("Print"), id="dossier.print", show=False),
+        Binding("h", "certificate_history", _("Certificates"), id="dossier.history", show=False),
         Binding("q", "consultation", _("Consultation"), id="dossier.consultation"),
         Binding("a", "supplement", _("Add material"), id="dossier.supplement", show=False),
         Binding("r", "correct", _("Correct material"), id="dossier.correct", show=False),
@@ -84,6 +97,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self.view = view
         self.visit = visit
         self.closing = False
+        self.last_issued: IssuedCertificate | None = None
 
     @property
     def visit_id(self) -> uuid.UUID | None:
@@ -125,7 +139,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         yield MessageLine(
             _(
                 "Enter: pages · Space: mark · 1–9, 0: category · c: certificate · "
-                "q: consultation · a / r: add / correct material · Esc: back"
+                "h: certificates · q: consultation · a / r: add / correct material · Esc: back"
             ),
             id="message",
         )
@@ -219,12 +233,70 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self.query_one(CatalogueTable).focus()
         if issued is None:
             return
+        self.last_issued = issued
         self.show_message(
             _(
                 "Certificate {serial} issued (查验码 {code}), saved as {path}. Print: p; "
                 "another certificate: c; end the service: F4; next applicant: F2."
             ).format(serial=issued.serial, code=issued.verification_code, path=issued.path),
         )
+
+    # -- print, reprint, void ------------------------------------------------------------------
+
+    def certificate_actions(self) -> CertificateActions:
+        """The history dialog's actions on this dossier's certificates (worker threads)."""
+        ctx = self.ctx
+        return CertificateActions(
+            load=lambda: certificate_events.history(ctx.db, self.view.id),
+            print=lambda serial: certificate_events.print_certificate(
+                ctx.db,
+                serial,
+                workplace=ctx.workplace,
+                print_command=ctx.settings.print_command,
+                viewer=ctx.settings.viewer,
+            ),
+            reprint=lambda serial: certificate_events.reprint(
+                ctx.db,
+                serial,
+                workplace=ctx.workplace,
+                print_command=ctx.settings.print_command,
+                viewer=ctx.settings.viewer,
+            ),
+            void=lambda serial, reason: certificate_events.void(
+                ctx.db, serial, workplace=ctx.workplace, reason=reason
+            ),
+        )
+
+    def action_certificate_history(self) -> None:
+        """h: this dossier's certificates, to print, reprint or void."""
+        self.app.push_screen(
+            CertificateHistoryDialog(
+                _("Certificates of {name} ({no})").format(
+                    name=self.view.person_name, no=self.view.dossier_no
+                ),
+                self.certificate_actions(),
+            ),
+            lambda _result: self.query_one(CatalogueTable).focus(),
+        )
+
+    def action_print_certificate(self) -> None:
+        """p: print the certificate just issued here; without one, the history."""
+        if self.last_issued is None:
+            self.action_certificate_history()
+            return
+        self.show_message(_("Printing {serial}…").format(serial=self.last_issued.serial))
+        self.print_worker(self.last_issued.serial)
+
+    @work(thread=True, group="print")
+    def print_worker(self, serial: str) -> None:
+        """Print ``serial`` and say what happened (worker thread)."""
+        try:
+            outcome = self.certificate_actions().print(serial)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ServiceFailed(user_message(exc)))
+            return
+        level = "info" if outcome.destination == "printed" else "warning"
+        self.app.call_from_thread(self.show_message, print_message(outcome), level=level)
 
     def action_end_service(self) -> None:
         """F4: end the service (the counter stores it and starts afresh)."""
@@ -330,7 +402,17 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
                 _("Reveal full resident ID (logged)"),
                 self.reveal_id,
                 _("Shows the whole ID number; an access event records who revealed it."),
-            )
+            ),
+            (
+                _("Certificate history: print, reprint (补打), void (作废)"),
+                self.action_certificate_history,
+                _("Every certificate issued from this dossier, with its status (key h)."),
+            ),
+            (
+                _("Print the certificate just issued"),
+                self.action_print_certificate,
+                _("Sends it to the printer, or opens it in the viewer (key p)."),
+            ),
         ]
 
     def reveal_id(self) -> None:

@@ -1,6 +1,7 @@
 """`audit verify` over certificates: seals, signatures, claims and the documents on disk.
 
-Called by :func:`counter_tui.services.fixity.verify` after the access chain has been walked.
+Called by :func:`counter_tui.services.fixity.verify` after the access chain has been walked;
+the seals themselves are made here too (``register_*``, in the transaction of each insert).
 For every row of ``signing_key_list``, ``certificate`` and ``certificate_event``:
 
 * the row must be sealed in the chain (``key_list_added``, ``certificate_added``,
@@ -19,14 +20,150 @@ Verifying writes nothing.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Protocol
 
+import rfc8785
 from sqlmodel import Session, select
 
 from counter_tui.db.models import Certificate, CertificateEvent, Institution, SigningKeyList
+from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import certificate_signing, fixity
+from counter_tui.services import access_log, certificate_signing
+
+
+def _uuid(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+def certificate_content_hash(cert: Certificate) -> str:
+    """SHA-256 (hex) of a certificate row's canonical content (RFC 8785 JSON of every
+    column: serial, kind, dossier, holder institution, applicant, purpose, cited materials,
+    document path and SHA-256, issuer, time, identifier, 查验码, payload, key id, certified
+    text, facts)."""
+    content = {
+        "id": str(cert.id),
+        "serial": cert.serial,
+        "kind": cert.kind,
+        "dossier_id": str(cert.dossier_id),
+        "visit_id": _uuid(cert.visit_id),
+        "institution_id": str(cert.institution_id),
+        "applicant_kind": cert.applicant_kind,
+        "agent_name": cert.agent_name,
+        "agent_id_number": cert.agent_id_number,
+        "purpose": cert.purpose,
+        "cited_material_ids": cert.cited_material_ids,
+        "text_path": cert.text_path,
+        "text_sha256": cert.text_sha256,
+        "issued_by": _uuid(cert.issued_by),
+        "issued_at": clock.storage_text(cert.issued_at),
+        "identifier": cert.identifier,
+        "verification_code": cert.verification_code,
+        "payload": cert.payload,
+        "key_id": cert.key_id,
+        "certified_text": cert.certified_text,
+        "facts": cert.facts,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def certificate_event_content_hash(event: CertificateEvent) -> str:
+    """SHA-256 (hex) of a certificate event's canonical content (RFC 8785 JSON of every
+    column)."""
+    content = {
+        "id": str(event.id),
+        "certificate_id": str(event.certificate_id),
+        "kind": event.kind,
+        "at": clock.storage_text(event.at),
+        "clerk_id": _uuid(event.clerk_id),
+        "copy_no": event.copy_no,
+        "reason": event.reason,
+        "document_path": event.document_path,
+        "document_sha256": event.document_sha256,
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def key_list_content_hash(row: SigningKeyList) -> str:
+    """SHA-256 (hex) of a stored key list's canonical content (RFC 8785 JSON; the list's
+    bytes as hex)."""
+    content = {
+        "id": str(row.id),
+        "institution_id": str(row.institution_id),
+        "current_key_id": row.current_key_id,
+        "key_list": bytes(row.key_list).hex(),
+        "stored_at": clock.storage_text(row.stored_at),
+    }
+    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def register_certificate(
+    chain: access_log.Chain,
+    cert: Certificate,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a newly issued certificate into the chain (``certificate_added``; call in the
+    transaction that inserts it)."""
+    chain.append(
+        kind="certificate_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=cert.dossier_id,
+        target_id=cert.id,
+        reason=certificate_content_hash(cert),
+    )
+
+
+def register_certificate_event(
+    chain: access_log.Chain,
+    event: CertificateEvent,
+    *,
+    dossier_id: uuid.UUID | None,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a print, reprint or void into the chain (``certificate_event_added``)."""
+    chain.append(
+        kind="certificate_event_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier_id,
+        target_id=event.id,
+        reason=certificate_event_content_hash(event),
+    )
+
+
+def register_key_list(
+    chain: access_log.Chain,
+    row: SigningKeyList,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a stored signing key list into the chain (``key_list_added``)."""
+    chain.append(
+        kind="key_list_added",
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        target_id=row.id,
+        reason=key_list_content_hash(row),
+    )
+
+
+class Findings(Protocol):
+    """Where findings go (services.fixity.VerifyReport)."""
+
+    certificates: int
+    certificate_files: int
+
+    def add(self, table: str, row_id: str, what: str, message: str) -> None:
+        """Record one finding."""
+        ...
+
 
 TABLE_LABELS = {
     "certificate": N_("certificate"),
@@ -36,7 +173,7 @@ TABLE_LABELS = {
 
 
 def _seal(
-    report: fixity.VerifyReport,
+    report: Findings,
     sealed: dict[tuple[str, str], str],
     present: set[tuple[str, str]],
     chain_ok: bool,
@@ -51,91 +188,81 @@ def _seal(
     want = sealed.get(key)
     if want is None:
         if chain_ok:
-            report.problems.append(
-                fixity.Problem(
-                    table,
-                    str(row_id),
-                    "unsealed",
-                    _(
-                        "{what} {label} was never sealed in the access chain (inserted behind "
-                        "the application's back)"
-                    ).format(what=_(TABLE_LABELS[table]), label=label),
-                )
+            report.add(
+                table,
+                str(row_id),
+                "unsealed",
+                _(
+                    "{what} {label} was never sealed in the access chain (inserted behind "
+                    "the application's back)"
+                ).format(what=_(TABLE_LABELS[table]), label=label),
             )
         return False
     if want != content_hash:
-        report.problems.append(
-            fixity.Problem(
-                table,
-                str(row_id),
-                "changed",
-                _("{what} {label} differs from its sealed content").format(
-                    what=_(TABLE_LABELS[table]), label=label
-                ),
-            )
+        report.add(
+            table,
+            str(row_id),
+            "changed",
+            _("{what} {label} differs from its sealed content").format(
+                what=_(TABLE_LABELS[table]), label=label
+            ),
         )
         return False
     return True
 
 
 def _missing(
-    report: fixity.VerifyReport,
+    report: Findings,
     sealed: dict[tuple[str, str], str],
     present: set[tuple[str, str]],
     table: str,
 ) -> None:
     for kind, row_id in sorted(sealed):
         if kind == table and (kind, row_id) not in present:
-            report.problems.append(
-                fixity.Problem(
-                    table,
-                    row_id,
-                    "missing",
-                    _(
-                        "{what} {id} was sealed in the access chain but is no longer in the "
-                        "database (removed behind the application's back)"
-                    ).format(what=_(TABLE_LABELS[table]), id=row_id),
-                )
+            report.add(
+                table,
+                row_id,
+                "missing",
+                _(
+                    "{what} {id} was sealed in the access chain but is no longer in the "
+                    "database (removed behind the application's back)"
+                ).format(what=_(TABLE_LABELS[table]), id=row_id),
             )
 
 
 def _check_document(
-    report: fixity.VerifyReport, table: str, row_id: object, path: str, sha256: str, label: str
+    report: Findings, table: str, row_id: object, path: str, sha256: str, label: str
 ) -> None:
     report.certificate_files += 1
     try:
         digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
-        report.problems.append(
-            fixity.Problem(
-                table,
-                str(row_id),
-                "file_missing",
-                _("the document of {label} ({path}) is missing").format(label=label, path=path),
-            )
+        report.add(
+            table,
+            str(row_id),
+            "file_missing",
+            _("the document of {label} ({path}) is missing").format(label=label, path=path),
         )
         return
     if digest != sha256:
-        report.problems.append(
-            fixity.Problem(
-                table,
-                str(row_id),
-                "file_changed",
-                _("the document of {label} ({path}) differs from its recorded SHA-256").format(
-                    label=label, path=path
-                ),
-            )
+        report.add(
+            table,
+            str(row_id),
+            "file_changed",
+            _("the document of {label} ({path}) differs from its recorded SHA-256").format(
+                label=label, path=path
+            ),
         )
 
 
 def _check_payload(
-    report: fixity.VerifyReport,
+    report: Findings,
     cert: Certificate,
     institution_code: str,
     lists: list[certificate_signing.KeyList],
 ) -> None:
     def problem(what: str, message: str) -> None:
-        report.problems.append(fixity.Problem("certificate", str(cert.id), what, message))
+        report.add("certificate", str(cert.id), what, message)
 
     assert cert.payload is not None
     kid = certificate_signing.payload_key_id(cert.payload)
@@ -190,7 +317,7 @@ def _check_payload(
 
 def check(
     session: Session,
-    report: fixity.VerifyReport,
+    report: Findings,
     sealed: dict[tuple[str, str], str],
     chain_ok: bool,
     *,
@@ -210,21 +337,19 @@ def check(
             chain_ok,
             "signing_key_list",
             row.id,
-            fixity.key_list_content_hash(row),
+            key_list_content_hash(row),
             row.current_key_id,
         )
         try:
             listed = certificate_signing.load_key_list(bytes(row.key_list))
         except certificate_signing.SigningError as exc:
-            report.problems.append(
-                fixity.Problem(
-                    "signing_key_list",
-                    str(row.id),
-                    "invalid",
-                    _("signing key list {id} is not validly signed ({error})").format(
-                        id=row.id, error=exc
-                    ),
-                )
+            report.add(
+                "signing_key_list",
+                str(row.id),
+                "invalid",
+                _("signing key list {id} is not validly signed ({error})").format(
+                    id=row.id, error=exc
+                ),
             )
             continue
         if ok:
@@ -239,7 +364,7 @@ def check(
             chain_ok,
             "certificate",
             cert.id,
-            fixity.certificate_content_hash(cert),
+            certificate_content_hash(cert),
             cert.serial,
         )
         if cert.payload:
@@ -259,7 +384,7 @@ def check(
             chain_ok,
             "certificate_event",
             event.id,
-            fixity.certificate_event_content_hash(event),
+            certificate_event_content_hash(event),
             f"{event.kind} {event.id}",
         )
         if check_files and event.document_path and event.document_sha256:

@@ -24,7 +24,6 @@ import datetime as dt
 import hashlib
 import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import Session, col, func, select
@@ -42,7 +41,8 @@ from counter_tui.domain import categories, certificates, clock
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import access_log, certificate_pdf, fixity, issuance
+from counter_tui.read_models import CertificateRecord, PrintOutcome
+from counter_tui.services import access_log, certificate_audit, certificate_pdf, issuance
 from counter_tui.services.workplace import Workplace
 
 ACTING_ROLES = frozenset({"clerk", "supervisor"})
@@ -53,40 +53,6 @@ PRINT_TIMEOUT_S = 20.0
 class CertificateActionError(CounterError):
     """A print, reprint or void that cannot be done; ``reason``: ``unknown_serial``,
     ``not_allowed``, ``voided``, ``no_document``, ``reason_missing``, ``print_failed``."""
-
-
-@dataclass(frozen=True)
-class CertificateRecord:
-    """One issued certificate as the history shows it: serial, kind title (Chinese),
-    issue time (aware UTC), issuing clerk, status (``valid`` / ``voided``), prints and reprints
-    so far, the PDF path, the 查验码, and for a voided one the reason, when and by whom."""
-
-    id: uuid.UUID
-    serial: str
-    kind_code: str
-    title: str
-    issued_at: dt.datetime
-    clerk_name: str
-    purpose: str
-    status: str
-    prints: int
-    reprints: int
-    path: Path | None
-    verification_code: str
-    void_reason: str = ""
-    voided_at: dt.datetime | None = None
-    voided_by: str = ""
-
-
-@dataclass(frozen=True)
-class PrintOutcome:
-    """What happened to a print: ``printed`` (handed to the printer; ``detail`` is the
-    print command's answer, e.g. the CUPS request id) or ``viewer`` (opened in the viewer
-    instead; ``detail`` says why the printer was not used). ``path``: the PDF printed."""
-
-    path: Path
-    destination: str
-    detail: str
 
 
 def _clerk_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -189,7 +155,7 @@ def _voided(session: Session, cert: Certificate) -> CertificateEvent | None:
 def _append_event(session: Session, cert: Certificate, event: CertificateEvent) -> None:
     session.add(event)
     session.flush()
-    fixity.register_certificate_event(
+    certificate_audit.register_certificate_event(
         access_log.Chain(session),
         event,
         dossier_id=cert.dossier_id,

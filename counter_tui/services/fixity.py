@@ -17,7 +17,6 @@ compare it with a head recorded earlier.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -30,24 +29,14 @@ from sqlmodel import Session, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
     AccessEvent,
-    Certificate,
-    CertificateEvent,
     Material,
     Page,
-    SigningKeyList,
 )
+from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log
+from counter_tui.services import access_log, certificate_audit
 
-
-def _instant(moment: dt.datetime | None) -> str | None:
-    """A stored time as UTC ISO text (SQLite gives it back without an offset, PostgreSQL
-    with one, so normalise before hashing)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+_instant = clock.storage_text
 
 
 def material_content_hash(material: Material) -> str:
@@ -84,126 +73,6 @@ def page_content_hash(page: Page) -> str:
         "created_at": _instant(page.created_at),
     }
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
-
-
-def _uuid(value: uuid.UUID | None) -> str | None:
-    return str(value) if value else None
-
-
-def certificate_content_hash(cert: Certificate) -> str:
-    """SHA-256 (hex) of a certificate row's canonical content (RFC 8785 JSON of every
-    column: serial, kind, dossier, holder institution, applicant, purpose, cited materials,
-    document path and SHA-256, issuer, time, identifier, 查验码, payload, key id, certified
-    text, facts)."""
-    content = {
-        "id": str(cert.id),
-        "serial": cert.serial,
-        "kind": cert.kind,
-        "dossier_id": str(cert.dossier_id),
-        "visit_id": _uuid(cert.visit_id),
-        "institution_id": str(cert.institution_id),
-        "applicant_kind": cert.applicant_kind,
-        "agent_name": cert.agent_name,
-        "agent_id_number": cert.agent_id_number,
-        "purpose": cert.purpose,
-        "cited_material_ids": cert.cited_material_ids,
-        "text_path": cert.text_path,
-        "text_sha256": cert.text_sha256,
-        "issued_by": _uuid(cert.issued_by),
-        "issued_at": _instant(cert.issued_at),
-        "identifier": cert.identifier,
-        "verification_code": cert.verification_code,
-        "payload": cert.payload,
-        "key_id": cert.key_id,
-        "certified_text": cert.certified_text,
-        "facts": cert.facts,
-    }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
-
-
-def certificate_event_content_hash(event: CertificateEvent) -> str:
-    """SHA-256 (hex) of a certificate event's canonical content (RFC 8785 JSON of every
-    column)."""
-    content = {
-        "id": str(event.id),
-        "certificate_id": str(event.certificate_id),
-        "kind": event.kind,
-        "at": _instant(event.at),
-        "clerk_id": _uuid(event.clerk_id),
-        "copy_no": event.copy_no,
-        "reason": event.reason,
-        "document_path": event.document_path,
-        "document_sha256": event.document_sha256,
-    }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
-
-
-def key_list_content_hash(row: SigningKeyList) -> str:
-    """SHA-256 (hex) of a stored key list's canonical content (RFC 8785 JSON; the list's
-    bytes as hex)."""
-    content = {
-        "id": str(row.id),
-        "institution_id": str(row.institution_id),
-        "current_key_id": row.current_key_id,
-        "key_list": bytes(row.key_list).hex(),
-        "stored_at": _instant(row.stored_at),
-    }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
-
-
-def register_certificate(
-    chain: access_log.Chain,
-    cert: Certificate,
-    *,
-    clerk_id: uuid.UUID | None,
-    institution_id: uuid.UUID | None,
-) -> None:
-    """Seal a newly issued certificate into the chain (``certificate_added``; call in the
-    transaction that inserts it)."""
-    chain.append(
-        kind="certificate_added",
-        clerk_id=clerk_id,
-        institution_id=institution_id,
-        dossier_id=cert.dossier_id,
-        target_id=cert.id,
-        reason=certificate_content_hash(cert),
-    )
-
-
-def register_certificate_event(
-    chain: access_log.Chain,
-    event: CertificateEvent,
-    *,
-    dossier_id: uuid.UUID | None,
-    clerk_id: uuid.UUID | None,
-    institution_id: uuid.UUID | None,
-) -> None:
-    """Seal a print, reprint or void into the chain (``certificate_event_added``)."""
-    chain.append(
-        kind="certificate_event_added",
-        clerk_id=clerk_id,
-        institution_id=institution_id,
-        dossier_id=dossier_id,
-        target_id=event.id,
-        reason=certificate_event_content_hash(event),
-    )
-
-
-def register_key_list(
-    chain: access_log.Chain,
-    row: SigningKeyList,
-    *,
-    clerk_id: uuid.UUID | None,
-    institution_id: uuid.UUID | None,
-) -> None:
-    """Seal a stored signing key list into the chain (``key_list_added``)."""
-    chain.append(
-        kind="key_list_added",
-        clerk_id=clerk_id,
-        institution_id=institution_id,
-        target_id=row.id,
-        reason=key_list_content_hash(row),
-    )
 
 
 SEAL_KINDS = {
@@ -284,6 +153,10 @@ class VerifyReport:
     def ok(self) -> bool:
         """True when nothing is wrong."""
         return not self.problems
+
+    def add(self, table: str, row_id: str, what: str, message: str) -> None:
+        """Record one finding (a :class:`Problem`)."""
+        self.problems.append(Problem(table, row_id, what, message))
 
 
 def _iter_events(session: Session, batch: int = 5000) -> Iterator[AccessEvent]:
@@ -395,9 +268,6 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
                 report.files += 1
                 _check_file(report, archive_root, page)
         _report_missing(report, sealed, present, "page")
-        # Imported here: certificate_audit builds on this module's seals and report.
-        from counter_tui.services import certificate_audit
-
         certificate_audit.check(
             session, report, sealed, chain_ok, check_files=archive_root is not None
         )

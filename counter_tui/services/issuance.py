@@ -59,11 +59,11 @@ from counter_tui.i18n import _
 from counter_tui.read_models import IssuedCertificate
 from counter_tui.services import (
     access_log,
+    certificate_audit,
     certificate_pdf,
     certificate_signing,
     certificate_text,
     custody,
-    fixity,
     visits,
 )
 from counter_tui.services.workplace import Workplace
@@ -274,7 +274,7 @@ def _store_key_list(session: Session, institution: Institution, clerk_id: uuid.U
     )
     session.add(row)
     session.flush()
-    fixity.register_key_list(
+    certificate_audit.register_key_list(
         access_log.Chain(session), row, clerk_id=clerk_id, institution_id=institution.id
     )
 
@@ -433,7 +433,7 @@ def issue(
                 target_id=cert.id,
                 reason=serial,
             )
-            fixity.register_certificate(
+            certificate_audit.register_certificate(
                 chain, cert, clerk_id=clerk_id, institution_id=institution.id
             )
             if visit_id:

@@ -10,11 +10,18 @@ from sqlmodel import select
 
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
-from counter_tui.db.models import AccessEvent, Certificate, ServiceEvent, ServiceVisit
+from counter_tui.db.models import (
+    AccessEvent,
+    Certificate,
+    ServiceEvent,
+    ServiceVisit,
+    SigningKeyList,
+)
 from counter_tui.dialogs.certificate import CertificateDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dossier import DossierScreen
 from counter_tui.widgets.catalogue_table import CatalogueTable
+from tests.services.test_issuance import pdf_text
 from tests.support.factories import counter_app, logged_in, tiny_archive
 from tests.support.pilot import recording_viewer, wait_for
 
@@ -98,9 +105,11 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
         assert cert.purpose == "办理生育服务证"
         assert cert.applicant_kind == "self"
         assert cert.cited_material_ids == str(archive.ids["m_cv"])
-        text = Path(cert.text_path).read_text(encoding="utf-8")
-        assert "存档证明" in text and "张伟" in text and "1-1  干部履历表" in text
-        assert hashlib.sha256(text.encode()).hexdigest() == cert.text_sha256
+        data = Path(cert.text_path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == cert.text_sha256
+        text = pdf_text(Path(cert.text_path))
+        assert "存档证明" in text and "张伟" in text and "干部履历表" in text
+        assert cert.verification_code in text
 
         visit = s.exec(select(ServiceVisit)).one()
         events = s.exec(
@@ -130,7 +139,9 @@ async def test_scan_to_certificate(tmp_path: Path) -> None:
             ("material", archive.ids["m_cv"]),
             ("page", pages[1]),
             ("page", pages[2]),
+            ("key_list_added", s.exec(select(SigningKeyList)).one().id),
             ("certificate", cert.id),
+            ("certificate_added", cert.id),
         ]
         assert all(a.clerk_id == archive.ids["clerk"] for a in access)
 

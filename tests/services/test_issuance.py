@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import pypdfium2
-import zxingcpp
-
 import pytest
+import zxingcpp
 from sqlmodel import select
 
 from counter_tui.db.models import AccessEvent, Certificate, CustodyEvent, SigningKeyList
@@ -289,7 +288,7 @@ def test_a_failure_after_the_pdf_is_written_leaves_no_file_and_no_row(
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise OSError("disk full")
 
-    monkeypatch.setattr(issuance.fixity, "register_certificate", broken)
+    monkeypatch.setattr(issuance.certificate_audit, "register_certificate", broken)
     with pytest.raises(OSError, match="disk full"):
         issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
     with archive.db.read() as s:
