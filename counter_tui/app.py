@@ -46,11 +46,13 @@ log = logging.getLogger(__name__)
 def known_binding_ids() -> set[str]:
     """Every binding id a ``[keymap]`` entry may name (app, screens, dialogs, widgets)."""
     from counter_tui.dialogs.certificate import CertificateDialog
+    from counter_tui.dialogs.certificate_history import CertificateHistoryDialog
     from counter_tui.dialogs.consultation import ConsultationDialog
     from counter_tui.dialogs.end_service import EndServiceDialog
     from counter_tui.dialogs.material import MaterialDialog
     from counter_tui.dialogs.next_applicant import NextApplicantDialog
     from counter_tui.screens.dossier import DossierScreen
+    from counter_tui.screens.verify import VerifyScreen
     from counter_tui.widgets.catalogue_table import CatalogueTable
 
     owners = (
@@ -61,6 +63,8 @@ def known_binding_ids() -> set[str]:
         DashboardScreen,
         AuditScreen,
         CertificateDialog,
+        CertificateHistoryDialog,
+        VerifyScreen,
         ConsultationDialog,
         EndServiceDialog,
         MaterialDialog,

@@ -14,6 +14,7 @@ Subcommands:
   intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier)
   audit verify                 check the access-log chain, materials and page files
   report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
+  certificate verify INPUT [--holder-id ID] [--json]   verify a certificate (cli_certificate)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from counter_tui import cli_report, config, i18n
+from counter_tui import cli_certificate, cli_report, config, i18n
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_
 
@@ -203,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
-    for group in (sub, demo_sub, db_sub, user_sub, audit_sub):
+    certificate_sub = cli_certificate.add_parser(sub)
+    for group in (sub, demo_sub, db_sub, user_sub, audit_sub, certificate_sub):
         _name_commands(group)
     return parser
 
@@ -292,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "report":
         return cli_report.run_report(settings, args)
+    if args.command == "certificate":
+        return cli_certificate.run(settings, args)
     if args.command == "demo":
         return _demo_build(settings, args.dossiers, args.if_missing)
     if args.command == "db":

@@ -26,6 +26,7 @@ from counter_tui.i18n import _
 from counter_tui.messages import DossierOpened, LookupFinished, ServiceEnded, ServiceFailed
 from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
+from counter_tui.screens.verify import VerifyScreen, is_certificate_text
 from counter_tui.services import lookup, viewing, visits
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.pick_list import choice_lines
@@ -50,6 +51,9 @@ class CounterScreen(ShowsMessages, Screen):
     BINDINGS = [
         Binding("f2", "next_applicant", _("Next applicant"), id="counter.next_applicant"),
         Binding("f4", "end_service", _("End service"), id="counter.end_service"),
+        Binding(
+            "f6", "verify_certificate", _("Verify certificate"), id="counter.verify_certificate"
+        ),
         Binding("escape", "clear", _("Clear"), id="counter.clear"),
     ]
 
@@ -152,6 +156,11 @@ class CounterScreen(ShowsMessages, Screen):
                 _("Scan a barcode or type a resident ID, a dossier number or /name."),
                 level="warning",
             )
+            return
+        if is_certificate_text(text):
+            # A certificate's QR code, not a dossier: verify it (no service starts).
+            self.show_message("")
+            self.app.push_screen(VerifyScreen(self.ctx, text))
             return
         successor = None
         if self.ctx.visit is None:
@@ -296,6 +305,10 @@ class CounterScreen(ShowsMessages, Screen):
             self.show_message("")
             self._offer_pending()
         self.query_one(ScanInput).focus()
+
+    def action_verify_certificate(self) -> None:
+        """F6: the 查验 screen, to verify a certificate someone presents."""
+        self.app.push_screen(VerifyScreen(self.ctx))
 
     def action_next_applicant(self) -> None:
         """F2: ask for the queue ticket, end the current service (with the outcome it earned:
