@@ -28,7 +28,7 @@ from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LoginScreen
-from counter_tui.services import auth, visits
+from counter_tui.services import auth, issuance, visits
 from counter_tui.widgets.scan_input import ScanInput
 
 ROLE_MODES = {
@@ -150,7 +150,25 @@ class CounterApp(App):
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
         for notice in self.ctx.notices:
             self.notify(notice, severity="warning", timeout=15)
+        self.reconcile_certificates()
         self.call_after_refresh(self._ready)
+
+    @work(thread=True, group="startup", exit_on_error=False)
+    def reconcile_certificates(self) -> None:
+        """Move certificate PDFs that no row names (an issue that crashed between writing
+        its PDF and its commit) aside, and say so (worker thread, at start)."""
+        try:
+            moved = issuance.reconcile_orphans(self.ctx.db, self.ctx.settings.certificates_dir)
+        except Exception:  # noqa: BLE001 - housekeeping must not block the counter
+            log.exception("could not reconcile certificate files")
+            return
+        if moved:
+            message = _(
+                "{n} certificate file(s) without a record (an issue interrupted before it was "
+                "saved) were moved to {folder}; no certificate was issued with them."
+            ).format(n=len(moved), folder=moved[0].parent)
+            log.warning("%s: %s", message, ", ".join(str(m) for m in moved))
+            self.call_from_thread(self.notify, message, severity="warning", timeout=30)
 
     async def _ready(self) -> None:
         """The first screen is up: keys from now on are gated; those typed ahead go to it."""

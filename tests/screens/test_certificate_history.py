@@ -100,3 +100,18 @@ async def test_no_printer_opens_the_viewer_and_says_so(tmp_path: Path) -> None:
         await wait_for(opened.exists, pilot)
         await wait_for(lambda: "no-such-lp" in message(screen), pilot)
         assert opened.read_text().strip().endswith(".pdf")
+
+
+async def test_a_pdf_left_by_a_crashed_issue_is_moved_aside_and_reported_at_start(
+    tmp_path: Path,
+) -> None:
+    archive = tiny_archive(tmp_path)
+    leftover = archive.settings.certificates_dir / "2026" / "CY-2026-000009.pdf"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"%PDF-1.4 never committed")
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: not leftover.exists(), pilot)
+        await wait_for(lambda: any("orphans" in str(n.message) for n in app._notifications), pilot)
+    moved = list((archive.settings.certificates_dir / "orphans").iterdir())
+    assert [m.read_bytes() for m in moved] == [b"%PDF-1.4 never committed"]
