@@ -14,9 +14,19 @@ pytest_plugins = ["tests.support.pg", "tests.support.keyrings"]
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the session (the common-character certificate font is built
+    once, as on a counter PC, not once per test)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def hermetic(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, cache_dir: Path
+) -> None:
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("COUNTER_TUI_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("COUNTER_TUI_CONFIG", str(home / "settings.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
@@ -29,6 +39,8 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         "VIEWER",
         "IDLE_LOCK_MINUTES",
         "DATA_DIR",
+        "PRINT_COMMAND",
+        "TEMPLATES_DIR",
     ):
         monkeypatch.delenv(f"COUNTER_TUI_{name}", raising=False)
     i18n.set_language("zh_CN")

@@ -1,14 +1,18 @@
-"""The certificate dialog: kind by number key, purpose (用途), applicant, cited materials.
+"""The certificate dialog: kind by number key, what is certified, purpose (用途), applicant,
+cited materials.
 
 Keys for a standard 存档证明 for the person themself: ``1`` (kind), ``1`` (first purpose),
-Enter (confirm); with a typed purpose, Enter at its end issues. The dialog issues the
-certificate itself (the ``issue`` callable the dossier screen gives it) and returns the
-:class:`~counter_tui.read_models.IssuedCertificate` via ``dismiss``, or None on Esc; a refusal
-keeps the dialog open with everything chosen.
+Enter (confirm); with a typed purpose, Enter at its end issues. Every other kind shows its
+fact fields (domain.certificate_facts.FIELDS) after the kind, prefilled from the marked
+materials: Enter confirms each and moves on, Enter on the last goes on to the purpose.
+The dialog issues the certificate itself (the ``issue`` callable the dossier screen gives
+it) and returns the :class:`~counter_tui.read_models.IssuedCertificate` via ``dismiss``, or
+None on Esc; a refusal keeps the dialog open with everything chosen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from textual import events, on
@@ -18,15 +22,27 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from counter_tui.dialogs.base import DialogBody, DialogInput, WriteDialog
-from counter_tui.domain import certificates
+from counter_tui.domain import certificate_facts, certificates, clock
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, IssuedCertificate, MaterialRow
 from counter_tui.services import issuance
 from counter_tui.widgets.preset_input import presets_text
 
 
+class FactFields(Vertical, can_focus=False):
+    """The fact fields of one certificate kind (shown once that kind is chosen)."""
+
+    DEFAULT_CSS = """
+    FactFields {
+        height: auto;
+    }
+    """
+
+
 class CertificateDialog(WriteDialog[IssuedCertificate | None]):
-    """Choose what to issue, in steps: a number key picks the kind; then a number key picks a
+    """Choose what to issue, in steps: a number key picks the kind; then the kind's fact
+    fields, prefilled from the marked materials, are confirmed or typed (Enter moves on; an
+    empty period line ends the experience periods); then a number key picks a
     listed purpose, or any other key starts typing one (Tab first for a purpose that begins
     with a digit); then Enter on Issue, Enter at the end of a typed purpose (the agent's
     fields first when the agent box is ticked), or ctrl+s anywhere issues. A kind that must
@@ -50,7 +66,12 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
         self.view = view
         self.cited = cited
         self.kind_code: str | None = None
-        self.step = "kind"  # kind → purpose → ready
+        self.step = "kind"  # kind → facts (kinds with fact fields) → purpose → ready
+        self.sources = tuple(
+            certificate_facts.SourceMaterial(m.number, m.category, m.title, m.formed_on)
+            for m in cited
+        )
+        self.held_since = clock.today(view.held_since) if view.held_since else None
 
     def compose(self) -> ComposeResult:
         with DialogBody(id="dialog"):
@@ -61,6 +82,7 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
                 id="dialog-title",
             )
             yield Static(self._kinds_text(), id="kinds")
+            yield from self._fact_fields()
             yield Static(presets_text(certificates.PURPOSES), id="purposes")
             yield DialogInput(
                 id="purpose",
@@ -96,6 +118,8 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
                 event.stop()
                 self.choose_kind(int(char))
             return
+        if self.step == "facts":
+            return  # the fact fields take typing only when focused; purpose keys come after
         if char.isdecimal() and char.isascii() and 1 <= int(char) <= len(certificates.PURPOSES):
             event.stop()
             purpose = self.query_one("#purpose", Input)
@@ -106,6 +130,50 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
             purpose = self.query_one("#purpose", Input)
             purpose.focus()
             purpose.insert_text_at_cursor(char)
+
+    def _fact_fields(self) -> ComposeResult:
+        """One hidden group of prefilled fact inputs per kind that has fact fields; experience
+        shows its prefilled periods and one empty line more."""
+        for kind_code, fields in certificate_facts.FIELDS.items():
+            if not fields:
+                continue
+            prefilled = certificate_facts.prefill(
+                kind_code, self.sources, held_since=self.held_since
+            )
+            inputs = []
+            for field in fields:
+                fact_input = DialogInput(
+                    value=prefilled.get(field.name, ""),
+                    placeholder=_(field.hint) if field.hint else "",
+                    id=self._fact_id(field.name, kind_code),
+                    classes="fact",
+                )
+                fact_input.border_title = field.title()
+                inputs.append(fact_input)
+            if kind_code == "experience":
+                shown = sum(1 for text in prefilled.values() if text) + 1
+                for fact_input in inputs[shown:]:
+                    fact_input.display = False
+            box = FactFields(
+                Label(_("What is certified (Enter: next field):")),
+                *inputs,
+                id=f"facts-{kind_code}",
+            )
+            box.display = False
+            yield box
+
+    @staticmethod
+    def _fact_id(name: str, kind_code: str) -> str:
+        return f"fact-{kind_code}-{name}"
+
+    def fact_inputs(self) -> list[Input]:
+        """The fact inputs of the chosen kind, in field order (hidden ones included)."""
+        if not self.kind_code:
+            return []
+        return [
+            self.query_one(f"#{self._fact_id(f.name, self.kind_code)}", Input)
+            for f in certificate_facts.FIELDS[self.kind_code]
+        ]
 
     def _kinds_text(self) -> str:
         lines = [_("Kind (press its number):")]
@@ -133,7 +201,46 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
         self.kind_code = kind_code
         self.query_one("#kinds", Static).update(self._kinds_text())
         self.query_one("#error", Static).update("")
-        self.step = "purpose"
+        for box in self.query(FactFields):
+            box.display = box.id == f"facts-{kind_code}"
+        inputs = self.fact_inputs()
+        if inputs:
+            self.step = "facts"
+            self._focus_fact(inputs[0])
+        else:
+            self.step = "purpose"
+
+    def _focus_fact(self, fact_input: Input) -> None:
+        fact_input.display = True
+        fact_input.focus()
+        fact_input.scroll_visible()  # focus alone does not scroll a field just shown
+
+    @on(Input.Submitted, ".fact")
+    def fact_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a fact field: on to the next one; an empty optional period line, or the
+        last field, ends the facts."""
+        event.stop()
+        inputs = self.fact_inputs()
+        if event.input not in inputs:
+            return
+        index = inputs.index(event.input)
+        field = certificate_facts.FIELDS[self.kind_code or ""][index]
+        ends_periods = field.kind == "period" and not field.required and not event.value.strip()
+        if index + 1 < len(inputs) and not ends_periods:
+            self._focus_fact(inputs[index + 1])
+        else:
+            self.facts_done()
+
+    def facts_done(self) -> None:
+        """Enter on the last fact field: the purpose step (nothing focused, so number keys
+        pick a purpose), or the Issue button when a purpose is already there (back here
+        after a refusal)."""
+        if self.query_one("#purpose", Input).value.strip():
+            self.step = "ready"
+            self.query_one("#confirm", Button).focus()
+        else:
+            self.step = "purpose"
+            self.set_focus(None)
 
     def purpose_chosen(self) -> None:
         """A listed purpose was picked by its number: Enter on Issue (or the agent's name)
@@ -188,22 +295,49 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
             agent_name=self.query_one("#agent_name", Input).value if agent else "",
             agent_id_text=self.query_one("#agent_id", Input).value if agent else "",
             cited_material_ids=tuple(m.id for m in self.cited),
+            facts=tuple(
+                (field.name, fact_input.value)
+                for field, fact_input in zip(
+                    certificate_facts.FIELDS[self.kind_code], self.fact_inputs(), strict=True
+                )
+            )
+            if self.kind_code
+            else (),
         )
 
     def action_confirm(self) -> None:
-        """Validate and issue; a refusal is shown and nothing chosen is lost."""
+        """Validate (the facts first: they come first in the dialog) and issue; a refusal is
+        shown and nothing chosen is lost."""
+        raw = self.request()
+        if self.kind_code:
+            try:
+                certificate_facts.validate_facts(self.kind_code, dict(raw.facts), self.sources)
+            except certificate_facts.FactError as exc:
+                self.fail(f"fact:{exc.field}", str(exc))
+                return
         try:
-            request = issuance.validate(self.request())
+            request = issuance.validate(raw)
         except issuance.IssuanceError as exc:
             self.fail(exc.field, str(exc))
             return
+        if not request.facts and raw.facts:
+            request = dataclasses.replace(request, facts=raw.facts)
         self.submit(request)
 
     def fail(self, field: str, message: str) -> None:
-        """Show the refusal; a wrong kind goes back to the kind step, a wrong text field is
-        focused, anything else leaves focus free for the number keys."""
+        """Show the refusal; a wrong kind goes back to the kind step, a wrong text field (a
+        fact field: ``fact:<name>``) is focused, anything else leaves focus free for the
+        number keys."""
         self.query_one("#error", Static).update(message)
-        if field in ("purpose", "agent_name", "agent_id"):
+        if field.startswith("fact:") and self.kind_code:
+            name = field.removeprefix("fact:")
+            found = next(iter(self.query(f"#{self._fact_id(name, self.kind_code)}")), None)
+            if isinstance(found, Input):
+                self.step = "facts"
+                self._focus_fact(found)
+            else:
+                self.set_focus(None)
+        elif field in ("purpose", "agent_name", "agent_id"):
             self.query_one(f"#{field}", Input).focus()
         else:
             self.set_focus(None)

@@ -9,6 +9,7 @@ the counter screen.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from counter_tui.read_models import (
 )
 from counter_tui.services import (
     certificate_events,
+    certificate_pdf,
     consultation,
     issuance,
     supplement,
@@ -54,6 +56,7 @@ from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.service_timer import ServiceTimer
 
 REVEAL_SECONDS = 30.0
+log = logging.getLogger(__name__)
 
 
 def gender_label(code: str) -> str:
@@ -209,8 +212,18 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     # -- certificate ---------------------------------------------------------------------------
 
+    @work(thread=True, group="warm-up", exclusive=True, exit_on_error=False)
+    def warm_up_certificates(self) -> None:
+        """Load the certificate font while the clerk fills the dialog, so that issuing does
+        not wait for it (worker thread; a missing font is said when issuing)."""
+        try:
+            certificate_pdf.warm_up()
+        except Exception:  # noqa: BLE001 - issuing reports it properly
+            log.debug("certificate font not warmed up", exc_info=True)
+
     def action_certificate(self) -> None:
         """c: the certificate dialog, citing the marked materials; it issues by itself."""
+        self.warm_up_certificates()
         self.app.push_screen(
             CertificateDialog(self.view, self.marked(), self.issue_certificate),
             self._certificate_issued,
@@ -234,6 +247,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         if issued is None:
             return
         self.last_issued = issued
+        self.warm_up_certificates()  # ready for another certificate
         self.show_message(
             _(
                 "Certificate {serial} issued (查验码 {code}), saved as {path}. Print: p; "

@@ -32,8 +32,10 @@ Chinese whatever the UI language; the certified text itself comes from the kind'
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,7 +154,8 @@ def render_pdf(doc: CertificateDocument, *, font: tuple[str, int] | None = None)
 
     ``font``: (path, face index) of a TrueType/OpenType font or collection with Chinese glyphs;
     default :func:`counter_tui.services.fonts.find_cjk_font` (``COUNTER_TUI_CJK_FONT``, then
-    the usual system places). The face index selects the face in a .ttc/.otc collection
+    the usual system places), or its common-character copy (``fonts.common_subset``, once
+    :func:`warm_up` has built it) when every character of ``doc`` is in GB 2312. The face index selects the face in a .ttc/.otc collection
     (fpdf2 ``collection_font_number``). The font is embedded as a subset of the glyphs used.
 
     The QR (ISO/IEC 18004, error correction at least Q, segno) is drawn as vector modules,
@@ -160,12 +163,9 @@ def render_pdf(doc: CertificateDocument, *, font: tuple[str, int] | None = None)
     is found or the given one cannot be read, and (reason ``glyph_missing``) when it lacks a
     character the document needs — a rare character of a name is never dropped silently.
     """
-    path, index = _resolve_font(font)
-    pdf = _CertificatePDF(doc)
-    try:
-        pdf.add_font(FONT_FAMILY, "", path, collection_font_number=index)
-    except Exception as exc:  # fontTools raises many kinds for a bad file
-        raise _font_error(path, exc) from exc
+    path, index = _resolve_font(font) if font is not None else _font_for(doc)
+    pdf = _take_prepared((path, index)) or _prepared((path, index))
+    pdf.describe(doc)
     _check_glyphs(pdf, path, doc)
     pdf.set_font(FONT_FAMILY, size=11)
     pdf.add_page()
@@ -179,6 +179,98 @@ def render_pdf(doc: CertificateDocument, *, font: tuple[str, int] | None = None)
 
 
 # --- fonts -------------------------------------------------------------------------------
+
+_TABLES_READ_LATER = (
+    "hmtx",
+    "loca",
+    "cmap",
+    "hhea",
+    "maxp",
+    "OS/2",
+    "name",
+    "post",
+    "vhea",
+    "vmtx",
+)
+"""Font tables fontTools reads lazily while the PDF is written (subsetting); a prepared
+document has them read already."""
+_spare_lock = threading.Lock()
+_spare: dict[tuple[str, int], _CertificatePDF] = {}
+
+
+def _prepared(font: tuple[str, int]) -> _CertificatePDF:
+    """A new, empty certificate PDF with ``font`` loaded (the slow part: fontTools parses
+    the font's tables, about 200 ms for a CJK font). Raises FontMissing."""
+    pdf = _CertificatePDF()
+    try:
+        pdf.add_font(FONT_FAMILY, "", font[0], collection_font_number=font[1])
+        ttfont = pdf.fonts[FONT_FAMILY].ttfont
+        for tag in _TABLES_READ_LATER:
+            if tag in ttfont:
+                ttfont[tag]  # noqa: B018 - decompiled now, not while the clerk waits
+    except Exception as exc:  # fontTools raises many kinds for a bad file
+        raise _font_error(font[0], exc) from exc
+    return pdf
+
+
+def _take_prepared(font: tuple[str, int]) -> _CertificatePDF | None:
+    with _spare_lock:
+        return _spare.pop(font, None)
+
+
+def _document_text(doc: CertificateDocument) -> list[str]:
+    texts = [
+        doc.institution_name,
+        doc.uscc,
+        doc.address,
+        doc.title,
+        doc.serial,
+        *doc.certified_text,
+        *(part for source in doc.sources for part in _source_cells(source)),
+        doc.purpose,
+        doc.clerk,
+        doc.identifier,
+        _LAYOUT_TEXT,
+    ]
+    if not _is_courier(doc.verification_code):
+        texts.append(doc.verification_code)
+    return texts
+
+
+def _font_for(doc: CertificateDocument) -> tuple[str, int]:
+    """The default font, or its common-character copy when that exists and ``doc`` is
+    written in GB 2312 characters only (a rare character of a name needs the full font)."""
+    full = _resolve_font(None)
+    common = fonts.common_subset(full, build=False)
+    if common is None:
+        return full
+    wanted = fonts.gb2312_characters()
+    for text in _document_text(doc):
+        if any(not ch.isspace() and ord(ch) not in wanted for ch in text):
+            return full
+    return common
+
+
+def warm_up(font: tuple[str, int] | None = None) -> None:
+    """Load the certificate font ahead of time, so that the next :func:`render_pdf` with it
+    skips that step (about two thirds of its time): call it in a worker thread when a
+    certificate is about to be issued (the certificate dialog opens) and after each one.
+    The default font's common-character copy is built first if missing (about 2 s, once per
+    machine: ``fonts.common_subset``). One document is kept ready per font; each is used by
+    one render only (fpdf2 subsets the font in place when writing). Thread-safe; does nothing when one is ready. Raises
+    FontMissing like :func:`render_pdf`."""
+    key = _resolve_font(font)
+    if font is None:
+        key = fonts.common_subset(key) or key
+    with _spare_lock:
+        if key in _spare:
+            return
+    pdf = _prepared(key)
+    with _spare_lock:
+        _spare.setdefault(key, pdf)
+    # Parsing a font leaves many objects behind: collect them now, in the worker, rather than
+    # in a full collection while the clerk waits for a certificate.
+    gc.collect()
 
 
 def _install_hint() -> str:
@@ -210,21 +302,7 @@ def _font_error(path: str, exc: BaseException) -> FontMissing:
 
 def _check_glyphs(pdf: FPDF, path: str, doc: CertificateDocument) -> None:
     cmap = pdf.fonts[FONT_FAMILY].cmap
-    texts = [
-        doc.institution_name,
-        doc.uscc,
-        doc.address,
-        doc.title,
-        doc.serial,
-        *doc.certified_text,
-        *(part for source in doc.sources for part in _source_cells(source)),
-        doc.purpose,
-        doc.clerk,
-        doc.identifier,
-        _LAYOUT_TEXT,
-    ]
-    if not _is_courier(doc.verification_code):
-        texts.append(doc.verification_code)
+    texts = _document_text(doc)
     missing = sorted(
         {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in cmap}
     )
@@ -241,11 +319,15 @@ def _check_glyphs(pdf: FPDF, path: str, doc: CertificateDocument) -> None:
 class _CertificatePDF(FPDF):
     """FPDF with the certificate's running footer, continuation header and void overprint."""
 
-    def __init__(self, doc: CertificateDocument) -> None:
+    def __init__(self) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.doc = doc
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.set_auto_page_break(False)
+
+    def describe(self, doc: CertificateDocument) -> None:
+        """Take ``doc`` as the document to lay out: its metadata (creation date: the issue
+        date at 00:00 Beijing time, title, author, subject)."""
+        self.doc = doc
         self.set_creation_date(dt.datetime.combine(doc.issue_date, dt.time(0), clock.BEIJING))
         self.set_title(f"{doc.title} {doc.serial}".strip())
         self.set_author(doc.institution_name)

@@ -26,6 +26,7 @@ number on paper (an institution's template may print ``id_number_masked`` instea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,8 +109,15 @@ def gender_zh(value: str) -> str:
 
 
 def _environment(search: list[Path]) -> SandboxedEnvironment:
+    return _cached_environment(tuple(str(p) for p in search))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_environment(search: tuple[str, ...]) -> SandboxedEnvironment:
+    """One environment per search path, so compiled templates are kept between
+    certificates; ``auto_reload`` still picks up an edited override (its mtime changes)."""
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search], encoding="utf-8"),
+        loader=jinja2.FileSystemLoader(list(search), encoding="utf-8"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,

@@ -1,11 +1,19 @@
-"""Fonts with Chinese glyphs, for rendering demo pages and watermarks with Pillow."""
+"""Fonts with Chinese glyphs: for demo pages and watermarks (Pillow) and for certificates
+(the PDF writer), with a common-character copy that loads three times faster."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
 import os
+import threading
+from pathlib import Path
 
+import platformdirs
 from PIL import ImageFont
+
+log = logging.getLogger(__name__)
 
 CJK_FONT_CANDIDATES: tuple[str, ...] = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -60,3 +68,75 @@ def find_cjk_font() -> tuple[str, int] | None:
             continue
         return path, index
     return None
+
+
+CACHE_ENV = "COUNTER_TUI_CACHE_DIR"
+"""Environment variable naming the cache folder (default: platformdirs' user cache dir)."""
+
+
+def cache_dir() -> Path:
+    """Where derived files (the common-character font) are kept: ``COUNTER_TUI_CACHE_DIR``
+    or the platform's user cache folder (``~/.cache/counter-tui`` on Linux)."""
+    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("counter-tui", False))
+
+
+@functools.cache
+def gb2312_characters() -> frozenset[int]:
+    """The code points of GB 2312-1980 (6,763 汉字 and 682 symbols; decoded with Python's
+    ``gb2312`` codec) plus printable ASCII: what nearly every certificate is written in."""
+    chars = set(range(0x20, 0x7F))
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.add(ord(bytes((high, low)).decode("gb2312")))
+            except UnicodeDecodeError:
+                continue
+    return frozenset(chars)
+
+
+_subset_lock = threading.Lock()
+
+
+def common_subset(font: tuple[str, int], *, build: bool = True) -> tuple[str, int] | None:
+    """A copy of ``font`` (path, face index) reduced to :func:`gb2312_characters`, built once
+    with fontTools' subsetter and kept in :func:`cache_dir` (named after the font's path,
+    size and modification time, so an updated font gets a new copy); None when it cannot be
+    built or stored (the full font is then used). A 5 MB CJK collection becomes about 1.3 MB:
+    loading and embedding it costs a third of the full font's time. Glyphs, metrics and names
+    are kept as they are; layout tables (GSUB, GPOS, GDEF) are dropped, as the PDF writer
+    does. ``build=False``: only an existing copy is returned (None otherwise). Thread-safe;
+    building takes about 2 s."""
+    path, index = font
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{path}|{index}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    target = cache_dir() / "fonts" / f"{key[:24]}-gb2312.ttf"
+    with _subset_lock:
+        if target.is_file():
+            return str(target), 0
+        if not build:
+            return None
+        try:
+            from fontTools import subset, ttLib
+
+            ttfont = ttLib.TTFont(path, fontNumber=index, recalcTimestamp=False)
+            options = subset.Options()
+            options.notdef_outline = True
+            options.recommended_glyphs = True
+            options.name_IDs = ["*"]
+            options.name_languages = ["*"]
+            options.layout_features = []
+            options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM"]
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=gb2312_characters())
+            subsetter.subset(ttfont)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            ttfont.save(str(temp))
+            os.replace(temp, target)
+        except Exception:  # noqa: BLE001 - the full font still works
+            log.warning("could not build the common-character font from %s", path, exc_info=True)
+            return None
+    return str(target), 0

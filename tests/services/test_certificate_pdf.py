@@ -231,3 +231,22 @@ def test_a_character_the_font_lacks_is_refused_not_dropped() -> None:
         cp.render_pdf(document(clerk=f"李{tangut}"))
     assert raised.value.reason == "glyph_missing"
     assert tangut in str(raised.value)
+
+
+def test_the_common_character_font_is_used_when_it_covers_the_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COUNTER_TUI_CACHE_DIR", str(tmp_path))
+    full = fonts.find_cjk_font()
+    assert fonts.common_subset(full, build=False) is None  # not built yet
+    cp.warm_up()  # builds it
+    common = fonts.common_subset(full, build=False)
+    assert common is not None and Path(common[0]).parent == tmp_path / "fonts"
+    assert Path(common[0]).stat().st_size < Path(full[0]).stat().st_size / 2
+    doc = document(certified_text="兹证明张伟的人事档案存放于我中心。")
+    assert cp._font_for(doc) == common
+    # A rare character outside GB 2312 (堃, in GBK only) needs the full font: never dropped.
+    rare = document(certified_text="兹证明王堃的人事档案存放于我中心。")
+    assert cp._font_for(rare) == full
+    assert "王堃" in flat(" ".join(pages_text(cp.render_pdf(rare))))
+    assert "张伟" in flat(" ".join(pages_text(cp.render_pdf(doc))))
