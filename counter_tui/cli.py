@@ -15,6 +15,8 @@ Subcommands:
   audit verify                 check the access-log chain, materials and page files
   report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
   certificate verify INPUT [--holder-id ID] [--json]   verify a certificate (cli_certificate)
+  certificate print|reprint|void SERIAL --clerk USER [--reason TEXT]   back office
+  institution list | institution set CODE [--uscc CODE] [--address TEXT]   certificate header
 """
 
 from __future__ import annotations
@@ -194,6 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
             "username", metavar="USERNAME", help=_("log-in name of the account")
         )
     user_sub.add_parser("list", help=_("list the accounts"))
+    institution = sub.add_parser(
+        "institution", help=_("institutions: the details printed on certificates")
+    )
+    institution_sub = institution.add_subparsers(dest="institution_command", required=True)
+    institution_sub.add_parser("list", help=_("list the institutions"))
+    details = institution_sub.add_parser(
+        "set",
+        help=_("record an institution's unified social credit code and address"),
+    )
+    details.add_argument("code", metavar="CODE", help=_("institution code, e.g. CY-RC"))
+    details.add_argument(
+        "--uscc", help=_("统一社会信用代码: 18 characters with the GB 32100 check character")
+    )
+    details.add_argument("--address", help=_("address printed on certificates"))
     intake = sub.add_parser("intake", help=_("attach a scan batch to its dossier (archivists)"))
     intake.add_argument(
         "batch_dir", metavar="BATCH_DIR", help=_("folder of page images; the first is the cover")
@@ -205,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
     certificate_sub = cli_certificate.add_parser(sub)
-    for group in (sub, demo_sub, db_sub, user_sub, audit_sub, certificate_sub):
+    for group in (sub, demo_sub, db_sub, user_sub, audit_sub, certificate_sub, institution_sub):
         _name_commands(group)
     return parser
 
@@ -302,6 +318,8 @@ def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
         return _db(settings, args)
     if args.command == "user":
         return _user(settings, args)
+    if args.command == "institution":
+        return _institution(settings, args)
     if args.command == "audit":
         return _audit(settings)
     if args.command == "intake":
@@ -374,6 +392,36 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
         return 1
     except (EOFError, KeyboardInterrupt):
         print(i18n._("No password was given; nothing was changed."), file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+
+
+def _institution(settings: config.Settings, args: argparse.Namespace) -> int:
+    from counter_tui.services import auth
+
+    _ = i18n._
+    db = _open_db(settings)
+    try:
+        if args.institution_command == "list":
+            for inst in auth.list_institutions(db):
+                print(
+                    f"{_pad(inst.code, 8)} {_pad(inst.serial_prefix, 4)} {_pad(inst.name, 30)} "
+                    f"{inst.uscc or '—'}  {inst.address or '—'}"
+                )
+            return 0
+        if args.uscc is None and args.address is None:
+            print(_("Give --uscc, --address or both."), file=sys.stderr)
+            return 2
+        inst = auth.set_institution_details(db, args.code, uscc=args.uscc, address=args.address)
+        print(
+            _("Institution {code}: 统一社会信用代码 {uscc}, address {address}.").format(
+                code=inst.code, uscc=inst.uscc or "—", address=inst.address or "—"
+            )
+        )
+        return 0
+    except auth.AuthError as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
         return 1
     finally:
         db.dispose()
@@ -548,6 +596,8 @@ def _first_admin(db) -> bool:  # noqa: ANN001
                 code=input(_("Institution code (e.g. CY-RC): ")),
                 name=input(_("Institution name: ")),
                 serial_prefix=input(_("Certificate serial prefix (letters, e.g. CY): ")),
+                uscc=input(_("Unified social credit code (统一社会信用代码, 18 characters): ")),
+                address=input(_("Address (printed on certificates): ")),
             )
         username = input(_("Administrator username: ")).strip()
         name = input(_("Administrator name: ")).strip()

@@ -23,7 +23,7 @@ COMMAND_WORDS = {
     "counter-tui",
     *"report demo build db upgrade revision user add disable enable passwd list".split(),
     *"intake audit verify".split(),
-    *"certificate print reprint void".split(),
+    *"certificate print reprint void institution set".split(),
     *"zh_CN en csv json clerk supervisor archivist auditor admin".split(),
     "nonsense",  # values typed by mistake in the tests below
     "x",

@@ -12,7 +12,6 @@ None on Esc; a refusal keeps the dialog open with everything chosen.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from textual import events, on
@@ -320,8 +319,6 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
         except issuance.IssuanceError as exc:
             self.fail(exc.field, str(exc))
             return
-        if not request.facts and raw.facts:
-            request = dataclasses.replace(request, facts=raw.facts)
         self.submit(request)
 
     def fail(self, field: str, message: str) -> None:

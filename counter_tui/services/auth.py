@@ -28,7 +28,7 @@ from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log
-from counter_tui.services.workplace import ClerkRef, Workplace, institution_ref
+from counter_tui.services.workplace import ClerkRef, InstitutionRef, Workplace, institution_ref
 
 ROLES: dict[str, str] = {
     "clerk": N_("clerk"),
@@ -319,6 +319,14 @@ def active_account(db: Database, username: str, roles: frozenset[str] | set[str]
     return ClerkRef(clerk.id, clerk.username, clerk.name, clerk.role)
 
 
+def list_institutions(db: Database) -> list[InstitutionRef]:
+    """Every institution of this database, by code."""
+    with db.read() as session:
+        return [
+            institution_ref(i) for i in session.exec(select(Institution).order_by(Institution.code))
+        ]
+
+
 def first_institution_code(db: Database) -> str | None:
     """The code of the first institution (by code) of this database, or None when it has
     none yet (the first start of a real archive)."""
@@ -350,16 +358,7 @@ def add_institution(
             _("Institution code, name and a prefix of 1–8 letters are needed."),
         )
     if uscc.strip():
-        try:
-            uscc = identifiers.validate_uscc(uscc)
-        except identifiers.InvalidUSCC:
-            raise AuthError(
-                "invalid",
-                _(
-                    "{code} is not a valid unified social credit code (18 characters, "
-                    "GB 32100 check character)."
-                ).format(code=uscc.strip()),
-            ) from None
+        uscc = _valid_uscc(uscc)
     try:
         address = text_rules.collapse(address, 200)
     except ValueError:
@@ -382,6 +381,51 @@ def add_institution(
             )
         )
     return code
+
+
+def _valid_uscc(uscc: str) -> str:
+    try:
+        return identifiers.validate_uscc(uscc)
+    except identifiers.InvalidUSCC:
+        raise AuthError(
+            "invalid",
+            _(
+                "{code} is not a valid unified social credit code (18 characters, "
+                "GB 32100 check character)."
+            ).format(code=uscc.strip()),
+        ) from None
+
+
+def set_institution_details(
+    db: Database, code: str, *, uscc: str | None = None, address: str | None = None
+) -> InstitutionRef:
+    """Record an institution's 统一社会信用代码 (GB 32100 check character verified, stored
+    normalised) and/or address (at most 200 characters), both printed on its certificates;
+    None leaves a value as it is. Returns the institution as now stored. Raises AuthError
+    ``invalid`` (bad code or address) or ``unknown`` (no such institution)."""
+    wanted = clean_field(code, what=N_("institution code")).upper()
+    new_uscc = _valid_uscc(uscc) if uscc is not None else None
+    new_address = None
+    if address is not None:
+        try:
+            new_address = text_rules.collapse(address, 200)
+        except ValueError:
+            raise AuthError(
+                "invalid", _("The address may have at most {n} characters.").format(n=200)
+            ) from None
+    with db.write() as session:
+        inst = session.exec(select(Institution).where(Institution.code == wanted)).first()
+        if inst is None:
+            raise AuthError(
+                "unknown", _("There is no institution with code {code}.").format(code=wanted)
+            )
+        if new_uscc is not None:
+            inst.uscc = new_uscc
+        if new_address is not None:
+            inst.address = new_address
+        session.add(inst)
+        session.flush()
+        return institution_ref(inst)
 
 
 def has_accounts(db: Database) -> bool:

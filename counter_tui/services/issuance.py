@@ -330,8 +330,8 @@ def issue(
                     _(
                         "Institution {name} has no 统一社会信用代码 recorded; certificates "
                         "print it and their identifier carries it. An administrator records it "
-                        "first."
-                    ).format(name=institution.name),
+                        "with: counter-tui institution set {code} --uscc … --address …"
+                    ).format(name=institution.name, code=institution.code),
                 )
             cited_rows = _cited_rows(session, dossier_id, request.cited_material_ids)
             sources = _sources(cited_rows)

@@ -192,7 +192,17 @@ def test_first_administrator_on_an_empty_database(tmp_path: Path, monkeypatch, c
         def isatty(self) -> bool:
             return True
 
-    answers = iter(["cy-rc", "北京市朝阳区人才服务中心", "cy", "root", "管理员"])
+    answers = iter(
+        [
+            "cy-rc",
+            "北京市朝阳区人才服务中心",
+            "cy",
+            "12110105mb0123456c",
+            "北京市朝阳区示例路 1 号",
+            "root",
+            "管理员",
+        ]
+    )
     monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     passwords = iter(["long enough 1", "long enough 1"])
@@ -203,6 +213,11 @@ def test_first_administrator_on_an_empty_database(tmp_path: Path, monkeypatch, c
         "admin",
         "CY-RC",
         "CY",
+    )
+    # What a certificate's header and identifier need is asked at once.
+    assert (place.institution.uscc, place.institution.address) == (
+        "12110105MB0123456C",
+        "北京市朝阳区示例路 1 号",
     )
     assert auth.has_accounts(db)
 

@@ -61,3 +61,36 @@ def test_the_demo_institutions_have_valid_codes() -> None:
 
     assert {code for code, *_rest in INSTITUTIONS} == set(INSTITUTION_DETAILS)
     assert all(is_uscc(uscc) and address for uscc, address in INSTITUTION_DETAILS.values())
+
+
+def test_an_institution_records_its_uscc_and_address_for_certificates(tmp_path: Path) -> None:
+    from counter_tui import cli
+    from counter_tui.services import auth
+    from tests.support.factories import tiny_archive
+
+    archive = tiny_archive(tmp_path)
+    argv = ["--db", archive.settings.db_url]
+    wrong_check = "12110105MB0234567X"
+    assert cli.main([*argv, "institution", "set", "CY-JY", "--uscc", wrong_check]) == 1
+    assert (
+        cli.main(
+            [
+                *argv,
+                "institution",
+                "set",
+                "cy-jy",
+                "--uscc",
+                "12110105mb0234567p",
+                "--address",
+                "北京市朝阳区 示例路  2 号",
+            ]
+        )
+        == 0
+    )
+    by_code = {i.code: i for i in auth.list_institutions(archive.db)}
+    assert (by_code["CY-JY"].uscc, by_code["CY-JY"].address) == (
+        "12110105MB0234567P",
+        "北京市朝阳区 示例路 2 号",
+    )
+    assert by_code["CY-RC"].uscc == "12110105MB0123456C"  # the other one untouched
+    assert cli.main([*argv, "institution", "set", "NOPE", "--address", "x"]) == 1
