@@ -3,6 +3,7 @@
   counter-tui certificate verify INPUT [--holder-id ID] [--json]
   counter-tui certificate print|reprint SERIAL --clerk USERNAME
   counter-tui certificate void SERIAL --clerk USERNAME --reason TEXT
+  counter-tui certificate key list|create|rotate INSTITUTION
 
 print / reprint / void are for the back office: the clerk's password is asked, and the
 services decide who may (services.certificate_events); they exit 0 when done, 1 otherwise.
@@ -148,6 +149,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAc
         )
         if verb == "void":
             command.add_argument("--reason", required=True, help=_("why the certificate is voided"))
+    key = commands.add_parser(
+        "key",
+        help=_("the institution's signing keys: list, create, rotate (administrators)"),
+        description=_(
+            "The private keys stay in this computer's keyring; the public key list is stored "
+            "in the database so that every counter verifies. Rotating keeps the retired keys "
+            "in the list: certificates signed with them stay valid."
+        ),
+    )
+    key.add_argument("key_command", choices=("list", "create", "rotate"))
+    key.add_argument("institution_code", metavar="INSTITUTION", help=_("e.g. CY-RC"))
     return commands
 
 
@@ -158,7 +170,49 @@ def run(settings: config.Settings, args: argparse.Namespace) -> int:
         return _verify(settings, args)
     if args.certificate_command in ("print", "reprint", "void"):
         return _back_office(settings, args)
+    if args.certificate_command == "key":
+        return _keys(settings, args)
     return EXIT_ERROR
+
+
+def _keys(settings: config.Settings, args: argparse.Namespace) -> int:
+    """key list|create|rotate INSTITUTION: 0 done, 1 refused or failed (one line)."""
+    from counter_tui.context import open_database
+    from counter_tui.domain.clock import local_time
+    from counter_tui.services import certificate_keys
+
+    try:
+        db = open_database(settings)
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        code = args.institution_code
+        if args.key_command == "create":
+            certificate_keys.create(db, code)
+        elif args.key_command == "rotate":
+            certificate_keys.rotate(db, code)
+        listed = certificate_keys.keys(db, code)
+        if not listed:
+            print(_("Institution {code} has no signing key yet.").format(code=code.upper()))
+        for info in listed:
+            state = (
+                _("retired {when}").format(when=local_time(info.retired))
+                if info.retired
+                else _("current")
+            )
+            print(
+                _("key {key_id}  created {created}  {state}").format(
+                    key_id=info.key_id, created=local_time(info.created), state=state
+                )
+            )
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        log.debug("certificate key %s failed", args.key_command, exc_info=True)
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        db.dispose()
 
 
 def _back_office(settings: config.Settings, args: argparse.Namespace) -> int:

@@ -272,3 +272,41 @@ def test_print_reprint_and_void_from_the_command_line(
     with archive.db.read() as s:
         kinds = sorted(e.kind for e in s.exec(select(CertificateEvent)))
     assert kinds == ["printed", "printed", "reprinted", "voided"]
+
+
+def test_key_rotation_keeps_earlier_certificates_valid(
+    archive: TinyArchive, payload: str, capsys
+) -> None:  # noqa: ANN001
+    argv = ["--db", archive.settings.db_url, "certificate", "key"]
+    assert cli.main([*argv, "list", "cy-rc"]) == 0
+    before = capsys.readouterr().out.strip().splitlines()
+    assert len(before) == 1 and "当前" in before[0]
+    assert cli.main([*argv, "rotate", "CY-RC"]) == 0
+    after = capsys.readouterr().out.strip().splitlines()
+    assert len(after) == 2 and "停用" in after[0] and "当前" in after[1]
+    assert after[0].split()[1] == before[0].split()[1]  # the old key, now retired
+    # The certificate signed with the retired key still verifies; a new one uses the new key.
+    assert run(archive, payload) == 0
+    capsys.readouterr()
+    from counter_tui.services import certificate_verify, fixity
+
+    from counter_tui.services import issuance
+    from tests.support.factories import logged_in
+
+    issued = issuance.issue(
+        archive.db,
+        issuance.CertificateRequest("custody", "入职"),
+        dossier_id=archive.ids["DA00000001"],
+        workplace=logged_in(archive),
+        visit_id=None,
+        certificates_dir=archive.settings.certificates_dir,
+    )
+    with archive.db.read() as s:
+        new_payload = s.exec(
+            select(Certificate.payload).where(Certificate.serial == issued.serial)
+        ).one()
+    assert certificate_verify.verify(archive.db, new_payload).outcome == "valid"
+    assert cs.payload_key_id(new_payload) == after[1].split()[1]
+    assert fixity.verify(archive.db).ok
+    assert cli.main([*argv, "list", "NOPE"]) == 1
+    one_clear_line(capsys.readouterr().err)

@@ -108,15 +108,15 @@ class CertificateHistoryDialog(Dialog[None]):
         options = self.query_one("#history", OptionList)
         options.clear_options()
         for r in records:
-            when = local_time(r.issued_at, "%Y-%m-%d %H:%M")
+            when = local_time(r.issued_at, "%Y-%m-%d")
             extra = []
             if r.prints:
                 extra.append(_("printed {n}×").format(n=r.prints))
             if r.reprints:
                 extra.append(_("reprinted {n}×").format(n=r.reprints))
-            line = f"{r.serial}  {r.title}  {when}  {r.clerk_name}  [{status_label(r)}]"
+            line = f"{r.serial}  {r.title}  {when}  {r.clerk_name}  {status_label(r)}"
             if extra:
-                line += "  " + ", ".join(extra)
+                line += " " + " ".join(extra)
             options.add_option(Option(line, id=r.serial))
         if not records:
             self.query_one("#detail", Static).update(
@@ -141,8 +141,10 @@ class CertificateHistoryDialog(Dialog[None]):
         if r is None:
             return
         lines = [
-            _("Purpose: {purpose} · 查验码 {code}").format(
-                purpose=r.purpose, code=r.verification_code or "—"
+            _("Issued {when} · purpose: {purpose} · 查验码 {code}").format(
+                when=local_time(r.issued_at, "%Y-%m-%d %H:%M"),
+                purpose=r.purpose,
+                code=r.verification_code or "—",
             ),
             _("File: {path}").format(path=r.path or "—"),
         ]

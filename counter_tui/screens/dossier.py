@@ -250,8 +250,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self.warm_up_certificates()  # ready for another certificate
         self.show_message(
             _(
-                "Certificate {serial} issued (查验码 {code}), saved as {path}. Print: p; "
-                "another certificate: c; end the service: F4; next applicant: F2."
+                "Certificate {serial} issued (查验码 {code}). Print: p · another: c · end the "
+                "service: F4 · next applicant: F2. File: {path}"
             ).format(serial=issued.serial, code=issued.verification_code, path=issued.path),
         )
 

@@ -256,7 +256,7 @@ def _set_aside(path: Path, certificates_dir: Path) -> Path:
     return target
 
 
-def _store_key_list(session: Session, institution: Institution, clerk_id: uuid.UUID | None) -> None:
+def store_key_list(session: Session, institution: Institution, clerk_id: uuid.UUID | None) -> None:
     """Keep the institution's current key list (from the keyring) in the database, sealed,
     when the newest stored one differs, so any counter verifies offline."""
     encoded = certificate_signing.key_list(institution.code)
@@ -423,7 +423,7 @@ def issue(
             )
             session.add(cert)
             session.flush()
-            _store_key_list(session, institution, clerk_id)
+            store_key_list(session, institution, clerk_id)
             chain = access_log.Chain(session)
             chain.append(
                 kind="certificate",
