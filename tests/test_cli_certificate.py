@@ -288,9 +288,7 @@ def test_key_rotation_keeps_earlier_certificates_valid(
     # The certificate signed with the retired key still verifies; a new one uses the new key.
     assert run(archive, payload) == 0
     capsys.readouterr()
-    from counter_tui.services import certificate_verify, fixity
-
-    from counter_tui.services import issuance
+    from counter_tui.services import certificate_verify, fixity, issuance
     from tests.support.factories import logged_in
 
     issued = issuance.issue(
