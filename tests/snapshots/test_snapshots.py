@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 
 from counter_tui.app import CounterApp
 from counter_tui.context import build_context
-from counter_tui.db.models import CustodyEvent, Dossier
+from counter_tui.db.models import Certificate, CertificateEvent, CustodyEvent, Dossier
 from counter_tui.read_models import Visit
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
@@ -73,6 +73,45 @@ def counter_archive(tmp_path: Path) -> TinyArchive:
             s.flush()
             archive.ids[no] = d.id
             s.add(CustodyEvent(dossier_id=d.id, kind="received", holder_institution_id=here, at=T0))
+    return archive
+
+
+def history_archive(tmp_path: Path) -> TinyArchive:
+    """The counter archive with two certificates of DA00000001 on record (fixed serials,
+    codes and times; the second printed twice, reprinted once and voided)."""
+    archive = counter_archive(tmp_path)
+    with archive.db.write() as s:
+        rows = []
+        for n, (kind, code, minutes) in enumerate(
+            (("custody", "SVGX-6R0M-542", 30), ("work_start", "7K3Q-9XPM-2D4W", 95)), start=1
+        ):
+            cert = Certificate(
+                serial=f"CY-2026-{n:06d}",
+                kind=kind,
+                dossier_id=archive.ids["DA00000001"],
+                institution_id=archive.ids["here"],
+                applicant_kind="self",
+                purpose="办理生育服务证" if n == 1 else "办理退休",
+                text_path=f"/srv/counter/certificates/2026/CY-2026-{n:06d}.pdf",
+                text_sha256="0" * 64,
+                issued_by=archive.ids["clerk"],
+                issued_at=T0 + dt.timedelta(minutes=minutes),
+                verification_code=code,
+            )
+            s.add(cert)
+            s.flush()
+            rows.append(cert)
+        for kind, extra in (("printed", 1), ("printed", 2), ("reprinted", 3), ("voided", 4)):
+            s.add(
+                CertificateEvent(
+                    certificate_id=rows[1].id,
+                    kind=kind,
+                    at=T0 + dt.timedelta(minutes=100 + extra),
+                    clerk_id=archive.ids["clerk"],
+                    copy_no=1 if kind == "reprinted" else None,
+                    reason="用途填错" if kind == "voided" else "",
+                )
+            )
     return archive
 
 
@@ -225,6 +264,19 @@ SCENES = [
         keys("space", "q"),
         fill(requesting_unit="北京市朝阳区人力资源和社会保障局", approval_no="CY-2026-0042"),
     ),
+    # 参加工作时间证明 citing 9-2-1: its fact fields, prefilled from the catalogue.
+    Scene(
+        "certificate_facts",
+        open_dossier("DA00000001"),
+        keys("9", "space", "c", "4"),
+    ),
+    Scene(
+        "certificate_history",
+        open_dossier("DA00000001"),
+        keys("h"),
+        archive=history_archive,
+    ),
+    Scene("verify_unknown_code", keys("f6"), fill(code="SVGX-6R0M-542"), keys("enter")),
     Scene("material", open_dossier("DA00000001"), keys("a")),
     Scene("next_applicant", lookup_text("DA00000002"), keys("escape", "f2")),
     Scene("end_service", lookup_text("DA00000002"), keys("escape", "f4")),
