@@ -462,21 +462,31 @@ def facts_of(cert: Certificate) -> dict:
     return json.loads(cert.facts) if cert.facts else {}
 
 
-def reconcile_orphans(db: Database, certificates_dir: Path) -> list[Path]:
+ORPHAN_MIN_AGE_S = 600.0
+"""A document younger than this (seconds) is left alone by :func:`reconcile_orphans`: it may
+be another counter's certificate between its fsync and its commit (a shared folder)."""
+
+
+def reconcile_orphans(
+    db: Database, certificates_dir: Path, *, min_age_s: float = ORPHAN_MIN_AGE_S
+) -> list[Path]:
     """Find certificate documents that no certificate row names (an issue that died between
     writing its PDF and its commit, or a file put there by hand), move each into
     ``<certificates>/orphans/`` and return their new paths, for the operator to be told.
 
-    Looks at ``<certificates>/<year>/*.pdf`` for every year folder. Never deletes a file.
+    Looks at ``<certificates>/<year>/*.pdf`` for every year folder, at files last modified
+    at least ``min_age_s`` seconds ago. Never deletes a file.
     Raises OSError when the folder cannot be read or written; a missing folder is fine.
     """
     if not certificates_dir.is_dir():
         return []
+    cutoff = dt.datetime.now(dt.UTC).timestamp() - min_age_s
     candidates = [
         path
         for year in sorted(certificates_dir.iterdir())
         if year.is_dir() and year.name.isdigit()
         for path in sorted(year.glob("*.pdf"))
+        if path.stat().st_mtime <= cutoff
     ]
     if not candidates:
         return []

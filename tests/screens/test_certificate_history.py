@@ -3,6 +3,7 @@ real key presses through Pilot, a real print command (a script) and real PDFs.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.widgets import OptionList
@@ -109,6 +110,8 @@ async def test_a_pdf_left_by_a_crashed_issue_is_moved_aside_and_reported_at_star
     leftover = archive.settings.certificates_dir / "2026" / "CY-2026-000009.pdf"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"%PDF-1.4 never committed")
+    an_hour_ago = leftover.stat().st_mtime - 3600
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
     app = counter_app(archive)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: not leftover.exists(), pilot)

@@ -115,3 +115,38 @@ def test_a_removed_certificate_and_a_swapped_key_list_are_named(issued) -> None:
         ("signing_key_list", "invalid"),
         ("certificate", "missing"),
     }
+
+
+@pytest.mark.postgres
+def test_issue_print_void_verify_and_audit_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    from counter_tui.services import certificate_events, certificate_verify
+    from tests.services.test_certificate_events import script
+
+    archive = tiny_archive(tmp_path, db_url=postgres_url)
+    issued = issuance.issue(
+        archive.db,
+        issuance.CertificateRequest(
+            "education",
+            "入职",
+            cited_material_ids=(archive.ids["m_grad"],),
+            facts=(("school", "北京大学"), ("level", "本科"), ("end", "1971-07")),
+        ),
+        dossier_id=archive.ids["DA00000001"],
+        workplace=logged_in(archive),
+        visit_id=None,
+        certificates_dir=archive.settings.certificates_dir,
+        now=NOW,
+    )
+    assert certificate_verify.verify(archive.db, issued.verification_code).outcome == "valid"
+    lp = script(tmp_path / "lp", "true")
+    certificate_events.reprint(
+        archive.db, issued.serial, workplace=logged_in(archive), print_command=lp, viewer=lp
+    )
+    certificate_events.void(
+        archive.db, issued.serial, workplace=logged_in(archive), reason="重复出具", now=NOW
+    )
+    assert certificate_verify.verify(archive.db, str(issued.path)).outcome == "voided"
+    report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
+    assert report.ok, report.problems
+    assert (report.certificates, report.certificate_files) == (1, 2)
+    archive.db.dispose()

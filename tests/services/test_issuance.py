@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pypdfium2
@@ -302,6 +303,10 @@ def test_a_crash_between_the_pdf_and_the_commit_is_reconciled_at_start(tmp_path:
     # What a crash after the fsync and before the commit leaves: a PDF no row names.
     orphan = issued.path.with_name("CY-2026-000002.pdf")
     orphan.write_bytes(b"%PDF-1.4 never committed")
+    # Just written: it may be another counter's, between its fsync and its commit.
+    assert issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir) == []
+    an_hour_ago = orphan.stat().st_mtime - 3600
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
     moved = issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir)
     assert [m.read_bytes() for m in moved] == [b"%PDF-1.4 never committed"]
     assert moved[0].parent == archive.settings.certificates_dir / "orphans"

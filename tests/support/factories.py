@@ -47,7 +47,9 @@ def write_page(path: Path, text: str) -> bytes:
     return path.read_bytes()
 
 
-def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArchive:
+def tiny_archive(
+    tmp_path: Path, *, viewer: list[str] | None = None, db_url: str | None = None
+) -> TinyArchive:
     """Two institutions (CY-RC here, CY-JY elsewhere); accounts at CY-RC with password
     :data:`PASSWORD`: clerk1 王芳, clerk2 李强 (own ID = DA00000002's), super1 (supervisor),
     audit1 (auditor); every material and page sealed in the access chain; and:
@@ -57,9 +59,11 @@ def tiny_archive(tmp_path: Path, *, viewer: list[str] | None = None) -> TinyArch
       (1 scanned page);
     * DA00000002 张敏 440524188001010014 held here (paper only);
     * DA00000003 李娜 110105198001010024 transferred to CY-JY on 2024-03-01.
+
+    ``db_url``: an empty database to use instead of a new SQLite file (e.g. PostgreSQL).
     """
     settings = Settings(
-        db=f"sqlite:///{tmp_path / 'archive.db'}",
+        db=db_url or f"sqlite:///{tmp_path / 'archive.db'}",
         data_dir=tmp_path / "data",
         archive_root=tmp_path / "archive",
         viewer=viewer or ["true"],
