@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Iterable
 
 from rich.align import Align
 from rich.text import Text
-from textual import _time, events, work
+from textual import _time, events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
@@ -22,13 +23,15 @@ from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import LockDialog
 from counter_tui.domain.clock import utcnow
 from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate, looks_like_card_or_code
+from counter_tui.errors import user_message
 from counter_tui.i18n import _
+from counter_tui.messages import SessionEnded
 from counter_tui.read_models import Workplace
 from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LoginScreen
-from counter_tui.services import auth, issuance, visits
+from counter_tui.services import auth, checkpoints, issuance, visits
 from counter_tui.widgets.scan_input import ScanInput
 
 ROLE_MODES = {
@@ -131,15 +134,44 @@ class CounterApp(App):
         self.last_activity = clock()
         self.title = _("Archive counter")
         self.add_mode("login", lambda: LoginScreen(ctx))
-        self.add_mode("counter", lambda: CounterScreen(ctx))
-        self.add_mode("audit", lambda: AuditScreen(ctx))
-        self.add_mode("supervisor", lambda: DashboardScreen(ctx))
+        self._add_work_modes()
         self.scan_gate: ScanGate[events.Key] = ScanGate(
             prefix=ctx.settings.scanner_prefix, suffix=ctx.settings.scanner_suffix
         )
         self._gate_timer: Timer | None = None
         self._ready_at: float | None = None  # keys read before this were typed ahead
         self._typed_ahead: list[events.Key] = []
+        self._checkpoint_warned = False
+
+    def _add_work_modes(self) -> None:
+        ctx = self.ctx
+        self.add_mode("counter", lambda: CounterScreen(ctx))
+        self.add_mode("audit", lambda: AuditScreen(ctx))
+        self.add_mode("supervisor", lambda: DashboardScreen(ctx))
+
+    @on(SessionEnded)
+    async def session_ended(self, event: SessionEnded) -> None:
+        """The account was disabled while logged in: end the applicant's service, forget the
+        workplace, drop every screen it had open (dossiers included) and show the log-in
+        screen with the reason."""
+        if self.ctx.workplace is None:
+            return
+        visit, workplace = self.ctx.visit, self.ctx.workplace
+        if visit is not None:
+            try:
+                visits.end_visit(self.ctx.db, workplace, visit)
+            except Exception:  # noqa: BLE001 - the session ends whatever happens
+                log.exception("could not end the current visit")
+        self.ctx.visit = None
+        self.ctx.workplace = None
+        self.sub_title = ""
+        await self.switch_mode("login")
+        for mode in ("counter", "audit", "supervisor"):
+            await self.remove_mode(mode)
+        self._add_work_modes()
+        screen = self.screen
+        if isinstance(screen, LoginScreen):
+            screen.show(event.message)
 
     def on_mount(self) -> None:
         self.apply_keymap(self.ctx.settings.keymap)
@@ -151,6 +183,7 @@ class CounterApp(App):
         for notice in self.ctx.notices:
             self.notify(notice, severity="warning", timeout=15)
         self.reconcile_certificates()
+        self.set_interval(checkpoints.INTERVAL.total_seconds(), self.sign_checkpoint)
         self.call_after_refresh(self._ready)
 
     @work(thread=True, group="startup", exit_on_error=False)
@@ -232,7 +265,35 @@ class CounterApp(App):
             except Exception:  # noqa: BLE001 - quitting must always work
                 log.exception("could not end the current visit")
         self.ctx.visit = None
+        if workplace is not None:
+            self._sign_checkpoint(workplace.institution.code)
         self.exit()
+
+    def _sign_checkpoint(self, institution_code: str) -> bool:
+        """Sign the access chain's head for the institution (services.checkpoints); a failure
+        (no keyring, no key) is logged and told once, never stops the counter."""
+        try:
+            checkpoints.sign(self.ctx.db, institution_code)
+        except Exception as exc:  # noqa: BLE001 - tamper evidence must not stop the service
+            log.warning("could not sign a chain checkpoint: %s", exc, exc_info=True)
+            if not self._checkpoint_warned:
+                self._checkpoint_warned = True
+                message = _(
+                    "The access log could not be signed ({error}); it is still recorded."
+                ).format(error=user_message(exc))
+                if self._thread_id == threading.get_ident():
+                    self.notify(message, severity="warning", timeout=15)
+                else:
+                    self.call_from_thread(self.notify, message, severity="warning", timeout=15)
+            return False
+        return True
+
+    @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
+    def sign_checkpoint(self) -> None:
+        """Every :data:`checkpoints.INTERVAL` while someone is logged in (worker thread)."""
+        workplace = self.ctx.workplace
+        if workplace is not None:
+            self._sign_checkpoint(workplace.institution.code)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Only our own commands: Textual's theme, screenshot (which would write personal data

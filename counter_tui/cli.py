@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
+import logging.handlers
 import os
 import sys
 import unicodedata
 from collections.abc import Iterator
-
-from sqlalchemy.exc import SQLAlchemyError
+from pathlib import Path
 
 from counter_tui import cli_certificate, cli_report, config, i18n
-from counter_tui.errors import CounterError
+from counter_tui.errors import CounterError, describe_os_error, user_message
 from counter_tui.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -189,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for verb, text in (
         ("disable", _("disable an account (it can no longer log in)")),
-        ("enable", _("enable a disabled account")),
+        ("enable", _("enable a disabled account, or lift a lock-out after failed log-ins")),
         ("passwd", _("set a new password (asks for it)")),
+        ("own-id", _("store the holder's own resident ID again, keyed (asks for it)")),
     ):
         user_sub.add_parser(verb, help=text).add_argument(
             "username", metavar="USERNAME", help=_("log-in name of the account")
@@ -220,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
+    audit_sub.add_parser(
+        "checkpoint",
+        help=_("sign the access chain's head with the institution keys this keyring holds"),
+    )
     certificate_sub = cli_certificate.add_parser(sub)
     for group in (sub, demo_sub, db_sub, user_sub, audit_sub, certificate_sub, institution_sub):
         _name_commands(group)
@@ -249,8 +255,115 @@ def _peek_language(argv: list[str]) -> str:
         return i18n.DEFAULT_LANGUAGE
 
 
+PRIVATE_UMASK = 0o077
+"""The process umask while :func:`main` runs: whatever a library creates (SQLite's journal,
+Pillow's images, Textual's files, temporary files) is private to the user, as the files this
+program creates itself explicitly are (0600 files, 0700 folders; see
+:func:`counter_tui.db.engine.make_private_dir`)."""
+
+LOG_FILE = Path("logs") / "counter-tui.log"
+"""The log file, under the data folder: warnings, errors and their tracebacks (mode 0600)."""
+
+
+class PrivateLogFile(logging.handlers.RotatingFileHandler):
+    """The log file: created on the first record (folders 0700, file 0600), rotated at 1 MB
+    keeping three old files. A record that cannot be written (read-only or full disk) is
+    remembered in ``failure`` instead of printing logging's own traceback to the terminal."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8", delay=True)
+        self.failure: BaseException | None = None
+        self.path = path
+        self.addFilter(_worth_logging)
+
+    def _open(self):  # noqa: ANN202 - logging's own signature
+        from counter_tui.context import PRIVATE_FILE_MODE, make_private_dir
+
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+        return os.fdopen(fd, "a", encoding="utf-8")
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        """Remember why the record could not be written; never print to the terminal."""
+        self.failure = sys.exc_info()[1]
+
+
+def _worth_logging(record: logging.LogRecord) -> bool:
+    # Our own notes from INFO up; libraries only from WARNING (SQLAlchemy logs every
+    # statement, with personal data, at INFO).
+    return record.levelno >= logging.WARNING or record.name.startswith("counter_tui")
+
+
+@contextlib.contextmanager
+def _process_setup() -> Iterator[PrivateLogFile]:
+    """While :func:`main` runs: the private umask and the log file (in the default data
+    folder until the settings name another). Both are restored afterwards, so a test calling
+    :func:`main` leaves the process as it found it."""
+    previous_umask = os.umask(PRIVATE_UMASK)
+    handler = PrivateLogFile(config.default_data_dir() / LOG_FILE)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root, ours = logging.getLogger(), logging.getLogger("counter_tui")
+    previous_level = ours.level
+    if ours.getEffectiveLevel() > logging.INFO:
+        ours.setLevel(logging.INFO)
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        ours.setLevel(previous_level)
+        os.umask(previous_umask)
+
+
+def _use_log_folder(handler: PrivateLogFile, data_dir: Path) -> None:
+    """Point the (not yet opened) log file at ``data_dir``."""
+    handler.close()
+    handler.path = Path(data_dir) / LOG_FILE
+    handler.baseFilename = os.fspath(handler.path)
+
+
+def _report_unexpected(handler: PrivateLogFile, exc: BaseException) -> None:
+    """Log ``exc`` with its traceback and print one line naming the log file (or saying that
+    it could not be written) — never the traceback itself."""
+    log.error("unexpected error", exc_info=exc)
+    _ = i18n._
+    if handler.failure is None:
+        line = _(
+            "counter-tui: an unexpected error ({error}) stopped the program; the details are "
+            "in {log}."
+        ).format(error=type(exc).__name__, log=handler.path)
+    else:
+        reason = (
+            describe_os_error(handler.failure)
+            if isinstance(handler.failure, OSError)
+            else type(handler.failure).__name__
+        )
+        line = _(
+            "counter-tui: an unexpected error ({error}) stopped the program; the log file "
+            "{log} could not be written either ({reason})."
+        ).format(error=type(exc).__name__, log=handler.path, reason=reason)
+    print(line, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``counter-tui`` and ``python -m counter_tui``; returns the exit status."""
+    """Entry point of ``counter-tui`` and ``python -m counter_tui``; returns the exit status
+    (0 done, 1 failed, 2 bad arguments or settings; ``--help`` and argument errors exit
+    through argparse's SystemExit). No traceback reaches the terminal: refusals print their
+    sentence, anything unexpected is logged to ``<data folder>/logs/counter-tui.log`` with
+    its traceback and named in one line."""
+    with _process_setup() as handler:
+        try:
+            return _main(argv, handler)
+        except KeyboardInterrupt:
+            print(i18n._("counter-tui: interrupted; nothing more was done."), file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, logged
+            _report_unexpected(handler, exc)
+            return 1
+
+
+def _main(argv: list[str] | None, handler: PrivateLogFile) -> int:
     i18n.set_language(_peek_language(sys.argv[1:] if argv is None else argv))
     args = parse_args(argv)
     try:
@@ -267,8 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     except config.SettingsError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 2
+    _use_log_folder(handler, settings.data_dir)
     i18n.set_language(settings.lang)
-    if args.command in ("user", "audit", "report", "intake"):
+    needs_archive = ("user", "audit", "report", "intake", "institution", "certificate")
+    # (certificate verify checks for itself: its exit statuses are its own.)
+    if args.command in needs_archive and getattr(args, "certificate_command", "") != "verify":
         # These work on an existing archive: a mistyped path must not create an empty one.
         path = config.sqlite_file(settings.db_url)
         if path is not None and not path.exists():
@@ -296,15 +412,19 @@ def main(argv: list[str] | None = None) -> int:
         # refused, database busy …): the operator reads it, never a traceback.
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:
-        log.debug("database failure", exc_info=True)
-        print(
-            i18n._("counter-tui: the archive database cannot be used: {error}").format(
-                error=str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            ),
-            file=sys.stderr,
-        )
-        return 1
+    except Exception as exc:
+        from counter_tui.context import DATABASE_ERRORS, explain
+
+        if isinstance(exc, DATABASE_ERRORS):
+            log.warning("database failure", exc_info=True)
+            print(f"counter-tui: {explain(exc, settings.db_url)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, OSError):
+            # A full or read-only disk, a missing or unreadable folder: the operator can act.
+            log.warning("file operation failed", exc_info=True)
+            print(f"counter-tui: {describe_os_error(exc)}", file=sys.stderr)
+            return 1
+        raise  # unexpected: main logs it and names the log file
 
 
 def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -320,6 +440,8 @@ def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
         return _user(settings, args)
     if args.command == "institution":
         return _institution(settings, args)
+    if args.command == "audit" and args.audit_command == "checkpoint":
+        return _checkpoint(settings)
     if args.command == "audit":
         return _audit(settings)
     if args.command == "intake":
@@ -337,27 +459,55 @@ def _ask_password(prompt_twice: bool = True) -> str:
     return first
 
 
-def _open_db(settings: config.Settings, *, upgrade: bool = True):  # noqa: ANN202
+def _open_db(  # noqa: ANN202
+    settings: config.Settings, *, upgrade: bool = True, read_only: bool = False
+):
+    """The archive database (see :func:`counter_tui.context.open_database`); ``read_only``
+    for commands that only read (``audit verify``, ``user list``): never migrated, written
+    or write-locked."""
     from counter_tui.context import open_database
 
-    return open_database(settings, upgrade=upgrade)
+    return open_database(settings, upgrade=upgrade, read_only=read_only)
+
+
+def _admin_login(db, settings: config.Settings):  # noqa: ANN001, ANN202
+    """Ask for an administrator's username and password and log in (counter ``cli``);
+    returns the workplace. Raises AuthError (EOFError without a terminal)."""
+    import getpass
+
+    from counter_tui.services import auth
+
+    _ = i18n._
+    print(_("Changing accounts needs an administrator's log-in."))
+    username = input(_("Administrator username: "))
+    password = getpass.getpass(_("Password of {name}: ").format(name=username.strip()))
+    return auth.authenticate(
+        db,
+        username,
+        password,
+        counter="cli",
+        lockout_failures=settings.login_lockout_failures,
+    )
 
 
 def _user(settings: config.Settings, args: argparse.Namespace) -> int:
     from counter_tui.services import auth
 
     _ = i18n._
-    db = _open_db(settings)
+    db = _open_db(settings, read_only=args.user_command == "list")
     try:
         if args.user_command == "list":
             for a in auth.list_users(db):
                 state = _("active") if a.active else _("disabled")
                 role = _(auth.ROLES[a.role]) if a.role in auth.ROLES else a.role
+                own = _("own ID: older hash, enter it again") if a.own_id == "argon2" else ""
                 print(
                     f"{_pad(a.institution_code, 8)} {_pad(a.username, 16)} {_pad(a.name, 10)} "
-                    f"{_pad(role, 10)} {state}"
+                    f"{_pad(role, 10)} {state} {own}".rstrip()
                 )
             return 0
+        # Every change needs an administrator, except the first one of an empty archive.
+        actor = _admin_login(db, settings) if auth.has_accounts(db) else None
         if args.user_command == "add":
             password = _ask_password()
             own = ""
@@ -373,13 +523,20 @@ def _user(settings: config.Settings, args: argparse.Namespace) -> int:
                 institution_code=args.account_institution,
                 password=password,
                 own_id=own,
+                actor=actor,
             )
             print(_("Account {name} created.").format(name=args.username))
         elif args.user_command == "passwd":
-            auth.set_password(db, args.username, _ask_password())
+            auth.set_password(db, args.username, _ask_password(), actor=actor)
             print(_("Password of {name} changed.").format(name=args.username))
+        elif args.user_command == "own-id":
+            import getpass
+
+            own = getpass.getpass(_("The holder's own resident ID (not shown): "))
+            auth.set_own_id(db, args.username, own, actor=actor)
+            print(_("Own resident ID of {name} stored.").format(name=args.username))
         else:
-            auth.set_active(db, args.username, args.user_command == "enable")
+            auth.set_active(db, args.username, args.user_command == "enable", actor=actor)
             print(
                 _("Account {name} {state}.").format(
                     name=args.username,
@@ -440,13 +597,13 @@ def _pad(text: str, cells: int) -> str:
 def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from counter_tui.services import auth, intake
+    from counter_tui.services import auth, authorization, intake
 
     _ = i18n._
     db = _open_db(settings)
     try:
         try:
-            archivist = auth.active_account(db, args.archivist, {"archivist", "admin"})
+            archivist = auth.active_account(db, args.archivist, authorization.RULES["intake"].roles)
         except auth.AuthError:
             print(
                 _("{name} is not an active archivist account.").format(name=args.archivist),
@@ -459,6 +616,7 @@ def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
             archive_root=settings.archive_dir,
             clerk_id=archivist.id,
         )
+        _sign_checkpoints(db)
     except intake.IntakeError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 1
@@ -472,17 +630,49 @@ def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noqa: ANN001
+    """Sign the chain's head after a command that wrote (services.checkpoints.sign_held);
+    says so when no keyring could sign."""
+    from counter_tui.services import checkpoints
+
+    signed = checkpoints.sign_held(db, create_for=create_for)
+    if not signed:
+        print(
+            i18n._(
+                "No keyring here holds an institution key: the access log was not signed "
+                "(a counter signs it when it is next used)."
+            ),
+            file=sys.stderr,
+        )
+    return signed
+
+
+def _checkpoint(settings: config.Settings) -> int:
+    db = _open_db(settings)
+    try:
+        signed = _sign_checkpoints(db)
+    finally:
+        db.dispose()
+    if signed:
+        print(i18n._("Access log signed for: {codes}.").format(codes=", ".join(signed)))
+    return 0 if signed else 1
+
+
 def _audit(settings: config.Settings) -> int:
     import time
 
     from counter_tui.services import fixity
 
-    db = _open_db(settings, upgrade=False)  # read-only: verifying writes nothing
-    started = time.perf_counter()
-    report = fixity.verify(db, archive_root=settings.archive_dir)
+    # Read-only: verifying writes nothing, works on a copy the user cannot write and while a
+    # counter holds the write lock, and never turns a wrong file into an empty archive.
+    db = _open_db(settings, read_only=True)
+    try:
+        started = time.perf_counter()
+        report = fixity.verify(db, archive_root=settings.archive_dir)
+    finally:
+        db.dispose()
     print(fixity.summary(report))
     print(i18n._("Verified in {s:.2f} s.").format(s=time.perf_counter() - started))
-    db.dispose()
     return 0 if report.ok else 1
 
 
@@ -508,6 +698,9 @@ def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> i
         return 1
     try:
         summary = demo.build_demo(db, settings.archive_dir, dossiers=dossiers)
+        # The demo's institutions get their keys now (the demo keyring under `make run`),
+        # and the chain as built is signed.
+        _sign_checkpoints(db, create_for=tuple(demo.institutions.INSTITUTION_DETAILS))
     except demo.DemoError as exc:
         print(f"counter-tui: {exc}", file=sys.stderr)
         return 1
@@ -568,8 +761,41 @@ def _run_app(settings: config.Settings) -> int:
         return 1
     from counter_tui.app import CounterApp  # imported after set_language: bindings are translated
 
-    CounterApp(ctx).run()
-    return 0
+    app = guard_app(CounterApp(ctx))
+    app.run()
+    return app.return_code or 0
+
+
+def guard_app(app):  # noqa: ANN001, ANN201 - a textual App, returned
+    """``app`` with Textual's handler of unhandled exceptions replaced: Textual prints a full
+    traceback, with local variables (personal data), to the terminal; this one logs it to the
+    log file and ends the app with status 1 and one translated line naming that file."""
+    app._handle_exception = functools.partial(_app_failed, app)
+    return app
+
+
+def _app_failed(app, error: Exception) -> None:  # noqa: ANN001 - a textual App
+    """An exception nothing in the app handled: log it with its traceback, then end the app
+    (status 1) printing one translated line that names the log file instead of Textual's
+    traceback. Pilot tests still see the exception (Textual re-raises the first one)."""
+    from rich.text import Text
+
+    log.error("unexpected error in the app", exc_info=error)
+    if app._exception is None:  # what Textual's handler records for pilot tests
+        app._exception = error
+        app._exception_event.set()
+    path = next(
+        (h.path for h in logging.getLogger().handlers if isinstance(h, PrivateLogFile)), None
+    )
+    line = (
+        i18n._(
+            "counter-tui: an unexpected error ({error}) stopped the program; the details are "
+            "in {log}."
+        ).format(error=type(error).__name__, log=path)
+        if path is not None
+        else user_message(error)
+    )
+    app.exit(return_code=1, message=Text(line))
 
 
 def _first_admin(db) -> bool:  # noqa: ANN001

@@ -24,7 +24,9 @@ Exit status of ``certificate verify``:
   4  unknown signing key
   5  unknown serial or code (no record here: ask the issuer)
   6  signing key not in use at the signing time, or signed in the future
-  7  unreadable input (missing or corrupt file, no certificate QR code, mistyped code)
+  7  unreadable input (missing or corrupt file, no certificate QR code, mistyped code, a QR
+     text read only in part)
+  8  valid, but not issued to the resident ID given with --holder-id
   1  any other error: the database cannot be opened or read (missing, locked, outdated
      schema), or a usage error of ``certificate verify`` (argparse's usual 2 would read as
      "altered")
@@ -38,6 +40,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import unicodedata
 from typing import TYPE_CHECKING
@@ -64,13 +67,16 @@ EXIT_STATUS = {
     "unreadable": 7,
 }
 """Exit status of ``certificate verify`` per outcome (services.certificate_verify.Outcome)."""
+EXIT_NOT_HOLDER = 8
+"""A valid certificate, but not issued to the ``--holder-id`` given."""
 
 
 def _exit_status_help() -> str:
     return _(
         "Exit status: 0 valid, 2 altered, 3 voided, 4 unknown signing key, 5 no record of "
         "the serial or code here, 6 key not in use when signed or signed in the future, "
-        "7 unreadable input, 1 other errors (database, usage)."
+        "7 unreadable input, 8 valid but not issued to the --holder-id given, 1 other errors "
+        "(database, usage)."
     )
 
 
@@ -230,7 +236,13 @@ def _back_office(settings: config.Settings, args: argparse.Namespace) -> int:
         return EXIT_ERROR
     try:
         password = getpass.getpass(_("Password of {name}: ").format(name=args.clerk))
-        workplace = auth.authenticate(db, args.clerk, password, counter="cli")
+        workplace = auth.authenticate(
+            db,
+            args.clerk,
+            password,
+            counter="cli",
+            lockout_failures=settings.login_lockout_failures,
+        )
         serial = args.serial
         if args.certificate_command == "void":
             record = certificate_events.void(db, serial, workplace=workplace, reason=args.reason)
@@ -272,6 +284,14 @@ def _verify(settings: config.Settings, args: argparse.Namespace) -> int:
     from counter_tui.context import open_database
     from counter_tui.services import certificate_verify
 
+    if args.holder_id is not None:
+        from counter_tui.domain import resident_id
+
+        try:
+            resident_id.parse(args.holder_id)
+        except resident_id.ResidentIdError as exc:
+            print(_("--holder-id is not a resident ID: {error}").format(error=exc), file=sys.stderr)
+            return EXIT_ERROR
     path = config.sqlite_file(settings.db_url)
     if path is not None and not path.is_file():
         # Opening it would create an empty archive: verifying writes nothing.
@@ -281,7 +301,7 @@ def _verify(settings: config.Settings, args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
     try:
-        db = open_database(settings, upgrade=False)
+        db = open_database(settings, read_only=True)  # never migrated, written or locked
         try:
             result = certificate_verify.verify(db, args.certificate_input, holder_id=args.holder_id)
         finally:
@@ -296,21 +316,31 @@ def _verify(settings: config.Settings, args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        log.debug("certificate verify failed", exc_info=True)
-        detail = str(getattr(exc, "orig", None) or "").splitlines()
-        message = detail[0] if detail else user_message(exc)
+        from counter_tui.context import DATABASE_ERRORS, explain
+
+        log.warning("certificate verify failed", exc_info=True)
+        if isinstance(exc, DATABASE_ERRORS):
+            exc = explain(exc, settings.db_url)  # not an archive, unreachable … in words
+        message = user_message(exc)
         print(
             _("counter-tui: the certificate cannot be verified: {error}").format(error=message),
             file=sys.stderr,
         )
         return EXIT_ERROR
     status = EXIT_STATUS[result.outcome.value]
-    if args.as_json:
-        print(json.dumps(_as_json(result, status), ensure_ascii=False, indent=2))
-    elif result.outcome == certificate_verify.Outcome.UNREADABLE:
-        print(f"counter-tui: {result.message}", file=sys.stderr)
-    else:
-        print(_as_text(result))
+    if status == 0 and result.holder_matches is False:
+        status = EXIT_NOT_HOLDER
+    try:
+        if args.as_json:
+            print(json.dumps(_as_json(result, status), ensure_ascii=False, indent=2))
+        elif result.outcome == certificate_verify.Outcome.UNREADABLE:
+            print(f"counter-tui: {result.message}", file=sys.stderr)
+        else:
+            print(_as_text(result))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (| head) went away: the answer is still the exit status.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return status
 
 

@@ -7,7 +7,8 @@ Dates are Asia/Shanghai calendar days (YYYY-MM-DD, both inclusive). Without ``--
 the report covers every institution in the database. The CSV is UTF-8 with a byte-order mark
 (Excel then reads the Chinese headers and names correctly); JSON is UTF-8. Output goes to
 standard output unless ``--output`` names a file. Exit status: 0 done, 2 bad arguments (bad
-date, end before start, unknown institution), 1 the file could not be written.
+date, end before start, unknown institution), 1 the file could not be written or the
+database could not be read (it is opened read-only: never migrated, written or locked).
 The figures and their definitions are those of counter_tui.services.reports.
 """
 
@@ -18,18 +19,32 @@ import datetime as dt
 import sys
 
 from counter_tui import config
+from counter_tui.errors import describe_os_error
 from counter_tui.i18n import _
 
 MAX_DAYS = 366 * 5
 
 
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2999, 12, 31)
+"""The days a report may name: far beyond any service history, well inside what the time
+arithmetic (Beijing day → UTC instants) can represent (year 1 and 9999 overflow)."""
+
+
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             _("{text} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30.").format(text=text)
         ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(
+            _("{text} is outside the days a report can cover ({first} to {last}).").format(
+                text=text, first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat()
+            )
+        )
+    return day
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -99,8 +114,9 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
         print(_("A report covers at most {n} days.").format(n=MAX_DAYS), file=sys.stderr)
         return 2
     # The same opening as every other command: the central password from the keyring
-    # (a PostgreSQL URL without it used to fail here), and nothing written.
-    db = open_database(settings, upgrade=False)
+    # (a PostgreSQL URL without it used to fail here); read-only: never migrated, written or
+    # write-locked, and a file that is not an archive is named as such.
+    db = open_database(settings, read_only=True)
     try:
         institution_id = None
         if args.report_institution:
@@ -116,10 +132,9 @@ def run_report(settings: config.Settings, args: argparse.Namespace) -> int:
         try:
             write(figures, target)
         except OSError as exc:
+            exc.filename = exc.filename or args.report_output
             print(
-                _("Cannot write {path}: {error}").format(
-                    path=args.report_output, error=exc.strerror or exc
-                ),
+                _("Cannot write the report: {error}").format(error=describe_os_error(exc)),
                 file=sys.stderr,
             )
             return 1

@@ -10,7 +10,9 @@ the certificate signing key are fetched from the system keyring (service ``count
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import shlex
 import sys
 import tomllib
@@ -21,7 +23,7 @@ import platformdirs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from counter_tui.errors import CounterError
+from counter_tui.errors import CounterError, describe_os_error
 from counter_tui.i18n import _
 
 APP_NAME = "counter-tui"
@@ -82,6 +84,9 @@ class Settings:
     the settings file."""
     idle_lock_minutes: float = 5
     """Minutes without a key before the screen locks (0 disables the lock)."""
+    login_lockout_failures: int = 10
+    """Consecutive failed log-ins after which an account is locked (at least 1): it stays
+    locked until an administrator runs ``counter-tui user enable NAME`` or 30 minutes pass."""
     scanner_prefix: str = ""
     """Characters the barcode scanner / ID-card reader is programmed to send before what it
     read (e.g. ``"\\u0002"``, STX); with one set, what follows it is always a scan, however
@@ -144,18 +149,49 @@ def _coerce(name: str, value: object) -> object:
                 )
             )
         return text
+    if kind in ("int", int):
+        try:
+            whole = int(str(value).strip())
+        except ValueError as exc:
+            raise SettingsError(
+                _("{name} must be a whole number, not {value!r}").format(
+                    name=name, value=str(value)
+                )
+            ) from exc
+        if whole < 1:
+            raise SettingsError(_("{name} must be at least 1").format(name=name))
+        return whole
     if "Path" in str(kind):
-        return Path(str(value)).expanduser().resolve()
+        if not isinstance(value, str | os.PathLike) or not str(value).strip():
+            raise SettingsError(_("{name} must be the path of a folder").format(name=name))
+        try:
+            return Path(str(value)).expanduser().resolve()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL byte, symlink loop …
+            raise SettingsError(
+                _("{name} is not a usable path: {value!r}").format(name=name, value=str(value))
+            ) from exc
     if kind in ("float", float):
+        if isinstance(value, bool):  # TOML true/false would pass float() as 1.0/0.0
+            raise SettingsError(
+                _("{name} must be a number, not {value!r}").format(name=name, value=str(value))
+            )
         try:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise SettingsError(
-                _("{name} must be a number, not {value!r}").format(name=name, value=value)
+                _("{name} must be a number, not {value!r}").format(name=name, value=str(value))
             ) from exc
+        if not math.isfinite(number):
+            raise SettingsError(
+                _("{name} must be a finite number, not {value}").format(name=name, value=value)
+            )
         if number < 0:
             raise SettingsError(_("{name} must not be negative").format(name=name))
         return number
+    if isinstance(value, dict | list):
+        raise SettingsError(
+            _("{name} must be a single value, not a table or a list").format(name=name)
+        )
     return str(value)
 
 
@@ -176,9 +212,21 @@ def load(
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except OSError as exc:
             raise SettingsError(
-                _("cannot read settings file {path}: {error}").format(path=path, error=exc)
+                _("cannot read settings file {path}: {error}").format(
+                    path=path, error=describe_os_error(exc)
+                )
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise SettingsError(
+                _(
+                    "settings file {path} is not UTF-8 text (byte {offset}); save it as UTF-8."
+                ).format(path=path, offset=exc.start)
+            ) from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(
+                _("settings file {path} is not valid TOML: {error}").format(path=path, error=exc)
             ) from exc
         unknown = sorted(set(data) - set(_FIELDS))
         if unknown:
@@ -204,18 +252,33 @@ def load(
     if settings.scanner_suffix and not settings.scanner_prefix:
         raise SettingsError(_("scanner_suffix needs a scanner_prefix"))
     try:
-        backend = make_url(settings.db_url).get_backend_name()
+        url = make_url(settings.db_url)
+        backend = url.get_backend_name()
     except (ArgumentError, ValueError) as exc:
         raise SettingsError(
-            _("db is not a database URL: {value!r}").format(value=settings.db_url)
+            _("db is not a database URL: {value!r}").format(value=_hide_password(settings.db_url))
         ) from exc
     if backend not in ("sqlite", "postgresql"):
         raise SettingsError(
             _("db must be a sqlite:/// or postgresql+psycopg:// URL, not {value!r}").format(
-                value=settings.db_url
+                value=_hide_password(settings.db_url)
             )
         )
+    if url.password:
+        raise SettingsError(
+            _(
+                "db must not contain a password ({value}): settings are no place for secrets. "
+                "Store the central database password in the keyring (service counter-tui, "
+                "name db-password), e.g. keyring set counter-tui db-password"
+            ).format(value=url.render_as_string(hide_password=True))
+        )
     return settings
+
+
+def _hide_password(url: str) -> str:
+    """``url`` with anything between "user:" and "@" masked, for a message about a URL that
+    does not even parse."""
+    return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 def sqlite_file(url: str) -> Path | None:

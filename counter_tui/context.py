@@ -17,7 +17,13 @@ from pathlib import Path
 
 from counter_tui.config import Settings
 from counter_tui.db import migrate
-from counter_tui.db.engine import Database
+from counter_tui.db.engine import (
+    DATABASE_ERRORS as DATABASE_ERRORS,  # re-exported: the CLI may not import db/
+)
+from counter_tui.db.engine import PRIVATE_FILE_MODE as PRIVATE_FILE_MODE
+from counter_tui.db.engine import Database, DatabaseUnavailable
+from counter_tui.db.engine import explain as explain
+from counter_tui.db.engine import make_private_dir as make_private_dir
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import Visit, Workplace
@@ -48,31 +54,80 @@ class SchemaOutdated(CounterError):
 
 
 def open_database(
-    settings: Settings, *, upgrade: bool = True, ask: Callable[[str], str] | None = None
+    settings: Settings,
+    *,
+    upgrade: bool = True,
+    read_only: bool = False,
+    ask: Callable[[str], str] | None = None,
 ) -> Database:
     """Open the configured archive database (password from the keyring, see
-    :func:`database_url`) and apply pending migrations; with ``upgrade=False`` (read-only
-    commands, which never write) check instead that the schema is current.
+    :func:`database_url`) and apply pending migrations; with ``upgrade=False`` check instead
+    that the schema is current. ``read_only=True`` (``audit verify``, ``report``,
+    ``certificate verify``, ``user list``) implies ``upgrade=False`` and opens the database
+    read-only (:class:`~counter_tui.db.engine.Database`): nothing is created, migrated,
+    written or locked for writing, so it works on a file the user cannot write and while
+    another counter holds the write lock.
 
-    Raises SchemaOutdated (``upgrade=False`` on an older schema), EOFError (no terminal to ask
-    for the central password), SecretsError, and SQLAlchemy errors when the database cannot
-    be reached."""
-    db = Database(database_url(settings, ask=ask))
+    Raises SchemaOutdated (not upgrading, an older schema), DatabaseUnavailable (reason
+    ``not_an_archive`` for an empty, zero-byte or non-SQLite file or a schema this program
+    does not know; others when the database cannot be opened or reached, see
+    :func:`~counter_tui.db.engine.explain`), StorageBusyError, EOFError (no terminal to ask
+    for the central password) and SecretsError."""
+    url = database_url(settings, ask=ask)
+    db = Database(url, read_only=read_only)
     try:
-        if upgrade:
+        if upgrade and not read_only:
             migrate.upgrade(db)
-        elif migrate.current_revision(db) != migrate.head_revision():
-            raise SchemaOutdated(
-                _(
-                    "The archive database's schema is older than this program's; run "
-                    "counter-tui db upgrade first."
-                ),
-                reason="schema_outdated",
-            )
+        else:
+            _check_schema(db)
+    except DATABASE_ERRORS as exc:
+        db.dispose()
+        raise explain(exc, db.url) from exc
     except BaseException:
         db.dispose()
         raise
     return db
+
+
+def _check_schema(db: Database) -> None:
+    current = migrate.current_revision(db)
+    if current == migrate.head_revision():
+        return
+    if current is None:
+        raise DatabaseUnavailable(
+            _(
+                "{where} is not a Counter TUI archive database (an empty file, another kind "
+                "of file, or another program's database)."
+            ).format(where=db.describe()),
+            reason="not_an_archive",
+        )
+    if not _known_revision(current):
+        raise DatabaseUnavailable(
+            _(
+                "The archive database {where} was written by a newer version of Counter TUI "
+                "(schema {revision}); update this program."
+            ).format(where=db.describe(), revision=current),
+            reason="schema_newer",
+        )
+    raise SchemaOutdated(
+        _(
+            "The archive database's schema is older than this program's; run "
+            "counter-tui db upgrade first."
+        ),
+        reason="schema_outdated",
+    )
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return (
+            ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision) is not None
+        )
+    except CommandError:
+        return False
 
 
 @dataclass
@@ -90,7 +145,13 @@ class AppContext:
     def authenticate(self, username: str, password: str) -> Workplace:
         """Check a username and password for this counter (the log-in screen and the idle
         lock; call it in a worker thread: argon2 is slow on purpose). Raises AuthError."""
-        return auth.authenticate(self.db, username, password, counter=self.settings.counter)
+        return auth.authenticate(
+            self.db,
+            username,
+            password,
+            counter=self.settings.counter,
+            lockout_failures=self.settings.login_lockout_failures,
+        )
 
     def close(self) -> None:
         """Empty the private viewing folder and close the database."""

@@ -9,6 +9,8 @@ into a plain sentence).
 
 from __future__ import annotations
 
+import errno
+
 from counter_tui.i18n import _
 
 
@@ -35,3 +37,27 @@ def user_message(exc: BaseException) -> str:
     return _("Something went wrong: {error}. Nothing typed was lost; please try again.").format(
         error=type(exc).__name__
     )
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A sentence in the UI language for a failed file operation: what went wrong (disk full,
+    no permission, read-only disk, missing, a folder where a file was expected …) and the path
+    it concerns. The operating system's own English text is used only for the rare errors
+    not named here."""
+    reasons = {
+        getattr(errno, "EDQUOT", errno.ENOSPC): _("the disk quota is used up"),
+        errno.ENOSPC: _("the disk is full"),
+        errno.EACCES: _("permission denied"),
+        errno.EPERM: _("permission denied"),
+        errno.EROFS: _("the disk is read-only"),
+        errno.ENOENT: _("it does not exist"),
+        errno.EISDIR: _("it is a folder, not a file"),
+        errno.ENOTDIR: _("a part of the path is not a folder"),
+        errno.EIO: _("the disk reported an input/output error"),
+        errno.EEXIST: _("it already exists"),
+        errno.ENAMETOOLONG: _("the name is too long"),
+    }
+    reason = reasons.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+    if exc.filename:
+        return _("{path}: {reason}").format(path=exc.filename, reason=reason)
+    return reason

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from textual.dom import DOMNode
 from textual.message import Message
 
+from counter_tui.errors import user_message
 from counter_tui.read_models import DossierView, LookupOutcome, Visit
+from counter_tui.services import authorization
 
 
 class LookupFinished(Message):
@@ -69,3 +72,21 @@ class MaterialAdded(Message):
         super().__init__()
         self.view = view
         self.number = number
+
+
+class SessionEnded(Message):
+    """The account was disabled since it logged in (services.authorization.ends_session):
+    the app ends the session; ``message`` is what the log-in screen says."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+def failure_message(node: DOMNode, exc: BaseException) -> str:
+    """The sentence for a clerk about ``exc`` (errors.user_message); when it means the
+    account was disabled, the app is also told to end the session (safe from a worker
+    thread: ``post_message`` is)."""
+    if authorization.ends_session(exc):
+        node.app.post_message(SessionEnded(str(exc)))
+    return user_message(exc)

@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -128,6 +129,16 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
+    # The own-ID key lives in the keyring (services.auth.own_id_key): an in-memory one here,
+    # the demo's file keyring when PYTHON_KEYRING_BACKEND names it.
+    import keyring
+    from keyring.backends import fail
+
+    if isinstance(keyring.get_keyring(), fail.Keyring):
+        sys.path.insert(0, str(Path(__file__).parent))
+        from bench_certificates import _MemoryKeyring
+
+        keyring.set_keyring(_MemoryKeyring())
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}")

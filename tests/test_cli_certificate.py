@@ -83,7 +83,7 @@ def test_json_output(archive: TinyArchive, payload: str, capsys) -> None:  # noq
 
 def test_the_holder_id_is_never_printed(archive: TinyArchive, payload: str, capsys) -> None:  # noqa: ANN001
     other = "440524188001010014"
-    assert run(archive, payload, "--holder-id", other) == 0
+    assert run(archive, payload, "--holder-id", other) == 8  # valid, but not this person's
     captured = capsys.readouterr()
     assert other not in captured.out + captured.err
     assert "不是持证人" in captured.out or "NO" in captured.out
@@ -97,11 +97,20 @@ def test_altered_exits_2(archive: TinyArchive, payload: str, capsys) -> None:  #
 
 
 def test_voided_exits_3(archive: TinyArchive, payload: str, capsys) -> None:  # noqa: ANN001
-    with archive.db.write() as s:
+    from counter_tui.services import certificate_events
+    from tests.support.factories import logged_in
+
+    with archive.db.read() as s:
         row = s.exec(select(Certificate)).one()
-        s.add(CertificateEvent(certificate_id=row.id, kind="voided", reason="信息有误"))
+    certificate_events.void(
+        archive.db, row.serial, workplace=logged_in(archive, "super1"), reason="信息有误"
+    )
     assert run(archive, payload) == 3
     assert "信息有误" in capsys.readouterr().out
+    # A void slipped in behind the application's back (unsealed) is no proof either way.
+    with archive.db.write() as s:
+        s.add(CertificateEvent(certificate_id=row.id, kind="voided", reason="伪造"))
+    assert run(archive, payload) == 2
 
 
 def test_unknown_key_exits_4(archive: TinyArchive, capsys) -> None:  # noqa: ANN001
@@ -231,15 +240,7 @@ def test_print_reprint_and_void_from_the_command_line(
     assert (spool / f"{serial}.pdf").exists()
     assert back_office(archive, monkeypatch, PASSWORD, "reprint", serial, "--clerk", "clerk1") == 0
     assert (spool / f"{serial}.reprint-1.pdf").exists()
-    # A wrong password changes nothing; an auditor may not void; a supervisor may.
-    assert (
-        back_office(
-            archive, monkeypatch, "wrong", "void", serial, "--clerk", "super1", "--reason", "x"
-        )
-        == 1
-    )
-    err = capsys.readouterr().err
-    one_clear_line(err)
+    # An auditor may not void; a supervisor may.
     assert (
         back_office(
             archive, monkeypatch, PASSWORD, "void", serial, "--clerk", "audit1", "--reason", "x"
@@ -272,6 +273,9 @@ def test_print_reprint_and_void_from_the_command_line(
     with archive.db.read() as s:
         kinds = sorted(e.kind for e in s.exec(select(CertificateEvent)))
     assert kinds == ["printed", "printed", "reprinted", "voided"]
+    # A wrong password changes nothing (and the next attempt here must wait: not tried).
+    assert back_office(archive, monkeypatch, "wrong", "print", serial, "--clerk", "super1") == 1
+    one_clear_line(capsys.readouterr().err)
 
 
 def test_key_rotation_keeps_earlier_certificates_valid(
@@ -308,3 +312,45 @@ def test_key_rotation_keeps_earlier_certificates_valid(
     assert fixity.verify(archive.db).ok
     assert cli.main([*argv, "list", "NOPE"]) == 1
     one_clear_line(capsys.readouterr().err)
+
+
+def test_a_wrong_holder_id_is_not_a_pass_and_a_bad_one_is_said(
+    archive: TinyArchive, payload: str, capsys
+) -> None:  # noqa: ANN001
+    assert run(archive, payload, "--holder-id", HOLDER) == 0
+    assert run(archive, payload, "--holder-id", "11010519491231003X") == 1  # check digit
+    assert "--holder-id" in capsys.readouterr().err
+    from counter_tui.domain import resident_id
+
+    other = "11010519491231003"
+    valid_other = other + resident_id.check_character(other)
+    assert run(archive, payload, "--holder-id", valid_other) == 8
+    assert HOLDER not in capsys.readouterr().out
+
+
+def test_a_closed_pipe_keeps_the_exit_status(archive: TinyArchive, payload: str) -> None:
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "counter_tui",
+        "--db",
+        archive.settings.db_url,
+        "certificate",
+        "verify",
+        payload,
+    ]
+    import shlex
+
+    done = subprocess.run(
+        f"{shlex.join(command)} | head -c 1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        check=False,
+    )
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr

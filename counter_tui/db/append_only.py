@@ -19,6 +19,7 @@ APPEND_ONLY_TABLES = (
     "consultation",
     "certificate_event",
     "signing_key_list",
+    "chain_checkpoint",
 )
 ERROR_MARK = "append-only"
 PG_FUNCTION = "counter_tui_append_only"

@@ -242,6 +242,25 @@ class SigningKeyList(SQLModel, table=True):
     current_key_id: str = Field(max_length=16)
     key_list: bytes
     stored_at: dt.datetime = Field(default_factory=utcnow)
+    endorsement: bytes | None = None
+    """For a list made by a rotation: the retired key's signature over it (since migration
+    0008; certificate_signing.successor_endorsed)."""
+
+
+class ChainCheckpoint(SQLModel, table=True):
+    """A signed statement of the access chain's head (services.checkpoints): ``seq`` and
+    ``head_hash`` of the newest event at ``at``, signed by the institution's key
+    (``signature``: COSE_Sign1 over the CBOR statement, ``key_id`` its key)."""
+
+    __tablename__ = "chain_checkpoint"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
+    seq: int = Field(index=True)
+    head_hash: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow)
+    key_id: str = Field(max_length=16)
+    signature: bytes
 
 
 class AccessEvent(SQLModel, table=True):

@@ -43,7 +43,7 @@ from counter_tui.demo.people import DossierPlan, plan_archive
 from counter_tui.domain import clock
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import access_log, auth, fixity
+from counter_tui.services import access_log, auth, custody, fixity
 from counter_tui.services.intake import ingest_scan_batch
 
 AS_OF = dt.date(2026, 6, 30)
@@ -126,7 +126,14 @@ def build_demo(
     archive_root = Path(archive_root)
     archive_root.mkdir(parents=True, exist_ok=True)
     jobs = [_job(plan) for plan in plans if plan.digitised]
-    pages = _digitise(db, archive_root, jobs, archivist_id, workers)
+    # CY-RC's archivist scans what CY-RC holds; the rest is an operator's import (no account):
+    # intake refuses an archivist working on another institution's dossier.
+    scanned_by = {
+        p.dossier_no: archivist_id if p.custody[-1].holder == "CY-RC" else None
+        for p in plans
+        if p.digitised
+    }
+    pages = _digitise(db, archive_root, jobs, scanned_by, workers)
     services = _history(db, history_days, seed) if history_days else 0
 
     material_count = sum(len(p.materials) for p in plans)
@@ -204,6 +211,11 @@ def _insert(db: Database, plans: list[DossierPlan]) -> uuid.UUID:
             )
         session.add_all(clerks.values())
         session.flush()
+        # Accounts are sealed as `counter-tui user add` seals them (no administrator: built).
+        accounts = access_log.Chain(session)
+        for account in clerks.values():
+            auth.register_account(accounts, account, kind="account_added", clerk_id=None)
+        session.flush()
         archivist = clerks["arch1"].id
         holders_clerk = {"CY-RC": archivist, "CY-JY": clerks["clerk3"].id}
         # Plain executemany inserts: ten thousand catalogue rows as ORM objects would cost
@@ -265,6 +277,9 @@ def _insert(db: Database, plans: list[DossierPlan]) -> uuid.UUID:
             fixity.register_material(
                 chain, Material(**row), clerk_id=archivist, institution_id=institutions["CY-RC"].id
             )
+        # And every custody event (received, shelved, transferred …): facts too.
+        for row in event_rows:
+            custody.register_event(chain, CustodyEvent(**row))
     return archivist
 
 
@@ -291,7 +306,7 @@ def _digitise(
     db: Database,
     archive_root: Path,
     jobs: list[BatchJob],
-    archivist: uuid.UUID,
+    scanned_by: dict[str, uuid.UUID | None],
     workers: int | None,
 ) -> int:
     """Render and attach every job's scan batch; returns the number of pages attached."""
@@ -312,7 +327,10 @@ def _digitise(
         def attach(batch_dir: str) -> None:
             nonlocal pages
             result = ingest_scan_batch(
-                db, batch_dir=Path(batch_dir), archive_root=archive_root, clerk_id=archivist
+                db,
+                batch_dir=Path(batch_dir),
+                archive_root=archive_root,
+                clerk_id=scanned_by[Path(batch_dir).name],
             )
             pages += result.pages
             shutil.rmtree(batch_dir, ignore_errors=True)

@@ -14,8 +14,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from counter_tui.errors import CounterError, user_message
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
+from counter_tui.messages import failure_message
 from counter_tui.widgets.preset_input import DialogInput
 
 ResultType = TypeVar("ResultType")
@@ -120,7 +121,7 @@ class WriteDialog(Dialog[ResultType], Generic[ResultType]):
             if not isinstance(exc, CounterError):
                 log.exception("write from %s failed", type(self).__name__)
             field = exc.field if isinstance(exc, CounterError) else ""
-            self.post_message(self.Refused(field, user_message(exc)))
+            self.post_message(self.Refused(field, failure_message(self, exc)))
             return
         self.post_message(self.Written(result))
 

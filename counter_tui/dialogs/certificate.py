@@ -310,7 +310,9 @@ class CertificateDialog(WriteDialog[IssuedCertificate | None]):
         raw = self.request()
         if self.kind_code:
             try:
-                certificate_facts.validate_facts(self.kind_code, dict(raw.facts), self.sources)
+                certificate_facts.validate_facts(
+                    self.kind_code, dict(raw.facts), self.sources, not_after=clock.today()
+                )
             except certificate_facts.FactError as exc:
                 self.fail(f"fact:{exc.field}", str(exc))
                 return

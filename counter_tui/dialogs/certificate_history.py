@@ -22,8 +22,8 @@ from textual.widgets.option_list import Option
 
 from counter_tui.dialogs.base import Dialog, DialogBody, DialogInput
 from counter_tui.domain.clock import local_time
-from counter_tui.errors import user_message
 from counter_tui.i18n import _
+from counter_tui.messages import failure_message
 from counter_tui.read_models import CertificateRecord, PrintOutcome
 
 
@@ -234,7 +234,7 @@ class CertificateHistoryDialog(Dialog[None]):
         try:
             message, records = job()
         except Exception as exc:  # noqa: BLE001 - told to the clerk, the dialog stays
-            self.post_message(self.Done(user_message(exc), None, True))
+            self.post_message(self.Done(failure_message(self, exc), None, True))
             return
         self.post_message(self.Done(message, records, False))
         if after_void:

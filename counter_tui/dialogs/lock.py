@@ -38,11 +38,33 @@ class LoginRefused(Message):
 
 
 class CredentialsCheck:
-    """Shared behaviour of the log-in screen and the lock dialog: check in a worker, wait the
-    growing delay after a wrong password, then post LoggedIn or LoginRefused."""
+    """Shared behaviour of the log-in screen and the lock dialog: one check at a time, in a
+    worker; wait the growing delay after a wrong password, then post LoggedIn or
+    LoginRefused. The form calls :meth:`submit` on Enter and :meth:`check_done` when the
+    answer arrives (which tells what was tried, so that a late refusal clears only a field
+    that still holds the refused attempt)."""
 
     authenticate: Authenticate
     sleep = staticmethod(time.sleep)
+    checking = False
+    """True from :meth:`submit` until :meth:`check_done`: a second Enter does nothing."""
+    _attempt: tuple[str, str] | None = None
+
+    def submit(self, username: str, password: str) -> bool:
+        """Start checking ``username`` / ``password`` unless a check is running (then nothing
+        happens and False is returned)."""
+        if self.checking:
+            return False
+        self.checking = True
+        self._attempt = (username, password)
+        self.check(username, password)
+        return True
+
+    def check_done(self) -> tuple[str, str] | None:
+        """End the running check; returns the (username, password) it was for."""
+        attempt, self._attempt = self._attempt, None
+        self.checking = False
+        return attempt
 
     @work(thread=True, group="auth")
     def check(self, username: str, password: str) -> None:
@@ -91,21 +113,28 @@ class LockDialog(CredentialsCheck, Dialog[None]):
 
     @on(Input.Submitted, "#password")
     def password_done(self) -> None:
+        if self.checking:  # one check at a time: Enter again while it runs does nothing
+            return
         if not self.query_one("#password", Input).value:
             # Nothing typed (perhaps a burst was just ignored): no attempt, nothing logged.
             self.query_one("#error", Static).update(
                 _("Please fill in the {what}.").format(what=_("password"))
             )
             return
-        self.query_one("#error", Static).update(_("Checking…"))
-        self.check(self.username, self.query_one("#password", Input).value)
+        if self.submit(self.username, self.query_one("#password", Input).value):
+            self.query_one("#error", Static).update(_("Checking…"))
 
     @on(LoginRefused)
     def refused(self, event: LoginRefused) -> None:
+        attempt = self.check_done()
         message = _("Wrong password.") if event.reason == "wrong_password" else event.message
         self.query_one("#error", Static).update(message)
-        self.query_one("#password", Input).clear()
+        password = self.query_one("#password", Input)
+        # Cleared only while it still holds the refused attempt, never what was typed since.
+        if attempt is not None and password.value == attempt[1]:
+            password.clear()
 
     @on(LoggedIn)
     def unlocked(self, event: LoggedIn) -> None:
+        self.check_done()
         self.close(None)

@@ -491,8 +491,55 @@ def _period(field: FactField, text: str) -> Period:
     return Period(start, end, unit, post)
 
 
+def _check_bounds(
+    facts: CertifiedFacts,
+    fields: Sequence[FactField],
+    not_after: dt.date | None,
+    not_before: dt.date | None,
+) -> None:
+    titles = {f.name: f.title() for f in fields}
+    for name, value in facts.values:
+        dates = (
+            [value.start, value.end]
+            if isinstance(value, Period)
+            else [value]
+            if isinstance(value, FactDate)
+            else []
+        )
+        for date in (d for d in dates if d is not None):
+            earliest = (date.year, date.month, date.day or 1)
+            latest = (date.year, date.month, date.day or 31)
+            if not_after is not None and earliest > (
+                not_after.year,
+                not_after.month,
+                not_after.day,
+            ):
+                raise FactError(
+                    name,
+                    _("{label}: {date} is after today ({today}).").format(
+                        label=titles[name], date=date.iso(), today=not_after.isoformat()
+                    ),
+                )
+            if not_before is not None and latest < (
+                not_before.year,
+                not_before.month,
+                not_before.day,
+            ):
+                raise FactError(
+                    name,
+                    _("{label}: {date} is before the holder was born ({born}).").format(
+                        label=titles[name], date=date.iso(), born=not_before.isoformat()
+                    ),
+                )
+
+
 def validate_facts(
-    kind_code: str, raw: Mapping[str, str], sources: Sequence[SourceMaterial]
+    kind_code: str,
+    raw: Mapping[str, str],
+    sources: Sequence[SourceMaterial],
+    *,
+    not_after: dt.date | None = None,
+    not_before: dt.date | None = None,
 ) -> CertifiedFacts:
     """Check and structure the fact texts ``raw`` (field name → text as typed; a missing
     name counts as blank) of a certificate of ``kind_code`` citing ``sources``.
@@ -502,9 +549,14 @@ def validate_facts(
     is the post when there are two or more words after the dates). A blank work-start source
     means the earliest-dated cited material.
 
+    ``not_after`` (the issue date) and ``not_before`` (the holder's birth date, from the
+    resident ID) bound every date certified: a date after the one or before the other (to the
+    precision it was given) is refused as impossible.
+
     Raises FactError (``field`` the fact field's name) for: an unknown kind or field name, a
-    blank required field, a bad date, a start after its end, a text too long, control
-    characters, a period without a unit, a source number not among the cited materials.
+    blank required field, a bad date, a date outside those bounds, a start after its end, a
+    text too long, control characters, a period without a unit, a source number not among the
+    cited materials.
     """
     if kind_code not in FIELDS:
         raise FactError("", _("Choose the kind of certificate."))
@@ -547,6 +599,7 @@ def validate_facts(
         else:
             values.append((field.name, text))
     facts = CertifiedFacts(kind_code, tuple(values))
+    _check_bounds(facts, fields, not_after, not_before)
     start, end = facts.get("start"), facts.get("end")
     if isinstance(start, FactDate) and isinstance(end, FactDate) and _after(start, end):
         field = next(f for f in fields if f.name == "end")

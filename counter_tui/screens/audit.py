@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from counter_tui.context import AppContext
 from counter_tui.domain import clock
-from counter_tui.errors import user_message
 from counter_tui.i18n import N_, _
+from counter_tui.messages import failure_message
 from counter_tui.services import access_log, audit_log, fixity
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
@@ -88,7 +88,7 @@ class AuditScreen(ShowsMessages, Screen):
         try:
             rows = audit_log.recent_events(self.ctx.db, self.ctx.workplace, limit=ROWS_SHOWN)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(AuditFailed(user_message(exc)))
+            self.post_message(AuditFailed(failure_message(self, exc)))
             return
         self.post_message(LogLoaded(rows))
 
@@ -130,7 +130,7 @@ class AuditScreen(ShowsMessages, Screen):
         try:
             report = fixity.verify(self.ctx.db, archive_root=self.ctx.settings.archive_dir)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(AuditFailed(user_message(exc)))
+            self.post_message(AuditFailed(failure_message(self, exc)))
             return
         self.post_message(ChainVerified(report))
 

@@ -21,9 +21,14 @@ from counter_tui.context import AppContext
 from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.next_applicant import NextApplicant, NextApplicantDialog
 from counter_tui.domain import service_time
-from counter_tui.errors import user_message
 from counter_tui.i18n import _
-from counter_tui.messages import DossierOpened, LookupFinished, ServiceEnded, ServiceFailed
+from counter_tui.messages import (
+    DossierOpened,
+    LookupFinished,
+    ServiceEnded,
+    ServiceFailed,
+    failure_message,
+)
 from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.screens.verify import VerifyScreen, is_certificate_text
@@ -192,7 +197,7 @@ class CounterScreen(ShowsMessages, Screen):
         try:
             outcome = lookup.scan(self.ctx.db, text, self.ctx.workplace, visit, successor)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(LookupFinished(text, outcome))
 
@@ -248,7 +253,7 @@ class CounterScreen(ShowsMessages, Screen):
                 self.ctx.db, dossier_id, self.ctx.workplace, visit, successor
             )
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(DossierOpened(view, current))
 
@@ -354,7 +359,7 @@ class CounterScreen(ShowsMessages, Screen):
         try:
             ended, seconds = visits.end_visit(self.ctx.db, self.ctx.workplace, visit, outcome)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(ServiceEnded(ended, seconds))
 
@@ -373,4 +378,4 @@ class CounterScreen(ShowsMessages, Screen):
         try:
             visits.next_applicant(self.ctx.db, self.ctx.workplace, previous, visit)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))

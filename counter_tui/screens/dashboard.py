@@ -240,7 +240,11 @@ class DashboardScreen(ShowsMessages, Screen):
             chosen = scope[scope_index % len(scope)]
             institution_id = chosen.id if chosen else None
             figures = reports.day_figures(
-                self.ctx.db, day=day, institution_id=institution_id, grouping=self.grouping
+                self.ctx.db,
+                day=day,
+                institution_id=institution_id,
+                grouping=self.grouping,
+                workplace=self.ctx.workplace,
             )
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
             self.post_message(

@@ -33,9 +33,14 @@ from counter_tui.dialogs.consultation import ConsultationDialog
 from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.material import MaterialDialog
 from counter_tui.domain.clock import local_date
-from counter_tui.errors import user_message
 from counter_tui.i18n import _
-from counter_tui.messages import IdRevealed, MaterialAdded, PagesOpened, ServiceFailed
+from counter_tui.messages import (
+    IdRevealed,
+    MaterialAdded,
+    PagesOpened,
+    ServiceFailed,
+    failure_message,
+)
 from counter_tui.read_models import (
     DossierView,
     IssuedCertificate,
@@ -194,7 +199,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             )
             viewing.launch_viewer(self.ctx.settings.viewer, files)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(PagesOpened(len(files)))
 
@@ -261,7 +266,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         """The history dialog's actions on this dossier's certificates (worker threads)."""
         ctx = self.ctx
         return CertificateActions(
-            load=lambda: certificate_events.history(ctx.db, self.view.id),
+            load=lambda: certificate_events.history(ctx.db, self.view.id, workplace=ctx.workplace),
             print=lambda serial: certificate_events.print_certificate(
                 ctx.db,
                 serial,
@@ -307,7 +312,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         try:
             outcome = self.certificate_actions().print(serial)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         level = "info" if outcome.destination == "printed" else "warning"
         self.app.call_from_thread(self.show_message, print_message(outcome), level=level)
@@ -392,9 +397,9 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     def reload(self, number: str) -> None:
         """Read the catalogue again after an addition (worker thread)."""
         try:
-            view = viewing.load_view(self.ctx.db, self.view.id)
+            view = viewing.load_view(self.ctx.db, self.view.id, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(MaterialAdded(view, number))
 
@@ -439,7 +444,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         try:
             number = viewing.reveal_id(self.ctx.db, self.view.id, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(user_message(exc)))
+            self.post_message(ServiceFailed(failure_message(self, exc)))
             return
         self.post_message(IdRevealed(number))
 

@@ -43,6 +43,8 @@ class LoginScreen(CredentialsCheck, Screen):
 
     @on(Input.Submitted, "#password")
     def password_done(self) -> None:
+        if self.checking:  # one check at a time: Enter again while it runs does nothing
+            return
         username = self.query_one("#username", Input).value
         password = self.query_one("#password", Input).value
         if not username.strip():
@@ -52,8 +54,8 @@ class LoginScreen(CredentialsCheck, Screen):
         if not password:
             self.show(_("Please fill in the {what}.").format(what=_("password")))
             return
-        self.show(_("Checking…"))
-        self.check(username, password)
+        if self.submit(username, password):
+            self.show(_("Checking…"))
 
     def take_typed_ahead(self, text: str) -> None:
         """Keys typed while the app was starting, as text with ``\\n`` for each Enter:
@@ -79,12 +81,22 @@ class LoginScreen(CredentialsCheck, Screen):
 
     @on(LoginRefused)
     def refused(self, event: LoginRefused) -> None:
+        attempt = self.check_done()
         self.show(event.message)
+        if attempt is None:
+            return
+        username = self.query_one("#username", Input)
         password = self.query_one("#password", Input)
-        password.clear()
-        password.focus()
+        # A refusal can arrive long after Enter (the delay grows to 30 s): the next person
+        # may be typing by then. Clear the password only while it still holds the refused
+        # attempt, and move the cursor only while the form is as it was submitted.
+        if password.value == attempt[1]:
+            password.clear()
+            if username.value == attempt[0]:
+                password.focus()
 
     @on(LoggedIn)
     def logged_in(self, event: LoggedIn) -> None:
+        self.check_done()
         self.query_one("#password", Input).clear()
         self.app.logged_in(event.workplace)  # type: ignore[attr-defined]

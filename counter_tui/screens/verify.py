@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from counter_tui.context import AppContext
-from counter_tui.errors import user_message
 from counter_tui.i18n import _
+from counter_tui.messages import failure_message
 from counter_tui.services import certificate_input, certificate_verify
 from counter_tui.services.certificate_signing import PREFIX
 from counter_tui.services.certificate_verify import Verification
@@ -156,9 +156,9 @@ class VerifyScreen(ShowsMessages, Screen):
     def verify(self, text: str, number: int) -> None:
         """Run services.certificate_verify.verify (worker thread; reads only)."""
         try:
-            result = certificate_verify.verify(self.ctx.db, text)
+            result = certificate_verify.verify(self.ctx.db, text, workplace=self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-            self.post_message(VerificationFailed(user_message(exc), number))
+            self.post_message(VerificationFailed(failure_message(self, exc), number))
             return
         self.post_message(CertificateVerified(result, number))
 

@@ -32,6 +32,13 @@ KIND_LABELS: dict[str, str] = {
     "certificate": N_("certificate issued"),
     "login": N_("logged in"),
     "login_failed": N_("log-in failed"),
+    "login_throttled": N_("log-in refused during the delay after failures"),
+    "login_locked": N_("log-in refused: locked after failures"),
+    "account_added": N_("account added (sealed)"),
+    "account_password_changed": N_("account password changed (sealed)"),
+    "account_disabled": N_("account disabled (sealed)"),
+    "account_enabled": N_("account enabled or unlocked (sealed)"),
+    "account_changed": N_("account's own ID changed (sealed)"),
     "reveal_id": N_("full ID revealed"),
     "material_added": N_("material added (sealed)"),
     "page_added": N_("page added (sealed)"),
@@ -39,6 +46,7 @@ KIND_LABELS: dict[str, str] = {
     "certificate_added": N_("certificate added (sealed)"),
     "certificate_event_added": N_("certificate printed, reprinted or voided (sealed)"),
     "key_list_added": N_("signing key list stored (sealed)"),
+    "custody_event_added": N_("custody event recorded (sealed)"),
 }
 """Each access event kind with its label for auditors (a msgid; translate when shown)."""
 KINDS = tuple(KIND_LABELS)

@@ -12,14 +12,25 @@ from sqlmodel import col, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Clerk, Dossier
-from counter_tui.i18n import _
 from counter_tui.read_models import Workplace
-from counter_tui.services import auth
+from counter_tui.services import auth, authorization
 
 log = logging.getLogger(__name__)
 
-LOG_READERS = frozenset({"auditor", "admin"})
-"""Roles (services.auth.ROLES) that may read the access log."""
+LOG_READERS = authorization.RULES["read_access_log"].roles
+"""Roles (services.auth.ROLES) that may read the access log (services.authorization)."""
+
+
+class AccessLogRefused(authorization.Forbidden, auth.AuthError):
+    """Reading the log refused by the rule ``read_access_log`` (logged in the access log
+    itself): both an authorization.Forbidden (``why``: ``no_account``, ``inactive``, ``role``)
+    and, as before, an auth.AuthError whose ``reason`` is ``forbidden`` (nobody, or another
+    role) or ``disabled``."""
+
+    def __init__(self, reason: str, message: str, **kwargs: object) -> None:
+        super().__init__(reason, message, **kwargs)  # type: ignore[arg-type]
+        self.reason = "disabled" if reason == "inactive" else "forbidden"
+        self.delay_s = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,27 +57,15 @@ def recent_events(
     """The newest ``limit`` access events, newest (highest seq) first, in one read transaction.
 
     Only an active account with a role in :data:`LOG_READERS` (auditor, admin) may read the
-    log; the role and the active flag are read from the database, so a change takes effect
-    at once. Raises ``auth.AuthError`` ``forbidden`` (nobody logged in, or another role) or
-    ``disabled``; the refusal is logged (Python logging). Raises ValueError for ``limit`` < 1.
+    log (services.authorization rule ``read_access_log``); the role and the active flag are
+    read from the database, so a change takes effect at once. Raises AccessLogRefused (an
+    ``auth.AuthError`` ``forbidden`` — nobody logged in, or another role — or ``disabled``),
+    written to the access log as a refusal. Raises ValueError for ``limit`` < 1.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
-    with db.read() as session:
-        who = workplace.clerk if workplace else None
-        clerk = session.get(Clerk, who.id) if who else None
-        if clerk is None or clerk.role not in LOG_READERS:
-            log.warning(
-                "access log refused to %s (role %s)",
-                clerk.username if clerk else "nobody",
-                clerk.role if clerk else "-",
-            )
-            raise auth.AuthError(
-                "forbidden", _("Only auditors and administrators may read the access log.")
-            )
-        if not clerk.active:
-            log.warning("access log refused to disabled account %s", clerk.username)
-            raise auth.AuthError("disabled", _("This account is disabled; ask the administrator."))
+    with authorization.refusals_logged(db, workplace), db.read() as session:
+        authorization.require(session, workplace, "read_access_log", error=AccessLogRefused)
         rows = session.exec(
             select(
                 AccessEvent.seq,

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 from counter_tui.db.models import Certificate, CertificateEvent, Institution, SigningKeyList
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log, certificate_signing
+from counter_tui.services import access_log, certificate_signing, key_lists
 
 
 def _uuid(value: uuid.UUID | None) -> str | None:
@@ -328,9 +328,8 @@ def check(
     (unsealed rows are only named then); ``check_files``: also hash the documents."""
     present: set[tuple[str, str]] = set()
     codes = {i.id: i.code for i in session.exec(select(Institution))}
-    lists: dict[object, list[certificate_signing.KeyList]] = defaultdict(list)
     for row in session.exec(select(SigningKeyList).order_by(SigningKeyList.stored_at)):
-        ok = _seal(
+        _seal(
             report,
             sealed,
             present,
@@ -341,7 +340,7 @@ def check(
             row.current_key_id,
         )
         try:
-            listed = certificate_signing.load_key_list(bytes(row.key_list))
+            certificate_signing.load_key_list(bytes(row.key_list))
         except certificate_signing.SigningError as exc:
             report.add(
                 "signing_key_list",
@@ -351,9 +350,21 @@ def check(
                     id=row.id, error=exc
                 ),
             )
-            continue
-        if ok:
-            lists[row.institution_id].append(listed)
+    lineage = key_lists.lineage(session)
+    for row in lineage.rejected:
+        report.add(
+            "signing_key_list",
+            str(row.id),
+            "not_endorsed",
+            _(
+                "signing key list {id} of {institution} does not follow the institution's "
+                "earlier list (a new key without the retired key's endorsement): not the "
+                "institution's"
+            ).format(id=row.id, institution=codes.get(row.institution_id, "?")),
+        )
+    lists: dict[object, list[certificate_signing.KeyList]] = defaultdict(list)
+    for institution_id, listed in lineage.accepted.items():
+        lists[institution_id].append(listed)
     _missing(report, sealed, present, "signing_key_list")
     for cert in session.exec(select(Certificate).order_by(Certificate.id)):
         report.certificates += 1

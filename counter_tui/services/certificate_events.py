@@ -42,7 +42,13 @@ from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import CertificateRecord, PrintOutcome
-from counter_tui.services import access_log, certificate_audit, certificate_pdf, issuance
+from counter_tui.services import (
+    access_log,
+    authorization,
+    certificate_audit,
+    certificate_pdf,
+    issuance,
+)
 from counter_tui.services.workplace import Workplace
 
 ACTING_ROLES = frozenset({"clerk", "supervisor"})
@@ -53,6 +59,15 @@ PRINT_TIMEOUT_S = 20.0
 class CertificateActionError(CounterError):
     """A print, reprint or void that cannot be done; ``reason``: ``unknown_serial``,
     ``not_allowed``, ``voided``, ``no_document``, ``reason_missing``, ``print_failed``."""
+
+
+class CertificateRefused(authorization.Forbidden, CertificateActionError):
+    """Refused by the authorization rules (services.authorization); ``reason`` is
+    ``not_allowed``, ``why`` the rule's reason (role, inactive, own_dossier …)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.reason = "not_allowed"
 
 
 def _clerk_names(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -98,9 +113,20 @@ def _records(session: Session, certs: list[Certificate]) -> list[CertificateReco
     return out
 
 
-def history(db: Database, dossier_id: uuid.UUID) -> list[CertificateRecord]:
-    """The certificates issued from a dossier, newest first, with their status."""
-    with db.read() as session:
+def history(
+    db: Database, dossier_id: uuid.UUID, *, workplace: Workplace | None = None
+) -> list[CertificateRecord]:
+    """The certificates issued from a dossier, newest first, with their status. With
+    ``workplace``, who may see them is checked (``certificate_history``; CertificateRefused)."""
+    with authorization.refusals_logged(db, workplace), db.read() as session:
+        if workplace is not None:
+            authorization.require(
+                session,
+                workplace,
+                "certificate_history",
+                dossier_id=dossier_id,
+                error=CertificateRefused,
+            )
         certs = session.exec(
             select(Certificate)
             .where(Certificate.dossier_id == dossier_id)
@@ -247,8 +273,15 @@ def print_certificate(
     """Print the issued PDF of ``serial`` (see :func:`send_to_printer`) and record it.
     Raises CertificateActionError (``unknown_serial``, ``not_allowed``, ``voided``,
     ``no_document``, ``print_failed``)."""
-    with db.read() as session:
+    with authorization.refusals_logged(db, workplace), db.read() as session:
         cert = _get(session, serial)
+        authorization.require(
+            session,
+            workplace,
+            "print_certificate",
+            dossier_id=cert.dossier_id,
+            error=CertificateRefused,
+        )
         _check_actor(cert, workplace)
         if _voided(session, cert):
             raise CertificateActionError(
@@ -331,8 +364,15 @@ def reprint(
     written: Path | None = None
     committed = False
     try:
-        with db.write() as session:
+        with authorization.refusals_logged(db, workplace), db.write() as session:
             cert = _get(session, serial)
+            authorization.require(
+                session,
+                workplace,
+                "reprint_certificate",
+                dossier_id=cert.dossier_id,
+                error=CertificateRefused,
+            )
             _check_actor(cert, workplace)
             if _voided(session, cert):
                 raise CertificateActionError(
@@ -406,8 +446,15 @@ def void(
             _("Give the reason for voiding the certificate."), reason="reason_missing"
         )
     moment = now or utcnow()
-    with db.write() as session:
+    with authorization.refusals_logged(db, workplace), db.write() as session:
         cert = _get(session, serial)
+        authorization.require(
+            session,
+            workplace,
+            "void_certificate",
+            dossier_id=cert.dossier_id,
+            error=CertificateRefused,
+        )
         _check_actor(cert, workplace)
         clerk = workplace.clerk
         assert clerk is not None

@@ -119,6 +119,7 @@ _HEADER_KID = 4
 _ALG_EDDSA = -8  # RFC 9053 §2.2
 _MAX_QR_TEXT = 4296  # the most alphanumeric characters any QR code holds (version 40-L)
 _MAX_DECOMPRESSED = 4096
+_MIN_BODY = 100  # Base45 characters: a 64-byte signature alone needs 96
 _MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second datetime holds
 
 (
@@ -186,7 +187,9 @@ class PayloadAltered(CertificateInvalid):
     """Reason ``altered``: wrong or missing prefix, bad Base45, zlib, CBOR or COSE structure, an
     unknown format version, or a signature that does not match."""
 
-    def __init__(self, detail: str, *, key_id: str | None = None) -> None:
+    def __init__(self, detail: str, *, key_id: str | None = None, truncated: bool = False) -> None:
+        self.truncated = truncated
+        """The text stops short (a cut or partly read code), rather than being changed."""
         super().__init__(
             _(
                 "The certificate's code has been altered or damaged: it does not carry a "
@@ -395,6 +398,10 @@ def text_matches(claims: CertificateClaims | VerifiedClaims, text: str) -> bool:
 
 class _Malformed(Exception):
     """Internal: bytes that are not what the format requires (detail in the message)."""
+
+
+class _Truncated(_Malformed):
+    """Internal: a text that stops short (cut, or a scan that read only part of the code)."""
 
 
 def _cbor(value: Any) -> bytes:
@@ -753,11 +760,96 @@ def rotate_signing_key(institution_code: str, *, now: dt.datetime | None = None)
             ).format(now=clock.local_time(moment), created=clock.local_time(old.created)),
             reason="clock_behind",
         )
+    try:
+        old_private: Ed25519PrivateKey | None = _private_key(institution_code, old)
+    except SigningError:
+        old_private = None  # a lost key is rotated away; the new list then has no endorsement
     private, info = _new_key(institution_code, moment)
     keys = [*listed.keys[:-1], replace(old, retired=moment), info]
-    _store_key_list(institution_code, _encode_key_list(institution_code, keys, moment, private))
+    encoded = _encode_key_list(institution_code, keys, moment, private)
+    if old_private is not None:  # the retiring key endorses its successor
+        _keyring_call(
+            keyring.set_password,
+            endorsement_name(institution_code),
+            base64.b64encode(_endorse(institution_code, encoded, old_private)).decode("ascii"),
+        )
+    else:
+        _keyring_call(keyring.delete_password, endorsement_name(institution_code))
+    _store_key_list(institution_code, encoded)
     _keyring_call(keyring.delete_password, private_key_name(institution_code, old.key_id))
     return info
+
+
+ENDORSEMENT_NAME = "signing-key-list-endorsement"
+"""Keyring user name prefix of the endorsement of an institution's newest key list by the key
+it retired: ``signing-key-list-endorsement:<institution>``."""
+
+
+def endorsement_name(institution_code: str) -> str:
+    """Keyring user name of the institution's key list endorsement."""
+    return f"{ENDORSEMENT_NAME}:{institution_code}"
+
+
+def _endorsement_statement(institution_code: str, key_list_bytes: bytes) -> bytes:
+    return _cbor(
+        {
+            "v": KEY_LIST_VERSION,
+            "type": "key-list-endorsement",
+            "institution": institution_code,
+            "list": hashlib.sha256(key_list_bytes).digest(),
+        }
+    )
+
+
+def _endorse(institution_code: str, key_list_bytes: bytes, private: Ed25519PrivateKey) -> bytes:
+    """COSE_Sign1 by the retiring key over the SHA-256 of its successor list."""
+    return _sign1(_endorsement_statement(institution_code, key_list_bytes), private)
+
+
+def key_list_endorsement(institution_code: str) -> bytes | None:
+    """The endorsement of the institution's current key list by the key it retired (made at
+    rotation; None for a first list). Raises SecretsUnavailable."""
+    stored = _keyring_call(keyring.get_password, endorsement_name(institution_code))
+    if not stored:
+        return None
+    try:
+        return base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def successor_endorsed(
+    previous: KeyList, successor_bytes: bytes, endorsement: bytes | None
+) -> bool:
+    """Whether ``successor_bytes`` (a key list) may follow the accepted ``previous`` list:
+    it is a well-formed list of the same institution that keeps every key of ``previous``
+    with the same public key, and either keeps its current key or was endorsed (``endorsement``,
+    made by :func:`rotate_signing_key`) by ``previous``'s current key. A list inserted by
+    someone without the institution's key cannot pass. Never raises."""
+    try:
+        successor = load_key_list(successor_bytes)
+    except SigningError:
+        return False
+    if successor.institution_code != previous.institution_code:
+        return False
+    for key in previous.keys:
+        kept = successor.key(key.key_id)
+        if kept is None or kept.public_key != key.public_key:
+            return False
+    if successor.current.key_id == previous.current.key_id:
+        return True
+    if not endorsement:
+        return False
+    try:
+        sign1 = _open_sign1(bytes(endorsement))
+    except _Malformed:
+        return False
+    return (
+        sign1.kid == previous.current.key_id
+        and sign1.signed_by(previous.current.public_key)
+        and sign1.payload
+        == _endorsement_statement(previous.institution_code, bytes(successor_bytes))
+    )
 
 
 def key_list(institution_code: str) -> bytes:
@@ -879,8 +971,13 @@ def _cose_from_text(text: str) -> bytes:
         raise _Malformed("longer than any QR code")
     if not text.startswith(PREFIX):
         raise _Malformed(f"prefix is not {PREFIX!r}")
+    body = text[len(PREFIX) :]
+    if len(body) < _MIN_BODY or len(body) % 3 == 1:
+        # Base45 groups are 3 characters (2 at the end): one left over is a cut; and no signed
+        # payload is this short (the signature alone is 64 bytes, ~100 characters).
+        raise _Truncated("cut short: not a whole Base45 text")
     try:
-        compressed = base45.b45decode(text[len(PREFIX) :])
+        compressed = base45.b45decode(body)
     except ValueError as exc:
         raise _Malformed("not Base45") from exc
     inflater = zlib.decompressobj()
@@ -888,9 +985,72 @@ def _cose_from_text(text: str) -> bytes:
         cose = inflater.decompress(compressed, _MAX_DECOMPRESSED)
     except zlib.error as exc:
         raise _Malformed(f"not zlib: {exc}") from exc
+    if not inflater.eof and not inflater.unconsumed_tail:
+        raise _Truncated("cut short: the zlib stream ends early")
     if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
         raise _Malformed("zlib stream too long, truncated or followed by data")
     return cose
+
+
+class StatementInvalid(SigningError):
+    """A signed statement (e.g. a chain checkpoint) that does not verify: ``reason``
+    ``altered`` (malformed or bad signature) or ``unknown_key`` (kid not in the list)."""
+
+
+def sign_statement(institution_code: str, payload: bytes) -> bytes:
+    """A tagged COSE_Sign1 (RFC 9052 §4.2, EdDSA) over ``payload`` with the institution's
+    current key from the keyring, for statements other than certificates (the chain
+    checkpoints of services.checkpoints; their payload says what they are). Raises
+    SigningError ``no_signing_key`` / ``signing_key_missing`` / ``signing_key_mismatch``,
+    SecretsUnavailable, KeyListAltered."""
+    _check_institution(institution_code)
+    listed = _stored_key_list(institution_code)
+    if listed is None:
+        raise _no_key(institution_code)
+    return _sign1(payload, _private_key(institution_code, listed.current))
+
+
+def open_statement(data: bytes, key_list: KeyList) -> tuple[bytes, KeyInfo]:
+    """Verify a statement made by :func:`sign_statement` against ``key_list``; returns its
+    payload and the key that signed it (check :meth:`KeyInfo.active_at` for the moment the
+    payload states). Raises StatementInvalid."""
+    try:
+        sign1 = _open_sign1(bytes(data))
+    except _Malformed as exc:
+        raise StatementInvalid(f"not a signed statement: {exc}", reason="altered") from None
+    key = key_list.key(sign1.kid)
+    if key is None:
+        raise StatementInvalid(f"key {sign1.kid} is not in the key list", reason="unknown_key")
+    if not sign1.signed_by(key.public_key):
+        raise StatementInvalid("signature does not match", reason="altered")
+    return sign1.payload, key
+
+
+def statement_key_id(data: bytes) -> str | None:
+    """The key id (16 hex digits) a signed statement names, unverified; None when malformed."""
+    try:
+        return _open_sign1(bytes(data)).kid
+    except _Malformed:
+        return None
+
+
+def stored_key_list(institution_code: str) -> KeyList | None:
+    """The institution's key list as this computer's keyring holds it (verified), or None
+    when the keyring has none for it. Raises SecretsUnavailable, KeyListAltered."""
+    _check_institution(institution_code)
+    return _stored_key_list(institution_code)
+
+
+def remember(name: str, value: str) -> None:
+    """Keep a small public value in the keyring under ``<name>`` (e.g. the last signed chain
+    checkpoint, which someone who can edit the database cannot change). Raises
+    SecretsUnavailable."""
+    _keyring_call(keyring.set_password, name, value)
+
+
+def remembered(name: str) -> str | None:
+    """A value kept with :func:`remember`, or None. Raises SecretsUnavailable."""
+    return _keyring_call(keyring.get_password, name)
 
 
 def payload_key_id(text: str) -> str | None:
@@ -921,7 +1081,7 @@ def verify_payload(
     try:
         sign1 = _open_sign1(_cose_from_text(text))
     except _Malformed as exc:
-        raise PayloadAltered(str(exc)) from None
+        raise PayloadAltered(str(exc), truncated=isinstance(exc, _Truncated)) from None
     key = key_list.key(sign1.kid)
     if key is None:
         try:

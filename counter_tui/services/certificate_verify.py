@@ -43,17 +43,18 @@ from sqlmodel import Session, col, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import (
+    AccessEvent,
     Certificate,
     CertificateEvent,
     Clerk,
     Dossier,
     Institution,
-    SigningKeyList,
 )
 from counter_tui.domain import certificates, clock, resident_id
 from counter_tui.domain.identifiers import InvalidVerificationCode, normalise_verification_code
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
+from counter_tui.services import authorization, certificate_audit, key_lists
 from counter_tui.services import certificate_signing as signing
 from counter_tui.services.certificate_input import (
     CertificateInput,
@@ -61,6 +62,7 @@ from counter_tui.services.certificate_input import (
     InputKind,
     read_input,
 )
+from counter_tui.services.workplace import Workplace
 
 log = logging.getLogger(__name__)
 
@@ -233,27 +235,10 @@ def _keyring_list(institution_code: str) -> signing.KeyList | None:
 
 
 def _stored_lists(session: Session) -> dict[str, signing.KeyList]:
-    """The newest well-formed stored key list of each institution, by institution code. A
-    row whose list is damaged or names another institution than its row is skipped (logged)."""
-    rows = session.exec(
-        select(SigningKeyList, Institution.code)
-        .join(Institution, col(Institution.id) == col(SigningKeyList.institution_id))
-        .order_by(col(SigningKeyList.stored_at).desc(), col(SigningKeyList.id).desc())
-    ).all()
-    lists: dict[str, signing.KeyList] = {}
-    for row, code in rows:
-        if code in lists:
-            continue
-        try:
-            listed = signing.load_key_list(bytes(row.key_list))
-        except signing.KeyListAltered as exc:
-            log.warning("stored key list %s of %s is damaged: %s", row.id, code, exc.detail)
-            continue
-        if listed.institution_code != code:
-            log.warning("stored key list %s of %s is %s's", row.id, code, listed.institution_code)
-            continue
-        lists[code] = listed
-    return lists
+    """Each institution's trusted stored key list, by code: the lineage of sealed lists, each
+    rotation endorsed by the retired key (services.key_lists); a list someone without the
+    key appended is not among them."""
+    return key_lists.trusted_by_code(session)
 
 
 def _check_signature(
@@ -303,6 +288,11 @@ class _Record:
     reprints: int
     voided: CertificateEvent | None
     voided_by: str
+    uscc: str = ""
+    tampered: str = ""
+    """Why this archive's record cannot be trusted ("" when it can): a missing or broken
+    seal of the certificate or of one of its events, a sealed event removed, a holder's name
+    the certified text does not state."""
 
 
 def _clerk_name(session: Session, clerk_id: uuid.UUID | None) -> str:
@@ -319,15 +309,56 @@ def _record(session: Session, row: Certificate) -> _Record:
         .order_by(col(CertificateEvent.at), col(CertificateEvent.id))
     ).all()
     voided = next((e for e in events if e.kind == "voided"), None)
+    person = dossier.person_name if dossier else ""
+    tampered = _tampering(session, row, events)
+    if not tampered and person and row.certified_text and person not in row.certified_text:
+        tampered = _("the holder's name in the dossier differs from the certified text")
     return _Record(
         row=row,
         institution_name=institution.name if institution else "",
         issued_by=_clerk_name(session, row.issued_by),
-        person_name=dossier.person_name if dossier else "",
+        person_name=person,
         reprints=sum(1 for e in events if e.kind == "reprinted"),
         voided=voided,
         voided_by=_clerk_name(session, voided.clerk_id) if voided else "",
+        uscc=(institution.uscc or "") if institution else "",
+        tampered=tampered,
     )
+
+
+def _tampering(session: Session, row: Certificate, events: list[CertificateEvent]) -> str:
+    """Why the record of ``row`` cannot be trusted, or "": the certificate and each of its
+    events must be sealed with their current content (services.certificate_audit), and no
+    sealed certificate event of the dossier may be gone (a void deleted would make a voided
+    certificate look valid). Reads only the dossier's seals (indexed by dossier)."""
+    seals = session.exec(
+        select(AccessEvent.kind, AccessEvent.target_id, AccessEvent.reason).where(
+            AccessEvent.dossier_id == row.dossier_id,
+            col(AccessEvent.kind).in_(("certificate_added", "certificate_event_added")),
+        )
+    ).all()
+    sealed = {(kind, str(target)): reason for kind, target, reason in seals}
+    if sealed.get(("certificate_added", str(row.id))) != certificate_audit.certificate_content_hash(
+        row
+    ):
+        return _("the certificate's record is not as sealed")
+    for event in events:
+        key = ("certificate_event_added", str(event.id))
+        if sealed.get(key) != certificate_audit.certificate_event_content_hash(event):
+            return _("a print, reprint or void record is not as sealed")
+    sealed_events = {target for kind, target in sealed if kind == "certificate_event_added"}
+    if sealed_events:
+        present = {
+            str(i)
+            for i in session.exec(
+                select(CertificateEvent.id)
+                .join(Certificate, col(Certificate.id) == col(CertificateEvent.certificate_id))
+                .where(Certificate.dossier_id == row.dossier_id)
+            )
+        }
+        if sealed_events - present:
+            return _("a print, reprint or void record was removed")
+    return ""
 
 
 def _institution_name(session: Session, code: str) -> str:
@@ -357,6 +388,15 @@ def _holder_sentence(matches: bool | None) -> str:
 
 def _invalid(exc: signing.CertificateInvalid) -> Verification:
     """A payload whose signature check failed: what it states is not vouched for."""
+    if isinstance(exc, signing.PayloadAltered) and exc.truncated:
+        return Verification(
+            outcome=Outcome.UNREADABLE,
+            message=_(
+                "The certificate's QR code was read only in part (the text stops short): scan "
+                "it again, or type the 查验码 printed beside it."
+            ),
+            detail=exc.detail,
+        )
     outcome = _INVALID_OUTCOMES.get(exc.reason, Outcome.ALTERED)
     advice = {
         Outcome.ALTERED: _("Do not accept it; the applicant may ask the issuer for a new copy."),
@@ -443,6 +483,27 @@ def _from_record(
                 "edited. Do not rely on it; report it to the supervisor."
             ).format(**what),
             detail="record's certified text or code differs from the signed ones",
+        )
+    if record.tampered:
+        return replace(
+            base,
+            outcome=Outcome.ALTERED,
+            message=_(
+                "The signature is valid, but this archive's record of certificate {serial} "
+                "was changed behind the application's back ({what}): its status cannot be "
+                "trusted. Do not rely on it; run counter-tui audit verify and report it."
+            ).format(what=record.tampered, **what),
+            detail=f"record tampered: {record.tampered}",
+        )
+    if claims.uscc and record.uscc and claims.uscc != record.uscc:
+        return replace(
+            base,
+            outcome=Outcome.ALTERED,
+            message=_(
+                "The signature is valid, but the issuing institution recorded here is not the "
+                "one that signed certificate {serial}: the record has been edited."
+            ).format(**what),
+            detail="institution USCC differs from the signed one",
         )
     base = replace(base, certified_text=mask_resident_ids(row.certified_text))
     holder = _holder_sentence(base.holder_matches)
@@ -557,7 +618,12 @@ def _verify_code(
 
 
 def verify(
-    db: Database, arg: str, *, now: dt.datetime | None = None, holder_id: str | None = None
+    db: Database,
+    arg: str,
+    *,
+    now: dt.datetime | None = None,
+    holder_id: str | None = None,
+    workplace: Workplace | None = None,
 ) -> Verification:
     """Verify the certificate ``arg`` stands for: a file path (PDF, PNG, JPEG …), the QR text
     (``CTC1:…``) or the verification code (``XXXX-XXXX-XXX``); see the module docstring for
@@ -568,11 +634,17 @@ def verify(
     ID as typed (GB 11643; normalised as :func:`certificate_signing.holder_digest` does),
     compared with the signed holder hash; never stored or shown.
 
+    ``workplace``: at a counter (the 查验 screen), whose role is checked first
+    (``verify_certificate``; authorization.Forbidden, the refusal logged — the only write);
+    the command line verifies without an account.
+
     A PDF or picture holding several certificate QR codes gives the first one's result unless
     another is not valid (then the first such). Returns :class:`Verification`; a bad input is
     the outcome ``unreadable``, not an exception. Raises StorageBusyError and SQLAlchemy
     errors when the database cannot be read.
     """
+    if workplace is not None:
+        authorization.check(db, workplace, "verify_certificate")
     try:
         found = read_input(arg)
     except CertificateInputError as exc:

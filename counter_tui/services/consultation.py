@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Consultation, Material, utcnow
+from counter_tui.db.models import Consultation, Dossier, Material, utcnow
 from counter_tui.domain import categories
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
 from counter_tui.read_models import RecordedConsultation  # noqa: F401 - re-exported
-from counter_tui.services import access_log, custody, visits
+from counter_tui.services import access_log, authorization, visits
 from counter_tui.services.workplace import Workplace
 
 # Common purposes of a consultation (Chinese as registered, English gloss for --lang en).
@@ -42,6 +42,12 @@ class ConsultationError(CounterError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, reason=field, field=field)
         self.field = field
+
+
+class ConsultationRefused(authorization.Forbidden, ConsultationError):
+    """A consultation the authorization rules refuse (services.authorization, rule
+    ``record_consultation``; logged): both a Forbidden and a ConsultationError, ``field``
+    ``clerk`` (the account) or ``dossier`` (not held here, the clerk's own)."""
 
 
 @dataclass(frozen=True)
@@ -104,19 +110,23 @@ def record(
 ) -> RecordedConsultation:
     """Register a consultation of ``dossier_id`` within the visit, in one transaction.
 
-    Raises ConsultationError for bad input, a material from another dossier, or a dossier not
-    held by this institution.
+    Raises ConsultationError for bad input or a material from another dossier, and
+    ConsultationRefused (logged) when the rule ``record_consultation`` refuses: no active
+    account of a counter role, a dossier not held by this institution, the clerk's own.
     """
     request = validate(request)
     now = utcnow()
     clerk_id = workplace.clerk.id if workplace.clerk else None
-    with db.write() as session:
-        state = custody.states(session, [dossier_id])[dossier_id]
-        if not state.held_by(workplace.institution.id):
-            raise ConsultationError(
-                "dossier",
-                _("Only the institution holding a dossier registers consultations of it."),
-            )
+    with authorization.refusals_logged(db, workplace), db.write() as session:
+        authorization.require(
+            session,
+            workplace,
+            "record_consultation",
+            dossier_id=dossier_id,
+            error=ConsultationRefused,
+        )
+        if session.get(Dossier, dossier_id) is None:
+            raise ConsultationError("dossier", _("This dossier no longer exists."))
         shown = session.exec(
             select(Material).where(col(Material.id).in_(request.shown_material_ids))
         ).all()

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from counter_tui.db.models import CustodyEvent
 from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
+from counter_tui.services import access_log, seals
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,21 @@ def whereabouts(state: CustodyState, names: Mapping[uuid.UUID, str]) -> str:
         return _("without any custody record")
     holder = names.get(state.holder_id) or _("an unknown institution")
     return _("held by {holder} since {since}").format(holder=holder, since=since)
+
+
+def register_event(
+    chain: access_log.Chain,
+    event: CustodyEvent,
+    *,
+    clerk_id: uuid.UUID | None = None,
+) -> None:
+    """Seal a newly recorded custody event into the chain (``custody_event_added``, content
+    :func:`services.seals.row_content_hash`); call in the transaction that inserts it."""
+    chain.append(
+        kind="custody_event_added",
+        clerk_id=clerk_id or event.clerk_id,
+        institution_id=event.holder_institution_id,
+        dossier_id=event.dossier_id,
+        target_id=event.id,
+        reason=seals.row_content_hash(event),
+    )

@@ -27,14 +27,10 @@ import rfc8785
 from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import (
-    AccessEvent,
-    Material,
-    Page,
-)
+from counter_tui.db.models import AccessEvent, CustodyEvent, Material, Page
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log, certificate_audit
+from counter_tui.services import access_log, account_audit, certificate_audit, checkpoints, seals
 
 _instant = clock.storage_text
 
@@ -81,6 +77,12 @@ SEAL_KINDS = {
     "certificate_added": "certificate",
     "certificate_event_added": "certificate_event",
     "key_list_added": "signing_key_list",
+    "custody_event_added": "custody_event",
+    "account_added": "clerk",
+    "account_password_changed": "clerk",
+    "account_disabled": "clerk",
+    "account_enabled": "clerk",
+    "account_changed": "clerk",
 }
 """Access event kinds that seal a fact row, with the row's table."""
 
@@ -145,6 +147,9 @@ class VerifyReport:
     files: int = 0
     certificates: int = 0
     certificate_files: int = 0
+    checkpoints: int = 0
+    unsigned_events: int = 0
+    """Events after the latest valid signed checkpoint (protected by the chain alone)."""
     head_seq: int = 0
     head_hash: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -271,6 +276,17 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
         certificate_audit.check(
             session, report, sealed, chain_ok, check_files=archive_root is not None
         )
+        seals.check_rows(
+            report,
+            sealed,
+            chain_ok,
+            "custody_event",
+            _("custody event"),
+            session.exec(select(CustodyEvent).order_by(CustodyEvent.id)),
+            lambda e: f"{e.kind} {e.id}",
+        )
+        account_audit.check_accounts(session, report, sealed, chain_ok)
+        report.checkpoints, report.unsigned_events = checkpoints.check(session, report)
     return report
 
 
@@ -379,6 +395,9 @@ TABLE_LABELS = {
     "certificate": N_("certificate"),
     "certificate_event": N_("certificate event"),
     "signing_key_list": N_("signing key list"),
+    "chain_checkpoint": N_("checkpoint"),
+    "custody_event": N_("custody event"),
+    "clerk": N_("account"),
 }
 """How :func:`summary` names the table of a problem's row (a msgid; the table name itself
 when not listed)."""
@@ -402,6 +421,9 @@ def summary(report: VerifyReport) -> str:
         certificates=report.certificates,
         documents=report.certificate_files,
     )
+    head += " " + _(
+        "{checkpoints} signed checkpoints; {unsigned} events after the latest one."
+    ).format(checkpoints=report.checkpoints, unsigned=report.unsigned_events)
     if report.ok:
         return head + " " + _("No tampering found.")
     lines = [head, _("{n} problem(s); the first:").format(n=len(report.problems))]

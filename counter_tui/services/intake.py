@@ -26,14 +26,16 @@ from pathlib import Path
 from PIL import Image
 from sqlmodel import Session, col, or_, select
 
-from counter_tui.db.engine import Database
-from counter_tui.db.models import Clerk, Dossier, Material, Page
+from counter_tui.db.engine import PRIVATE_FILE_MODE, Database, make_private_dir
+from counter_tui.db.models import Clerk, Dossier, Institution, Material, Page
 from counter_tui.domain import categories
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import access_log, fixity
+from counter_tui.read_models import ClerkRef, Workplace
+from counter_tui.services import access_log, authorization, fixity
 from counter_tui.services.barcodes import BarcodeImageError, decode_barcodes
 from counter_tui.services.images import IMAGE_ERRORS
+from counter_tui.services.workplace import institution_ref
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,12 @@ class IntakeError(CounterError, ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message, reason=reason)
         self.reason = reason
+
+
+class IntakeRefused(authorization.Forbidden, IntakeError):
+    """An intake the authorization rules refuse (services.authorization, rule ``intake``;
+    logged): both a Forbidden (``why``: ``no_account``, ``inactive``, ``role``, ``not_held``,
+    ``own_dossier``) and an IntakeError."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,11 @@ def ingest_scan_batch(
     0000 for the cover, ext in lower case) and, except the cover, recorded as a Page row:
     ``rel_path`` relative to ``archive_root`` with "/" separators, SHA-256 of the file bytes,
     dpi from the file (:data:`DEFAULT_DPI` if absent), width and height in pixels, and
-    :func:`difference_hash`. ``clerk_id`` is logged as the archivist who ran the intake.
+    :func:`difference_hash`. ``clerk_id`` is logged as the archivist who ran the intake; it
+    must be an active archivist of the institution holding the dossier, and not its owner
+    (rule ``intake``, services.authorization; a refusal is logged and raised as
+    IntakeRefused). None only for an operator's import without an account (the demo build,
+    tests); ``counter-tui intake`` always names the archivist.
 
     One ``db.write()`` transaction; files written before a failed commit are removed again.
     Returns an :class:`IntakeResult`. Raises :class:`IntakeError` (reasons in :data:`REASONS`)
@@ -123,8 +135,13 @@ def ingest_scan_batch(
     images = _batch_images(batch_dir)
     cover, pages = images[0], images[1:]
     numbers = _cover_numbers(cover)
-    with db.read() as session:
+    archivist = _archivist_workplace(db, clerk_id)
+    with authorization.refusals_logged(db, archivist), db.read() as session:
         dossier = _find_dossier(session, numbers)
+        if clerk_id is not None:
+            authorization.require(
+                session, archivist, "intake", dossier_id=dossier.id, error=IntakeRefused
+            )
         _plan(session, dossier, len(pages))  # fail fast, before reading every image
     scans = [_analyse(path) for path in pages]
     cover_scan = _read(cover)
@@ -137,7 +154,7 @@ def ingest_scan_batch(
             # Checked again under the write lock: another station may have won the race.
             plan = _plan(session, dossier, len(pages))
             if not target_dir.exists():
-                target_dir.mkdir(parents=True)
+                make_private_dir(target_dir)  # 0700 (and the archive root, if new)
                 created_dir = True
             written.append(_store(target_dir, dossier.dossier_no, 0, cover, cover_scan))
             # Every page is sealed in the access chain as it is added (fixity.verify).
@@ -193,6 +210,23 @@ def ingest_scan_batch(
     return IntakeResult(
         dossier_no=dossier.dossier_no, dossier_id=dossier.id, pages=len(scans), materials=materials
     )
+
+
+def _archivist_workplace(db: Database, clerk_id: uuid.UUID | None) -> Workplace | None:
+    """The workplace of the account ``clerk_id`` (its institution), None without one. An id
+    naming no account gives a workplace the rules refuse (``no_account``)."""
+    if clerk_id is None:
+        return None
+    with db.read() as session:
+        clerk = session.get(Clerk, clerk_id)
+        inst = session.get(Institution, clerk.institution_id) if clerk else None
+        if clerk is None or inst is None:
+            return None
+        return Workplace(
+            institution_ref(inst),
+            ClerkRef(clerk.id, clerk.username, clerk.name, clerk.role),
+            "intake",
+        )
 
 
 def difference_hash(image: Image.Image) -> str:
@@ -376,7 +410,10 @@ def _store(target_dir: Path, dossier_no: str, serial: int, source: Path, data: b
     try:
         # Exclusive create: a file left by an earlier, interrupted intake is never overwritten
         # (and so never removed by this intake's clean-up either).
-        handle = target.open("xb")
+        # 0600 whatever the umask: page images are personal records.
+        handle = os.fdopen(
+            os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb"
+        )
     except FileExistsError as exc:
         raise IntakeError(
             "already_digitised",

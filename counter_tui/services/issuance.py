@@ -59,6 +59,7 @@ from counter_tui.i18n import _
 from counter_tui.read_models import IssuedCertificate
 from counter_tui.services import (
     access_log,
+    authorization,
     certificate_audit,
     certificate_pdf,
     certificate_signing,
@@ -79,6 +80,11 @@ class IssuanceError(CounterError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, reason=field, field=field)
         self.field = field
+
+
+class IssuanceRefused(authorization.Forbidden, IssuanceError):
+    """Issuing refused by the authorization rules (services.authorization): role, account,
+    dossier not held here, the clerk's own dossier."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,16 @@ def _cited_rows(
     return sorted(rows.values(), key=categories.display_key)
 
 
+def _birth_date(id_number: str | None) -> dt.date | None:
+    """The holder's birth date from the resident ID (GB 11643), None when there is none."""
+    if not id_number:
+        return None
+    try:
+        return resident_id.facts(id_number).birth_date
+    except (ValueError, resident_id.ResidentIdError):
+        return None
+
+
 def _applicant(request: CertificateRequest) -> str:
     if request.applicant_kind == "self":
         return "本人"
@@ -270,7 +286,12 @@ def store_key_list(session: Session, institution: Institution, clerk_id: uuid.UU
     if stored is not None:
         return
     row = SigningKeyList(
-        institution_id=institution.id, current_key_id=listed.current.key_id, key_list=encoded
+        institution_id=institution.id,
+        current_key_id=listed.current.key_id,
+        key_list=encoded,
+        endorsement=certificate_signing.key_list_endorsement(institution.code)
+        if len(listed.keys) > 1
+        else None,
     )
     session.add(row)
     session.flush()
@@ -307,6 +328,10 @@ def issue(
     issued_at = now or utcnow()
     local_day = clock.today(issued_at)
     clerk_id = workplace.clerk.id if workplace.clerk else None
+    # Who may: checked (and a refusal logged) before a key could be created for them.
+    authorization.check(
+        db, workplace, "issue_certificate", dossier_id=dossier_id, error=IssuanceRefused
+    )
     # The key first: a missing keyring or key is said before anything is written.
     certificate_signing.create_signing_key(workplace.institution.code, now=issued_at)
     written: Path | None = None
@@ -336,7 +361,13 @@ def issue(
             cited_rows = _cited_rows(session, dossier_id, request.cited_material_ids)
             sources = _sources(cited_rows)
             try:
-                facts = certificate_facts.validate_facts(kind.code, dict(request.facts), sources)
+                facts = certificate_facts.validate_facts(
+                    kind.code,
+                    dict(request.facts),
+                    sources,
+                    not_after=local_day,
+                    not_before=_birth_date(dossier.id_number),
+                )
             except certificate_facts.FactError as exc:
                 raise IssuanceError(f"fact:{exc.field}", str(exc)) from None
             held_since = clock.today(state.since) if state.since else None

@@ -1,22 +1,27 @@
 """Finding a dossier from what the counter received: a resident ID, a dossier number or a name.
 
 :func:`find` classifies the text (counter_tui.domain.queries), validates a resident ID
-(GB 11643-1999) and searches. Clerks serve dossiers held by their own institution; a dossier
-held elsewhere is reported with its holder and since when.
+(GB 11643-1999) and searches. Only the counter roles look up (services.authorization rule
+``lookup``). Clerks serve dossiers held by their own institution. A resident ID or dossier number
+held elsewhere tells only where it is (holder and since when: an applicant asking where their
+dossier is; nothing of the person) and is written to the access log (kind ``refused``, reason
+``lookup: held_elsewhere`` or ``lookup: in_transit``). A name search lists only dossiers held
+here and says how many of that name are held elsewhere, without naming them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, exists, func, or_, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Dossier
+from counter_tui.db.models import CustodyEvent, Dossier
 from counter_tui.domain import queries, resident_id
-from counter_tui.i18n import _
+from counter_tui.i18n import _, ngettext
 from counter_tui.read_models import DossierSummary, LookupOutcome, Visit
-from counter_tui.services import custody, viewing, visits
+from counter_tui.services import access_log, authorization, custody, viewing, visits
 from counter_tui.services.workplace import Workplace, institution_names
 
 NAME_RESULTS_LIMIT = 50
@@ -25,11 +30,28 @@ NAME_RESULTS_LIMIT = 50
 def _summaries(
     session: Session, dossiers: list[Dossier], workplace: Workplace
 ) -> list[DossierSummary]:
+    """Summaries of ``dossiers``; one held elsewhere keeps only its holder and since-date
+    (and its number: the caller drops it when it was not typed)."""
     names = institution_names(session)
     states = custody.states(session, [d.id for d in dossiers])
     out = []
     for d in dossiers:
         st = states[d.id]
+        if not st.held_by(workplace.institution.id):
+            out.append(
+                DossierSummary(
+                    id=d.id,
+                    dossier_no=d.dossier_no,
+                    person_name="",
+                    id_masked="",
+                    gender="",
+                    birth_date_recorded="",
+                    holder_name=names.get(st.holder_id, "") if st.holder_id else "",
+                    held_here=False,
+                    since=st.since,
+                )
+            )
+            continue
         out.append(
             DossierSummary(
                 id=d.id,
@@ -47,18 +69,49 @@ def _summaries(
 
 
 def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
-    """Look up what was typed or scanned, in one read transaction. Never raises for bad
-    input: returns ``invalid``. Raises StorageBusyError / SQLAlchemy errors only for database
-    failures."""
-    with db.read() as session:
-        return _find(session, text, workplace)
+    """Look up what was typed or scanned, in one read transaction (and one write when a
+    resident ID or dossier number held elsewhere is logged). Never raises for bad input:
+    returns ``invalid``. Raises authorization.Forbidden (logged) when the account may not
+    look up (rule ``lookup``: none, disabled, or not a counter role), StorageBusyError /
+    SQLAlchemy errors for database failures."""
+    with authorization.refusals_logged(db, workplace), db.read() as session:
+        outcome = _find(session, text, workplace)
+    told = _whereabouts_told(outcome)
+    if told is not None:
+        with db.write() as session:
+            _log_whereabouts(session, workplace, told, outcome)
+    return outcome
+
+
+def _whereabouts_told(outcome: LookupOutcome) -> uuid.UUID | None:
+    """The dossier whose whereabouts the outcome tells (a resident ID or dossier number held
+    elsewhere), which the access log records; else None."""
+    if outcome.status == "held_elsewhere" and outcome.matches:
+        return outcome.matches[0].id
+    return None
+
+
+def _log_whereabouts(
+    session: Session, workplace: Workplace, dossier_id: uuid.UUID, outcome: LookupOutcome
+) -> None:
+    access_log.append(
+        session,
+        kind="refused",
+        clerk_id=workplace.clerk.id if workplace.clerk else None,
+        institution_id=workplace.institution.id,
+        dossier_id=dossier_id,
+        target_id=dossier_id,
+        reason="lookup: " + (outcome.reason or "held_elsewhere"),
+    )
 
 
 def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
     """Look up what was typed or scanned. Never raises for bad input: returns ``invalid``.
 
-    Raises StorageBusyError / SQLAlchemy errors only for database failures.
+    Raises authorization.Forbidden (not logged: the caller's refusals_logged does) when the
+    account may not look up; StorageBusyError / SQLAlchemy errors for database failures.
     """
+    authorization.require(session, workplace, "lookup")
     query = queries.classify(text)
     if query.kind == "empty":
         return LookupOutcome(
@@ -111,14 +164,80 @@ def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
     else:
         if not query.value:
             return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
-        # Names are searched from their start (surname first); % and _ are literal.
-        stmt = (
-            select(Dossier)
-            .where(col(Dossier.person_name).startswith(query.value, autoescape=True))
-            .order_by(Dossier.person_name, Dossier.dossier_no)
-            .limit(NAME_RESULTS_LIMIT + 1)
-        )
+        return _find_by_name(session, query, workplace)
     return _outcome(session, stmt, query, workplace)
+
+
+def _find_by_name(session: Session, query: queries.Query, workplace: Workplace) -> LookupOutcome:
+    """Dossiers held here whose name starts with the query, at most NAME_RESULTS_LIMIT; of
+    those held elsewhere only how many there are is told (not when the list is truncated)."""
+    here_id = workplace.institution.id
+    # Names are searched from their start (surname first); % and _ are literal.
+    named = col(Dossier.person_name).startswith(query.value, autoescape=True)
+    # Candidates: dossiers with any custody event naming this institution (a superset of
+    # those it holds now: the current holder is worked out from all events).
+    ever_here = exists().where(
+        col(CustodyEvent.dossier_id) == col(Dossier.id),
+        col(CustodyEvent.holder_institution_id) == here_id,
+    )
+    batch = NAME_RESULTS_LIMIT + 1
+    here: list[Dossier] = []
+    offset = 0
+    while len(here) <= NAME_RESULTS_LIMIT:
+        rows = list(
+            session.exec(
+                select(Dossier)
+                .where(named, ever_here)
+                .order_by(Dossier.person_name, Dossier.dossier_no)
+                .offset(offset)
+                .limit(batch)
+            )
+        )
+        states = custody.states(session, [d.id for d in rows])
+        here.extend(d for d in rows if states[d.id].held_by(here_id))
+        if len(rows) < batch:
+            break
+        offset += batch
+    truncated = len(here) > NAME_RESULTS_LIMIT
+    matches = _summaries(session, here[:NAME_RESULTS_LIMIT], workplace)
+    elsewhere = 0
+    if not truncated:
+        total = session.exec(select(func.count()).select_from(Dossier).where(named)).one()
+        elsewhere = total - len(matches)
+    note = (
+        ngettext(
+            "{n} dossier of this name is held by another institution (not listed).",
+            "{n} dossiers of this name are held by other institutions (not listed).",
+            elsewhere,
+        ).format(n=elsewhere)
+        if elsewhere
+        else ""
+    )
+    if len(matches) == 1:
+        return LookupOutcome("found", query.kind, matches=matches, message=note)
+    if matches:
+        message = _("{n} dossiers match; choose one.").format(n=len(matches))
+        if truncated:
+            message = _(
+                "More than {n} names match; the first {n} are listed — type more of the name."
+            ).format(n=NAME_RESULTS_LIMIT)
+        return LookupOutcome(
+            "choices", query.kind, matches=matches, message=" ".join(filter(None, [message, note]))
+        )
+    if elsewhere:
+        return LookupOutcome(
+            "held_elsewhere",
+            query.kind,
+            reason="name",
+            message=_("No dossier of the name {name} is held here.").format(name=query.value)
+            + " "
+            + note,
+        )
+    return LookupOutcome(
+        "none",
+        query.kind,
+        message=_("No dossier found for {what} {value}.").format(what=_("name"), value=query.value),
+    )
 
 
 def _find_by_dossier_no(session: Session, value: str, workplace: Workplace) -> LookupOutcome:
@@ -141,20 +260,26 @@ def _outcome(session: Session, stmt, query: queries.Query, workplace: Workplace)
             ).format(n=NAME_RESULTS_LIMIT)
         return LookupOutcome("choices", query.kind, matches=here, message=message)
     if matches:
+        # Where it is, and nothing of the person (an applicant asking where their dossier is).
         first = matches[0]
         state = custody.states(session, [first.id])[first.id]
+        whereabouts = custody.whereabouts(state, institution_names(session))
+        if query.kind == "dossier_no":
+            message = _("Dossier {no} is {whereabouts}; it is not served at this counter.").format(
+                no=first.dossier_no, whereabouts=whereabouts
+            )
+        else:
+            first = dataclasses.replace(first, dossier_no="")
+            message = _(
+                "The dossier of resident ID {id} is {whereabouts}; it is not served at this "
+                "counter."
+            ).format(id=resident_id.mask(query.value), whereabouts=whereabouts)
         return LookupOutcome(
             "held_elsewhere",
             query.kind,
-            matches=matches,
+            matches=[first],
             reason="in_transit" if state.in_transit else "",
-            message=_(
-                "Dossier {no} ({name}) is {whereabouts}; it is not served at this counter."
-            ).format(
-                no=first.dossier_no,
-                name=first.person_name,
-                whereabouts=custody.whereabouts(state, institution_names(session)),
-            ),
+            message=message,
         )
     what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"), "name": _("name")}[
         query.kind
@@ -186,22 +311,27 @@ def scan(
     it finds) and, for an opened dossier, the access and service events
     (viewing.record_opening). Returns the :func:`find` outcome, with ``view`` set when the
     dossier was opened; a refused opening (own dossier, not held) returns status ``refused``
-    with the refusal's reason and message (its access event written). Raises
-    StorageBusyError / SQLAlchemy errors for database failures, ViewingError ``not_found`` if
-    the dossier vanished.
+    with the refusal's reason and message (its access event written); a resident ID or
+    dossier number held elsewhere is logged in the same write (see :func:`find`). Raises
+    authorization.Forbidden (logged) when the account may not look up or open dossiers,
+    StorageBusyError / SQLAlchemy errors for database failures, ViewingError ``not_found``
+    if the dossier vanished.
     """
     view, refusal = None, None
-    with db.read() as session:
+    with authorization.refusals_logged(db, workplace), db.read() as session:
         outcome = _find(session, text, workplace)
         if outcome.status == "found":
             view, refusal = viewing.check_opening(session, outcome.matches[0].id, workplace)
-    if visit is not None or view is not None:
+    told = _whereabouts_told(outcome)
+    if visit is not None or view is not None or told is not None:
         with db.write() as session:
+            if told is not None:
+                _log_whereabouts(session, workplace, told, outcome)
             if view is not None:
                 visit = viewing.record_opening(
                     session, view.id, workplace, visit, refusal, successor
                 )
-            else:
+            elif visit is not None:
                 visits.ensure_started(session, workplace, visit)
     if refusal is not None:
         return dataclasses.replace(

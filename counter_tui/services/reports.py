@@ -66,6 +66,8 @@ from counter_tui.domain.statistics import (
 )
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
+from counter_tui.read_models import Workplace
+from counter_tui.services import authorization
 from counter_tui.services.workplace import InstitutionRef, institution_ref
 
 GROUPINGS = ("counter", "clerk")
@@ -233,6 +235,24 @@ def scope_for(db: Database, institution_id: uuid.UUID) -> tuple[InstitutionRef |
             return (institution_ref(own),)
         rows = session.execute(select(Institution).order_by(Institution.code)).scalars().all()
         return (None, *(institution_ref(r) for r in rows))
+
+
+def check_reader(db: Database, workplace: Workplace, institution_id: uuid.UUID | None) -> None:
+    """Refuse unless ``workplace``'s account may read the figures of ``institution_id`` (None:
+    all institutions): rule ``read_reports`` of services.authorization (an active supervisor),
+    and an institution of :func:`scope_for` of the account's institution (its own; any from a
+    city-level one). Raises authorization.Forbidden (``out_of_scope`` for another
+    institution), written to the access log."""
+    authorization.check(db, workplace, "read_reports")
+    scope = scope_for(db, workplace.institution.id)
+    allowed = {ref.id if ref else None for ref in scope}
+    if institution_id not in allowed:
+        with db.read() as session:
+            other = session.get(Institution, institution_id) if institution_id else None
+        name = other.name if other else _("all institutions")
+        refusal = authorization.out_of_scope(workplace, "read_reports", name)
+        authorization.log_refusal(db, workplace, refusal)
+        raise refusal
 
 
 def find_institution(db: Database, code: str) -> InstitutionRef:
@@ -562,15 +582,21 @@ def day_figures(
     day: dt.date,
     institution_id: uuid.UUID | None = None,
     grouping: str = "counter",
+    workplace: Workplace | None = None,
 ) -> DayFigures:
     """The dashboard figures of ``day`` (an Asia/Shanghai calendar date) for one institution
     (``institution_id``) or all of them (None), grouped by ``counter`` or ``clerk``.
 
     Both groupings are computed (``counters`` and ``clerks``); ``grouping`` only selects
-    :attr:`DayFigures.groups`. Read-only. Raises ValueError for an unknown grouping, ReportError
-    for an unknown institution, StorageBusyError / SQLAlchemy errors for database failures.
+    :attr:`DayFigures.groups`. Read-only. ``workplace``: the account asking (the dashboard),
+    checked by :func:`check_reader`; None for the operator's ``counter-tui report``. Raises
+    ValueError for an unknown grouping, ReportError for an unknown institution,
+    authorization.Forbidden (logged) for an account that may not read these figures,
+    StorageBusyError / SQLAlchemy errors for database failures.
     """
     _check_grouping(grouping)
+    if workplace is not None:
+        check_reader(db, workplace, institution_id)
     started = time.perf_counter()
     lo, hi = clock.day_bounds(day)
     names, rows, unlinked = _collect(db, lo, hi, institution_id)
@@ -589,12 +615,20 @@ def day_figures(
 
 
 def range_figures(
-    db: Database, *, start: dt.date, end: dt.date, institution_id: uuid.UUID | None = None
+    db: Database,
+    *,
+    start: dt.date,
+    end: dt.date,
+    institution_id: uuid.UUID | None = None,
+    workplace: Workplace | None = None,
 ) -> RangeFigures:
     """The figures of each Asia/Shanghai day from ``start`` to ``end`` (inclusive) and of the
     whole period, for one institution or all (None). One query for the whole period.
+    ``workplace``: the account asking, checked by :func:`check_reader`; None for the
+    operator's ``counter-tui report``.
 
     Raises ReportError when ``end`` is before ``start`` or the institution is unknown,
+    authorization.Forbidden (logged) for an account that may not read these figures,
     StorageBusyError / SQLAlchemy errors for database failures.
     """
     if end < start:
@@ -603,6 +637,8 @@ def range_figures(
                 start=start.isoformat(), end=end.isoformat()
             )
         )
+    if workplace is not None:
+        check_reader(db, workplace, institution_id)
     started = time.perf_counter()
     lo, hi = clock.day_bounds(start)[0], clock.day_bounds(end)[1]
     names, rows, unlinked = _collect(db, lo, hi, institution_id)

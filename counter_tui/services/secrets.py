@@ -34,7 +34,10 @@ DB_PASSWORD = "db-password"
 """Password of the central PostgreSQL account named in the database URL."""
 SIGNING_KEY = "signing-key"
 """Certificate signing key: 32 random bytes, stored base64 (RFC 4648 §4)."""
-NAMES = (DB_PASSWORD, SIGNING_KEY)
+OWN_ID_KEY = "own-id-key"
+"""Key of the clerks' own-ID hash (HMAC-SHA256): 32 random bytes, stored base64; every counter
+sharing a database needs the same one (services.auth)."""
+NAMES = (DB_PASSWORD, SIGNING_KEY, OWN_ID_KEY)
 SIGNING_KEY_BYTES = 32
 
 

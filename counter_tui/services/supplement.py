@@ -21,14 +21,13 @@ from counter_tui.domain import categories, clock, resident_id
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import access_log, auth, custody, fixity
+from counter_tui.services import access_log, authorization, fixity
 from counter_tui.services.viewing import MaterialRow
 from counter_tui.services.workplace import Workplace
 
 MAX_TITLE_CHARS = 200
 MAX_REMARK_CHARS = 200
 MAX_PAGES = 999
-READ_ONLY_ROLES = frozenset({"auditor"})
 FIELDS = (
     "clerk",
     "dossier",
@@ -51,6 +50,13 @@ class SupplementError(CounterError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, reason=field, field=field)
         self.field = field
+
+
+class SupplementRefused(authorization.Forbidden, SupplementError):
+    """An addition the authorization rules refuse (services.authorization, rule
+    ``add_material``; logged): both a Forbidden and a SupplementError, ``field`` ``clerk``
+    (nobody logged in, a disabled account, a role that may not add) or ``dossier`` (not held
+    here, the clerk's own)."""
 
 
 def _one_line(value: str, *, field: str, what: str, limit: int, required: bool) -> str:
@@ -176,15 +182,13 @@ def add_material(
     event naming the clerk, institution, dossier and material, carrying the content hash) —
     all in one write transaction. Returns the new catalogue row.
 
-    Raises SupplementError (``field`` says which input is wrong; ``clerk`` when nobody or an
-    auditor is logged in; ``dossier`` when it does not exist, is not held by the clerk's
-    institution or is the clerk's own — nobody may add to their own dossier) and StorageBusyError when the database stays locked.
+    Raises SupplementError (``field`` says which input is wrong; ``dossier`` when it does
+    not exist), SupplementRefused (a SupplementError and an authorization.Forbidden, logged)
+    when the rule ``add_material`` refuses — ``clerk``: nobody logged in, a disabled account,
+    a role that may not add; ``dossier``: not held by the clerk's institution, or the clerk's
+    own (nobody may add to their own dossier) — and StorageBusyError when the database stays
+    locked.
     """
-    clerk = workplace.clerk
-    if clerk is None:
-        raise SupplementError("clerk", _("Log in first: every added material names who added it."))
-    if clerk.role in READ_ONLY_ROLES:
-        raise SupplementError("clerk", _("Your role may not add materials."))
     today = today or clock.today()
     clean_title, clean_remark = _check_fields(
         category=category,
@@ -196,26 +200,16 @@ def add_material(
         today=today,
     )
 
-    with db.write() as session:
+    with authorization.refusals_logged(db, workplace), db.write() as session:
         # The chain's lock (PostgreSQL) also serialises item numbering and the "already
         # corrected" check against other counters adding to the same dossier.
         chain = access_log.Chain(session)
+        clerk = authorization.require(
+            session, workplace, "add_material", dossier_id=dossier_id, error=SupplementRefused
+        )
         dossier = session.get(Dossier, dossier_id)
         if dossier is None:
             raise SupplementError("dossier", _("This dossier no longer exists."))
-        state = custody.states(session, [dossier_id])[dossier_id]
-        if not state.held_by(workplace.institution.id):
-            raise SupplementError(
-                "dossier",
-                _(
-                    "Dossier {no} is not held here; materials are added where the dossier is held."
-                ).format(no=dossier.dossier_no),
-            )
-        if auth.is_own_id_number(session, clerk.id, dossier.id_number):
-            raise SupplementError(
-                "dossier",
-                _("This is your own dossier: you may not add materials to it. Ask a colleague."),
-            )
         born = _birth_year(dossier)
         if born is not None and formed_on.year < born:
             raise SupplementError(

@@ -23,7 +23,7 @@ from counter_tui.domain import categories, resident_id
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, MaterialRow, Visit
-from counter_tui.services import access_log, auth, custody, visits, watermark
+from counter_tui.services import access_log, authorization, custody, visits, watermark
 from counter_tui.services.workplace import Workplace, institution_names
 
 
@@ -37,9 +37,18 @@ class ViewingError(CounterError, RuntimeError):
         self.reason = reason
 
 
-def load_view(db: Database, dossier_id: uuid.UUID) -> DossierView:
-    """Read a dossier's header and catalogue (no access event). Raises ViewingError."""
-    with db.read() as session:
+def load_view(
+    db: Database, dossier_id: uuid.UUID, workplace: Workplace | None = None
+) -> DossierView:
+    """Read a dossier's header and catalogue again (no access event: it was opened already).
+
+    With ``workplace`` the rule ``open_dossier`` is checked first (services.authorization:
+    role, active account, held here, not the clerk's own; a refusal is logged and raised as
+    authorization.Forbidden). Raises ViewingError ``not_found``.
+    """
+    with authorization.refusals_logged(db, workplace), db.read() as session:
+        if workplace is not None:
+            authorization.require(session, workplace, "open_dossier", dossier_id=dossier_id)
         return _read_view(session, dossier_id)[0]
 
 
@@ -97,16 +106,24 @@ def check_opening(
     session: Session, dossier_id: uuid.UUID, workplace: Workplace
 ) -> tuple[DossierView, ViewingError | None]:
     """Read a dossier's view and decide, inside the caller's read session, whether this clerk
-    may open it: the refusal is ViewingError ``own_dossier`` (by the clerk's hashed resident
-    ID: nobody consults their own dossier) or ``not_held`` (a counter serves only dossiers its
-    institution holds), else None. Raises ViewingError ``not_found``."""
-    view, id_number, state = _read_view(session, dossier_id)
-    if workplace.clerk and auth.is_own_id_number(session, workplace.clerk.id, id_number):
+    may open it (services.authorization rule ``open_dossier``): the refusal is ViewingError
+    ``own_dossier`` (by the clerk's hashed resident ID: nobody consults their own dossier) or
+    ``not_held`` (a counter serves only dossiers its institution holds), else None; the
+    caller logs it with the opening (:func:`record_opening`). Raises ViewingError
+    ``not_found``, and authorization.Forbidden (not logged: the caller runs inside
+    authorization.refusals_logged) when the account may not open dossiers at all (none,
+    disabled, or its role)."""
+    authorization.require(session, workplace, "open_dossier")
+    view, _id_number, state = _read_view(session, dossier_id)
+    dossier = session.get(Dossier, dossier_id)
+    assert dossier is not None
+    refusal = authorization.dossier_refusal(session, workplace, "open_dossier", dossier, state)
+    if refusal is not None and refusal.why == "own_dossier":
         return view, ViewingError(
             "own_dossier",
             _("This is your own dossier: you may not open it. Ask a colleague at another counter."),
         )
-    if not state.held_by(workplace.institution.id):
+    if refusal is not None:
         return view, ViewingError(
             "not_held",
             _("Dossier {no} is {whereabouts}; it is not served at this counter.").format(
@@ -167,7 +184,7 @@ def open_for_visit(
 ) -> tuple[DossierView, Visit | None]:
     """:func:`open_dossier` that may move the opening to ``successor`` (a different person:
     see :func:`record_opening`); returns the view and the visit it belongs to."""
-    with db.read() as session:
+    with authorization.refusals_logged(db, workplace), db.read() as session:
         view, refusal = check_opening(session, dossier_id, workplace)
     with db.write() as session:
         current = record_opening(session, dossier_id, workplace, visit, refusal, successor)
@@ -183,7 +200,8 @@ def open_dossier(
     new) and return its view: one read and one write transaction.
 
     Refused (ViewingError ``own_dossier`` / ``not_held``, after writing an access event
-    ``refused``) as :func:`check_opening` decides. Raises ViewingError ``not_found``.
+    ``refused``) as :func:`check_opening` decides; an account that may not open dossiers
+    (authorization.Forbidden) is refused and logged too. Raises ViewingError ``not_found``.
     """
     return open_for_visit(db, dossier_id, workplace, visit)[0]
 
@@ -191,9 +209,12 @@ def open_dossier(
 def reveal_id(db: Database, dossier_id: uuid.UUID, workplace: Workplace) -> str:
     """Return a dossier's full resident ID and log the reveal (access event ``reveal_id``).
 
-    Raises ViewingError ``not_found``.
+    Checked by the rule ``reveal_id`` (services.authorization: a counter role, an active
+    account, the dossier held here and not the clerk's own); a refusal is logged and raised
+    as authorization.Forbidden. Raises ViewingError ``not_found``.
     """
-    with db.write() as session:
+    with authorization.refusals_logged(db, workplace), db.write() as session:
+        authorization.require(session, workplace, "reveal_id", dossier_id=dossier_id)
         dossier = session.get(Dossier, dossier_id)
         if dossier is None:
             raise ViewingError("not_found", _("This dossier no longer exists."))
@@ -279,13 +300,17 @@ def open_material_pages(
     """Copy a material's page images into ``private_dir`` and log the views.
 
     Returns the copies in page order. Writes one access event for the material and one per
-    page, plus a service event ``material_viewed``. Raises ViewingError ``not_found``,
-    ``paper_only`` (no scans: the shelf location is in the message) or ``missing_file``.
+    page, plus a service event ``material_viewed``. Checked first by the rule ``view_pages``
+    (services.authorization: a counter role, an active account, the dossier held here and not
+    the clerk's own; a refusal is logged and raised as authorization.Forbidden). Raises
+    ViewingError ``not_found``, ``paper_only`` (no scans: the shelf location is in the
+    message) or ``missing_file``.
     """
-    with db.read() as session:
+    with authorization.refusals_logged(db, workplace), db.read() as session:
         material = session.get(Material, material_id)
         if material is None:
             raise ViewingError("not_found", _("This material no longer exists."))
+        authorization.require(session, workplace, "view_pages", dossier_id=material.dossier_id)
         pages = list(
             session.exec(select(Page).where(Page.material_id == material_id).order_by(Page.page_no))
         )
@@ -299,7 +324,7 @@ def open_material_pages(
         )
     copies = []
     target = private_dir / str(material_id)
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
     for page in pages:
         source = archive_root / page.rel_path
         if not source.is_file():

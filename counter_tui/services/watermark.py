@@ -204,7 +204,7 @@ def stamp(
     text = watermark_text(clerk_name, when, cjk=font_spec is not None)
     stamped = _apply(image, _text_mask(image.size, text, font_spec))
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # mkstemp creates the file 0600; the viewer never sees a half-written copy.
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".stamp-", suffix=target.suffix)
     try:

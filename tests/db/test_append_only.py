@@ -22,6 +22,7 @@ from counter_tui.db.models import (
     AccessEvent,
     Certificate,
     CertificateEvent,
+    ChainCheckpoint,
     Consultation,
     CustodyEvent,
     Dossier,
@@ -45,6 +46,7 @@ FACT_TABLES = (
     "consultation",
     "certificate_event",
     "signing_key_list",
+    "chain_checkpoint",
 )
 
 
@@ -101,6 +103,11 @@ def seed_facts(db: Database) -> None:
         s.flush()
         s.add(CertificateEvent(certificate_id=certificate.id, kind="printed"))
         s.add(SigningKeyList(institution_id=inst.id, current_key_id="0" * 16, key_list=b"x"))
+        s.add(
+            ChainCheckpoint(
+                institution_id=inst.id, seq=1, head_hash="0" * 64, key_id="0" * 16, signature=b"x"
+            )
+        )
         s.add(
             Consultation(
                 dossier_id=dossier.id,

@@ -300,5 +300,13 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
     assert report.ok, report.problems[:3]
     assert report.materials == sum(len(ms) for ms in built.materials.values())
     assert report.pages == report.files > 0
-    # one seal each (generated history certificates included), nothing else yet
-    assert report.events == report.materials + report.pages + report.certificates
+    # one seal each (generated history certificates and custody events included), nothing else
+    with built.db.read() as s:
+        custody_events = len(s.exec(select(CustodyEvent)).all())
+    from counter_tui.demo.institutions import CLERKS
+
+    accounts = len(CLERKS)  # one seal per account created
+    assert (
+        report.events
+        == report.materials + report.pages + report.certificates + custody_events + accounts
+    )

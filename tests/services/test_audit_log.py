@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from counter_tui.services import audit_log, auth, viewing
-from tests.support.factories import logged_in, tiny_archive
+from tests.support.factories import add_admin, logged_in, tiny_archive
 
 
 def test_an_auditor_reads_the_newest_events_first_with_names_and_dossier_numbers(
@@ -61,13 +61,14 @@ def test_an_admin_may_read_the_log(tmp_path) -> None:  # noqa: ANN001
     archive = tiny_archive(tmp_path)
     auth.add_user(
         archive.db,
-        username="admin1",
+        username="admin2",
         name="陈静",
         role="admin",
         institution_code="CY-RC",
         password="correct horse 1",
+        actor=add_admin(archive, name="周平"),
     )
-    rows = audit_log.recent_events(archive.db, logged_in(archive, "admin1"), limit=1)
+    rows = audit_log.recent_events(archive.db, logged_in(archive, "admin2"), limit=1)
     assert [(r.kind, r.clerk_name) for r in rows] == [("login", "陈静")]
 
 
@@ -90,7 +91,7 @@ def test_nobody_logged_in_is_refused(tmp_path) -> None:  # noqa: ANN001
 def test_the_role_and_active_flag_are_read_at_the_time_of_reading(tmp_path) -> None:  # noqa: ANN001
     archive = tiny_archive(tmp_path)
     auditor = logged_in(archive, "audit1")
-    auth.set_active(archive.db, "audit1", False)
+    auth.set_active(archive.db, "audit1", False, actor=add_admin(archive))
     with pytest.raises(auth.AuthError) as refused:
         audit_log.recent_events(archive.db, auditor)
     assert refused.value.reason == "disabled"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from counter_tui.cli import main
-from counter_tui.db.models import AccessEvent, Clerk
-from counter_tui.services import auth, viewing
-from tests.support.factories import PASSWORD, logged_in, tiny_archive
+from counter_tui.db.models import AccessEvent, Clerk, utcnow
+from counter_tui.services import access_log, auth, viewing
+from tests.support.factories import PASSWORD, add_admin, logged_in, tiny_archive
 
 
 def test_passwords_are_argon2id_hashes(tmp_path: Path) -> None:
@@ -21,14 +22,25 @@ def test_passwords_are_argon2id_hashes(tmp_path: Path) -> None:
     assert PASSWORD not in clerk.password_hash
 
 
-def test_wrong_passwords_are_logged_and_delayed_more_each_time(tmp_path: Path) -> None:
+def test_wrong_passwords_are_logged_and_delayed_more_each_time(
+    tmp_path: Path,
+    monkeypatch,  # noqa: ANN001
+) -> None:
     archive = tiny_archive(tmp_path)
     delays = []
+    waited = [0.0]  # the service refuses during the delay: wait it out on its clock
+
+    def now() -> dt.datetime:
+        return utcnow() + dt.timedelta(seconds=waited[0])
+
+    monkeypatch.setattr(auth, "_now", now)
+    monkeypatch.setattr(access_log, "utcnow", now)
     for _ in range(4):
         with pytest.raises(auth.AuthError) as info:
             auth.authenticate(archive.db, "clerk1", "wrong password")
         assert info.value.reason == "wrong_password"
         delays.append(info.value.delay_s)
+        waited[0] += info.value.delay_s
     assert delays == [1.0, 2.0, 4.0, 8.0]
     place = auth.authenticate(archive.db, "clerk1", PASSWORD)
     assert place.clerk.username == "clerk1" and place.institution.code == "CY-RC"
@@ -56,8 +68,8 @@ def test_unknown_user_gets_the_same_answer_as_a_wrong_password(tmp_path: Path) -
     archive = tiny_archive(tmp_path)
     with pytest.raises(auth.AuthError) as unknown:
         auth.authenticate(archive.db, "nobody", PASSWORD)
-    with pytest.raises(auth.AuthError) as wrong:
-        auth.authenticate(archive.db, "clerk1", "x" * 9)
+    with pytest.raises(auth.AuthError) as wrong:  # at another counter: no delay to wait
+        auth.authenticate(archive.db, "clerk1", "x" * 9, counter="2")
     assert str(unknown.value) == str(wrong.value)
 
 
@@ -83,7 +95,7 @@ def test_hostile_usernames_are_refused_cleanly(tmp_path: Path, username: str) ->
 
 def test_disabled_account_cannot_log_in(tmp_path: Path) -> None:
     archive = tiny_archive(tmp_path)
-    auth.set_active(archive.db, "clerk1", False)
+    auth.set_active(archive.db, "clerk1", False, actor=add_admin(archive))
     with pytest.raises(auth.AuthError) as info:
         auth.authenticate(archive.db, "clerk1", PASSWORD)
     assert info.value.reason == "disabled"
@@ -121,7 +133,10 @@ def test_reveal_full_id_is_logged(tmp_path: Path) -> None:
 
 def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
     archive = tiny_archive(tmp_path)
-    answers = iter(["new password 1", "new password 1", "11010519491231002X"])
+    add_admin(archive)
+    # Each change asks for an administrator's log-in first.
+    monkeypatch.setattr("builtins.input", lambda prompt="": "admin1")
+    answers = iter([PASSWORD, "new password 1", "new password 1", "11010519491231002X"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     db = ["--db", archive.settings.db_url]
     assert (
@@ -148,6 +163,7 @@ def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -
         auth.authenticate(archive.db, "clerk9", "new password 1").clerk.id,
         "11010519491231002X",
     )
+    answers = iter([PASSWORD])
     assert main([*db, "user", "disable", "clerk9"]) == 0
     with pytest.raises(auth.AuthError):
         auth.authenticate(archive.db, "clerk9", "new password 1")
@@ -156,7 +172,7 @@ def test_user_cli_add_list_passwd_disable(tmp_path: Path, monkeypatch, capsys) -
     listing = capsys.readouterr().out
     assert "clerk9" in listing and "已停用" in listing and "clerk1" in listing
     # A short password is refused with a message, nothing is created.
-    answers = iter(["short", "short"])
+    answers = iter([PASSWORD, "short", "short"])
     assert (
         main(
             [

@@ -8,11 +8,14 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+import keyring
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from keyring.backends import fail
+from sqlmodel import select
 
+from counter_tui.services import certificate_audit, fixity, issuance
 from counter_tui.services import certificate_signing as cs
-from counter_tui.services import fixity, issuance
 from tests.support.factories import logged_in, tiny_archive
 
 NOW = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
@@ -113,6 +116,7 @@ def test_a_removed_certificate_and_a_swapped_key_list_are_named(issued) -> None:
     assert set(problems(archive)) == {
         ("signing_key_list", "changed"),
         ("signing_key_list", "invalid"),
+        ("signing_key_list", "not_endorsed"),
         ("certificate", "missing"),
     }
 
@@ -150,3 +154,83 @@ def test_issue_print_void_verify_and_audit_on_postgresql(tmp_path: Path, postgre
     assert report.ok, report.problems
     assert (report.certificates, report.certificate_files) == (1, 2)
     archive.db.dispose()
+
+
+def test_a_key_list_appended_by_someone_without_the_key_is_not_trusted(issued) -> None:  # noqa: ANN001
+    """The breaker's attack: append a key list of one's own (the real key retired, one's own
+    current, signed by one's own), seal it with the application's own code, forge a
+    certificate with it. Without the retired key's endorsement it is not the institution's."""
+    import dataclasses
+
+    from counter_tui.db.models import Certificate, Institution, SigningKeyList
+    from counter_tui.services import access_log, certificate_verify
+
+    archive, cert = issued
+    private = Ed25519PrivateKey.generate()
+    with archive.db.read() as s:
+        real = cs.load_key_list(s.exec(select(SigningKeyList)).one().key_list)
+        institution = s.exec(select(Institution).where(Institution.code == "CY-RC")).one()
+        original = s.get(Certificate, cert.id)
+    public = cs._raw_public(private)
+    mine = cs.KeyInfo(key_id=cs.key_id_of(public), public_key=public, created=NOW)
+    keys = [dataclasses.replace(real.current, retired=NOW), mine]
+    forged_list = cs._encode_key_list("CY-RC", keys, NOW, private)
+    claims = cs.CertificateClaims.create(
+        institution_code="CY-RC",
+        uscc="12110105MB0123456C",
+        serial="CY-2026-009999",
+        kind="custody",
+        issue_date=NOW.date(),
+        holder_id="11010519491231002X",
+        certified_text=original.certified_text,
+    )
+    payload = cs.encode_payload(claims, private, signed_at=NOW)
+    with archive.db.write() as s:
+        row = SigningKeyList(
+            institution_id=institution.id, current_key_id=mine.key_id, key_list=forged_list
+        )
+        s.add(row)
+        s.flush()
+        forged = Certificate(
+            **{
+                **original.model_dump(),
+                "id": cs_uuid(),
+                "serial": "CY-2026-009999",
+                "payload": payload,
+                "verification_code": cs.verification_code_for(payload),
+                "key_id": mine.key_id,
+            }
+        )
+        s.add(forged)
+        s.flush()
+        chain = access_log.Chain(s)
+        certificate_audit.register_key_list(
+            chain, row, clerk_id=None, institution_id=institution.id
+        )
+        certificate_audit.register_certificate(
+            chain, forged, clerk_id=None, institution_id=institution.id
+        )
+    # A verifier without the keyring (another office) must not take it as valid.
+    keyring.set_keyring(fail.Keyring())
+    result = certificate_verify.verify(archive.db, payload)
+    assert result.outcome == "unknown_key"
+    found = problems(archive)
+    assert ("signing_key_list", "not_endorsed") in found
+    assert ("certificate", "unknown_key") in found
+
+
+def test_a_rotation_is_endorsed_and_trusted_without_the_keyring(issued) -> None:  # noqa: ANN001
+    from counter_tui.db.models import Certificate
+    from counter_tui.services import certificate_keys, certificate_verify
+
+    archive, cert = issued
+    certificate_keys.rotate(archive.db, "CY-RC", now=NOW + dt.timedelta(days=1))
+    with archive.db.read() as s:
+        payload = s.get(Certificate, cert.id).payload
+    keyring.set_keyring(fail.Keyring())
+    assert certificate_verify.verify(archive.db, payload).outcome == "valid"
+    assert problems(archive) == []
+
+
+def cs_uuid() -> uuid.UUID:
+    return uuid.uuid4()

@@ -377,3 +377,36 @@ def test_resident_ids_in_a_text_are_masked() -> None:
     assert mask_resident_ids(text) == (
         "兹证明 张伟（110105********002x）与代理人（110105*****1002）；档号 DA110105194912310028。"
     )
+
+
+@pytest.mark.parametrize("cut", ["", "ABC", "first_300"])
+def test_a_code_read_only_in_part_is_unreadable_not_altered(archive: TinyArchive, cut: str) -> None:
+    payload = issue_certificate(archive)
+    text = payload[:300] if cut == "first_300" else "CTC1:" + cut
+    result = verify(archive.db, text)
+    assert result.outcome is Outcome.UNREADABLE, result
+    assert "查验码" in result.message
+
+
+def test_a_deleted_void_or_an_edited_holder_name_is_not_valid(archive: TinyArchive) -> None:
+    import sqlite3
+
+    payload = issue_certificate(archive)
+    with archive.db.read() as s:
+        serial = s.exec(select(Certificate.serial)).one()
+    certificate_events.void(
+        archive.db, serial, workplace=logged_in(archive), reason="重复出具", now=T_SIGN
+    )
+    assert verify(archive.db, payload, now=T_SIGN).outcome is Outcome.VOIDED
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        connection.execute("DROP TRIGGER certificate_event_append_only_delete")
+        connection.execute("DELETE FROM certificate_event WHERE kind = 'voided'")
+    result = verify(archive.db, payload, now=T_SIGN)
+    assert result.outcome is Outcome.ALTERED and "audit verify" in result.message
+    with connection:
+        connection.execute(
+            "UPDATE dossier SET person_name = '李四' WHERE dossier_no = 'DA00000001'"
+        )
+    connection.close()
+    assert verify(archive.db, payload, now=T_SIGN).outcome is Outcome.ALTERED

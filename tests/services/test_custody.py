@@ -164,3 +164,38 @@ def test_events_in_any_order_and_a_return_to_the_sender() -> None:
     away = custody.state_from_events([*events[:2], ev("transferred_out", a, 5)])
     assert away.in_transit and away.destination_id is None and away.holder_id is None
     assert custody.state_from_events([]) == custody.CustodyState(None, "", None)
+
+
+def test_custody_events_are_sealed_and_a_forged_transfer_is_named(tmp_path: Path) -> None:
+    import sqlite3
+    import uuid
+
+    from counter_tui.services import fixity
+    from tests.support.factories import tiny_archive
+
+    archive = tiny_archive(tmp_path)
+    assert fixity.verify(archive.db).ok
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    forged = uuid.uuid4()
+    with connection:
+        # A transfer inserted behind the application's back (inserts are allowed by the guards).
+        connection.execute(
+            "INSERT INTO custody_event (id, dossier_id, kind, holder_institution_id, "
+            "shelf_location, at, remark) VALUES (?, ?, 'transferred_out', ?, '', "
+            "'2026-06-01 00:00:00.000000', '')",
+            (forged.hex, archive.ids["DA00000001"].hex, archive.ids["there"].hex),
+        )
+    report = fixity.verify(archive.db)
+    assert [(p.table, p.row_id, p.what) for p in report.problems] == [
+        ("custody_event", str(forged), "unsealed")
+    ]
+    with connection:
+        connection.execute("DROP TRIGGER custody_event_append_only_delete")
+        connection.execute("DROP TRIGGER custody_event_append_only_update")
+        connection.execute("DELETE FROM custody_event WHERE id = ?", (forged.hex,))
+        connection.execute(
+            "UPDATE custody_event SET shelf_location = '9库-99架' WHERE kind = 'shelved'"
+        )
+    connection.close()
+    report = fixity.verify(archive.db)
+    assert {(p.table, p.what) for p in report.problems} == {("custody_event", "changed")}

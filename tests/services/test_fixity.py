@@ -15,7 +15,7 @@ from sqlmodel import select
 from counter_tui import cli
 from counter_tui.db import append_only, migrate
 from counter_tui.db.engine import Database
-from counter_tui.db.models import AccessEvent, Dossier, Institution, Material, Page
+from counter_tui.db.models import AccessEvent, CustodyEvent, Dossier, Institution, Material, Page
 from counter_tui.services import access_log, fixity, viewing
 from tests.support.factories import TinyArchive, logged_in, tiny_archive
 
@@ -50,8 +50,9 @@ def first_problem(db: Database, archive_root: Path | None = None) -> fixity.Prob
 
 @pytest.fixture
 def archive(tmp_path: Path) -> TinyArchive:
-    """The tiny archive with a working day on top of its sealed materials and pages: a log-in,
-    a dossier opened, a material's pages viewed (11 access events), then the guards dropped."""
+    """The tiny archive with a working day on top of its sealed materials, pages, custody
+    events and accounts: a log-in, a dossier opened, a material's pages viewed (22 access
+    events), then the guards dropped."""
     archive = tiny_archive(tmp_path)
     workplace = logged_in(archive)
     viewing.open_dossier(archive.db, archive.ids["DA00000001"], workplace, None)
@@ -65,7 +66,15 @@ def archive(tmp_path: Path) -> TinyArchive:
     )
     report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
     assert report.ok, fixity.summary(report)
-    assert (report.events, report.materials, report.pages, report.files) == (11, 3, 3, 3)
+    with archive.db.read() as s:
+        custody_events = len(s.exec(select(CustodyEvent)).all())
+    # 11 views and seals of materials and pages, one seal per custody event and account.
+    assert (report.events, report.materials, report.pages, report.files) == (
+        11 + custody_events + 4,
+        3,
+        3,
+        3,
+    )
     drop_guards(archive.db)
     return archive
 
@@ -73,9 +82,9 @@ def archive(tmp_path: Path) -> TinyArchive:
 def test_clean_archive_verifies(archive: TinyArchive) -> None:
     report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
     assert report.ok
-    assert report.head_seq == 11
-    assert report.head_hash == event_at(archive.db, 11).hash
-    assert "11" in fixity.summary(report)
+    assert report.head_seq == 22
+    assert report.head_hash == event_at(archive.db, 22).hash
+    assert "22" in fixity.summary(report)
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,19 +92,19 @@ def test_clean_archive_verifies(archive: TinyArchive) -> None:
 
 
 def test_edited_reason_names_that_event(archive: TinyArchive) -> None:
-    victim = event_at(archive.db, 8)  # the "dossier" view of DA00000001
+    victim = event_at(archive.db, 19)  # the "dossier" view of DA00000001
     assert victim.kind == "dossier"
-    assert sql(archive.db, "UPDATE access_event SET reason = 'audit' WHERE seq = 8") == 1
+    assert sql(archive.db, "UPDATE access_event SET reason = 'audit' WHERE seq = 19") == 1
 
     problem = first_problem(archive.db)
 
     assert (problem.table, problem.what, problem.seq, problem.row_id) == (
         "access_event",
         "hash",
-        8,
+        19,
         str(victim.id),
     )
-    assert "8" in problem.message
+    assert "19" in problem.message
 
 
 @pytest.mark.parametrize(
@@ -109,10 +118,10 @@ def test_edited_reason_names_that_event(archive: TinyArchive) -> None:
 def test_any_edited_column_breaks_the_hash(
     archive: TinyArchive, column: str, value: object
 ) -> None:
-    victim = event_at(archive.db, 7)
-    sql(archive.db, f"UPDATE access_event SET {column} = :v WHERE seq = 7", v=value)
+    victim = event_at(archive.db, 18)
+    sql(archive.db, f"UPDATE access_event SET {column} = :v WHERE seq = 18", v=value)
     problem = first_problem(archive.db)
-    assert (problem.what, problem.seq, problem.row_id) == ("hash", 7, str(victim.id))
+    assert (problem.what, problem.seq, problem.row_id) == ("hash", 18, str(victim.id))
 
 
 def test_deleted_event_is_a_gap_at_the_next_seq(archive: TinyArchive) -> None:
@@ -136,7 +145,7 @@ def test_deleted_first_event_is_a_gap_at_seq_2(archive: TinyArchive) -> None:
     assert (problem.what, problem.seq, problem.row_id) == ("gap", 2, str(second.id))
 
 
-@pytest.mark.parametrize("a, b", [(4, 5), (3, 9)])
+@pytest.mark.parametrize("a, b", [(4, 5), (3, 20)])
 def test_swapped_events_name_the_first_affected_seq(archive: TinyArchive, a: int, b: int) -> None:
     moved_up = event_at(archive.db, b)  # now stands at seq a
     sql(archive.db, "UPDATE access_event SET seq = -1 WHERE seq = :a", a=a)
@@ -169,37 +178,37 @@ def test_swapped_seq_with_recomputed_links_still_breaks_the_hash(archive: TinyAr
 
 
 def test_changed_prev_hash_names_that_event(archive: TinyArchive) -> None:
-    victim = event_at(archive.db, 10)
-    sql(archive.db, "UPDATE access_event SET prev_hash = :h WHERE seq = 10", h="0" * 64)
+    victim = event_at(archive.db, 21)
+    sql(archive.db, "UPDATE access_event SET prev_hash = :h WHERE seq = 21", h="0" * 64)
     problem = first_problem(archive.db)
     assert (problem.table, problem.what, problem.seq, problem.row_id) == (
         "access_event",
         "prev_hash",
-        10,
+        21,
         str(victim.id),
     )
 
 
 def test_rewritten_hash_breaks_the_next_link(archive: TinyArchive) -> None:
     # Editing a row and recomputing its own hash moves the break to the next row.
-    victim = event_at(archive.db, 8)
+    victim = event_at(archive.db, 19)
     victim.reason = "audit"
     sql(
         archive.db,
-        "UPDATE access_event SET reason = 'audit', hash = :h WHERE seq = 8",
+        "UPDATE access_event SET reason = 'audit', hash = :h WHERE seq = 19",
         h=access_log.compute_hash(victim),
     )
     problem = first_problem(archive.db)
     assert (problem.what, problem.seq, problem.row_id) == (
         "prev_hash",
-        9,
-        str(event_at(archive.db, 9).id),
+        20,
+        str(event_at(archive.db, 20).id),
     )
 
 
 def test_only_the_first_break_is_reported_for_the_chain(archive: TinyArchive) -> None:
     sql(archive.db, "UPDATE access_event SET reason = 'x' WHERE seq = 3")
-    sql(archive.db, "DELETE FROM access_event WHERE seq = 9")
+    sql(archive.db, "DELETE FROM access_event WHERE seq = 20")
     report = fixity.verify(archive.db)
     chain_problems = [p for p in report.problems if p.table == "access_event"]
     assert [(p.what, p.seq) for p in chain_problems] == [("hash", 3)]
@@ -359,21 +368,21 @@ def test_cli_exits_0_when_clean(archive: TinyArchive, capsys: pytest.CaptureFixt
     status, out = audit(archive, capsys)
     assert status == 0
     assert "No tampering found." in out
-    assert "11 access events" in out
+    assert "22 access events" in out
 
 
 def test_cli_exits_1_and_names_the_first_broken_row(
     archive: TinyArchive, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    victim = event_at(archive.db, 9)
-    sql(archive.db, "UPDATE access_event SET reason = 'x' WHERE seq = 9")
+    victim = event_at(archive.db, 20)
+    sql(archive.db, "UPDATE access_event SET reason = 'x' WHERE seq = 20")
 
     status, out = audit(archive, capsys)
 
     assert status == 1
     first = next(line for line in out.splitlines() if line.startswith("  ["))
     assert first.startswith(f"  [access event {victim.id}]")
-    assert "no. 9" in first
+    assert "no. 20" in first
 
 
 def test_cli_names_a_changed_page_file(

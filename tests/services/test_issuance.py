@@ -315,11 +315,15 @@ def test_a_crash_between_the_pdf_and_the_commit_is_reconciled_at_start(tmp_path:
 
 
 def test_no_signing_key_and_no_keyring_is_said_before_anything_is_written(
-    tmp_path: Path, no_keyring: None
-) -> None:
+    tmp_path: Path, use_keyring
+) -> None:  # noqa: ANN001
+    from keyring.backends import fail
+
     archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    use_keyring(fail.Keyring())  # the keyring goes away (a headless box)
     with pytest.raises(secrets.SecretsUnavailable) as info:
-        issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
+        issue(archive, place, dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC))
     assert "keyring" in str(info.value).lower() or "密钥" in str(info.value)
     with archive.db.read() as s:
         assert s.exec(select(Certificate)).all() == []
@@ -391,3 +395,20 @@ def test_the_counter_starts_from_the_well_formed_serials_already_stored(tmp_path
     t = dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC)
     # 3 well-formed rows: the counter starts at 3, skips nothing (000004 is free).
     assert issue(archive, place, t).serial == "CY-2026-000004"
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        ((("date", "2099-12"), ("source", "9-2-1")), "2099-12"),
+        ((("date", "1900-01"), ("source", "9-2-1")), "1949-12-31"),  # born 1949-12-31
+    ],
+)
+def test_an_impossible_date_is_refused(tmp_path: Path, facts, message: str) -> None:  # noqa: ANN001
+    archive = tiny_archive(tmp_path)
+    request = issuance.CertificateRequest(
+        "work_start", "退休", cited_material_ids=(archive.ids["m_hire"],), facts=facts
+    )
+    with pytest.raises(issuance.IssuanceError) as info:
+        issue(archive, logged_in(archive), dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC), request)
+    assert info.value.field == "fact:date" and message in str(info.value)

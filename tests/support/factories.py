@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from sqlmodel import select
 
 from counter_tui.config import Settings
 from counter_tui.db import migrate
@@ -21,7 +22,7 @@ from counter_tui.db.models import (
     Material,
     Page,
 )
-from counter_tui.services import access_log, auth, fixity
+from counter_tui.services import access_log, auth, custody, fixity
 from counter_tui.services.workplace import Workplace
 
 T0 = dt.datetime(2020, 5, 6, 1, 0, tzinfo=dt.UTC)
@@ -208,10 +209,37 @@ def tiny_archive(
                     clerk_id=None,
                     institution_id=here.id,
                 )
+        # Custody events are facts: sealed as the application seals them (after the catalogue:
+        # seq 1–6 are the materials and pages, then one seal per custody event).
+        for event in s.exec(select(CustodyEvent).order_by(CustodyEvent.at, CustodyEvent.id)):
+            custody.register_event(access_log.Chain(s), event)
+        # Accounts are sealed as `counter-tui user add` seals them (no administrator: built),
+        # after the catalogue so that the seals of materials and pages keep their numbers.
+        accounts = access_log.Chain(s)
+        for account in s.exec(select(Clerk).order_by(Clerk.username)).all():
+            auth.register_account(accounts, account, kind="account_added", clerk_id=None)
         ids["here"] = here.id
         ids["there"] = there.id
         ids["clerk"] = clerk.id
     return TinyArchive(settings=settings, db=db, ids=ids)
+
+
+def add_admin(archive: TinyArchive, username: str = "admin1", name: str = "陈静") -> Workplace:
+    """Add an administrator at CY-RC with password :data:`PASSWORD`, sealed as the application
+    seals accounts, and log it in."""
+    with archive.db.write() as s:
+        here = s.exec(select(Institution).where(Institution.code == "CY-RC")).one()
+        admin = Clerk(
+            username=username,
+            name=name,
+            role="admin",
+            institution_id=here.id,
+            password_hash=PASSWORD_HASH,
+        )
+        s.add(admin)
+        s.flush()
+        auth.register_account(access_log.Chain(s), admin, kind="account_added", clerk_id=None)
+    return logged_in(archive, username)
 
 
 def logged_in(archive: TinyArchive, username: str = "clerk1") -> Workplace:

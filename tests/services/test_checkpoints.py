@@ -1,0 +1,136 @@
+"""Signed checkpoints: the attacks an editor of the database file without the keyring can
+make on the access chain — re-hashing after an edit, cutting the tail, forging or removing
+checkpoints — are caught; rotation keeps old checkpoints valid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from counter_tui.db.models import AccessEvent, ChainCheckpoint, Material
+from counter_tui.services import access_log, checkpoints, fixity, viewing
+from counter_tui.services import certificate_signing as cs
+from tests.support.factories import TinyArchive, logged_in, tiny_archive
+
+T = dt.datetime(2026, 5, 6, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> TinyArchive:
+    archive = tiny_archive(tmp_path)
+    place = logged_in(archive)
+    viewing.open_dossier(archive.db, archive.ids["DA00000001"], place, None)
+    assert checkpoints.sign(archive.db, "CY-RC", now=T) is not None
+    return archive
+
+
+def connect(archive: TinyArchive) -> sqlite3.Connection:
+    """The database file, opened as an attacker would, guards dropped."""
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    for table in ("access_event", "material", "chain_checkpoint"):
+        for op in ("update", "delete"):
+            connection.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_{op}")
+    return connection
+
+
+def whats(archive: TinyArchive) -> list[tuple[str, str]]:
+    report = fixity.verify(archive.db)
+    return [(p.table, p.what) for p in report.problems]
+
+
+def test_a_clean_archive_with_checkpoints_verifies(archive: TinyArchive) -> None:
+    report = fixity.verify(archive.db)
+    assert report.ok, report.problems
+    assert (report.checkpoints, report.unsigned_events) == (1, 0)
+    with archive.db.read() as s:
+        row = s.exec(select(ChainCheckpoint)).one()
+        head = s.exec(select(AccessEvent).order_by(AccessEvent.seq.desc())).first()
+    assert (row.seq, row.head_hash) == (head.seq, head.hash)
+    # Nothing new: signing again returns the same checkpoint; a new event leaves a tail.
+    assert checkpoints.sign(archive.db, "CY-RC", now=T).id == row.id
+    logged_in(archive)
+    assert fixity.verify(archive.db).unsigned_events == 1
+
+
+def test_an_edit_re_sealed_and_re_hashed_is_caught(archive: TinyArchive) -> None:
+    # The attack that passed before: edit a material, re-seal it, re-hash every later event.
+    connection = connect(archive)
+    with connection:
+        connection.execute(
+            "UPDATE material SET title = '伪造的履历表' WHERE item_no = 1 AND category = 1"
+        )
+    connection.close()
+    with archive.db.write() as s:
+        material = s.exec(select(Material).where(Material.title == "伪造的履历表")).one()
+        events = s.exec(select(AccessEvent).order_by(AccessEvent.seq)).all()
+        prev = ""
+        for event in events:
+            if event.kind == "material_added" and event.target_id == material.id:
+                event.reason = fixity.material_content_hash(material)
+            event.prev_hash = prev
+            event.hash = access_log.compute_hash(event)
+            prev = event.hash
+    assert whats(archive) == [("chain_checkpoint", "rewritten")]
+
+
+def test_a_cut_tail_is_caught(archive: TinyArchive) -> None:
+    connection = connect(archive)
+    with connection:
+        last = connection.execute("SELECT max(seq) FROM access_event").fetchone()[0]
+        connection.execute("DELETE FROM access_event WHERE seq >= ?", (last - 1,))
+    connection.close()
+    # The cut tail held the key list's seal too: that row is named as well.
+    assert whats(archive) == [("signing_key_list", "unsealed"), ("chain_checkpoint", "truncated")]
+
+
+def test_removing_the_tail_and_the_checkpoints_is_caught_by_the_keyring(
+    archive: TinyArchive,
+) -> None:
+    connection = connect(archive)
+    with connection:
+        last = connection.execute("SELECT max(seq) FROM access_event").fetchone()[0]
+        connection.execute("DELETE FROM access_event WHERE seq >= ?", (last - 1,))
+        connection.execute("DELETE FROM chain_checkpoint")
+    connection.close()
+    assert whats(archive) == [
+        ("signing_key_list", "unsealed"),
+        ("chain_checkpoint", "checkpoints_removed"),
+    ]
+
+
+def test_a_checkpoint_forged_with_another_key_is_caught(archive: TinyArchive) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    with archive.db.read() as s:
+        row = s.exec(select(ChainCheckpoint)).one()
+    forged = cs._sign1(
+        checkpoints.statement("CY-RC", row.seq, row.head_hash, row.at),
+        Ed25519PrivateKey.generate(),
+    )
+    connection = connect(archive)
+    with connection:
+        connection.execute("UPDATE chain_checkpoint SET signature = ?", (forged,))
+    connection.close()
+    # The forged one is named, and the genuine one this keyring remembers is missing.
+    assert whats(archive) == [
+        ("chain_checkpoint", "checkpoint_invalid"),
+        ("chain_checkpoint", "checkpoints_removed"),
+    ]
+
+
+def test_rotation_keeps_old_checkpoints_valid(archive: TinyArchive) -> None:
+    from counter_tui.services import certificate_keys
+
+    certificate_keys.rotate(archive.db, "CY-RC", now=T + dt.timedelta(days=1))
+    logged_in(archive)
+    later = checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(days=2))
+    report = fixity.verify(archive.db)
+    assert report.ok, report.problems
+    assert report.checkpoints == 2
+    with archive.db.read() as s:
+        first = s.exec(select(ChainCheckpoint).order_by(ChainCheckpoint.seq)).first()
+    assert first.key_id != later.key_id
