@@ -194,6 +194,11 @@ class CertificateHistoryDialog(Dialog[None]):
         r = self._target()
         if r is None:
             return
+        if r.status == "voided":
+            self.query_one("#error", Static).update(
+                _("Certificate {serial} is already voided.").format(serial=r.serial)
+            )
+            return
         self.query_one("#void-fields").display = True
         reason = self.query_one("#void_reason", Input)
         reason.value = ""

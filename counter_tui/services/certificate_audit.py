@@ -165,6 +165,20 @@ class Findings(Protocol):
         ...
 
 
+EVENT_KINDS = {
+    "printed": N_("print"),
+    "reprinted": N_("reprint (补打)"),
+    "voided": N_("void (作废)"),
+}
+
+
+def event_label(event: CertificateEvent, serials: dict) -> str:
+    """How a finding names a certificate event: its kind in the UI language, the
+    certificate's serial and the event's id."""
+    kind = _(EVENT_KINDS[event.kind]) if event.kind in EVENT_KINDS else event.kind
+    return f"{kind} {serials.get(event.certificate_id, '?')} ({event.id})"
+
+
 TABLE_LABELS = {
     "certificate": N_("certificate"),
     "certificate_event": N_("certificate event"),
@@ -387,6 +401,9 @@ def check(
                 report, "certificate", cert.id, cert.text_path, cert.text_sha256, cert.serial
             )
     _missing(report, sealed, present, "certificate")
+    serials = {
+        c_id: serial for c_id, serial in session.exec(select(Certificate.id, Certificate.serial))
+    }
     for event in session.exec(select(CertificateEvent).order_by(CertificateEvent.id)):
         _seal(
             report,
@@ -396,7 +413,7 @@ def check(
             "certificate_event",
             event.id,
             certificate_event_content_hash(event),
-            f"{event.kind} {event.id}",
+            event_label(event, serials),
         )
         if check_files and event.document_path and event.document_sha256:
             _check_document(
@@ -405,6 +422,6 @@ def check(
                 event.id,
                 event.document_path,
                 event.document_sha256,
-                f"{event.kind} {event.id}",
+                event_label(event, serials),
             )
     _missing(report, sealed, present, "certificate_event")

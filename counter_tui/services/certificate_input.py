@@ -517,6 +517,15 @@ def read_input(
                 reason="bad_code",
             ) from exc
         return CertificateInput(kind, code=code)
+    if kind is InputKind.UNKNOWN and os.path.isdir(arg):
+        raise CertificateInputError(
+            _("{path} is a folder; give the certificate's file.").format(path=_shorten(arg)),
+            reason="unreadable",
+        )
+    if kind is InputKind.UNKNOWN and os.sep in arg.strip() and not os.path.exists(arg.strip()):
+        raise CertificateInputError(
+            _("There is no file {path}.").format(path=_shorten(arg)), reason="missing"
+        )
     if kind is InputKind.UNKNOWN:
         raise CertificateInputError(
             _(
