@@ -74,6 +74,7 @@ def recent_events(
                 AccessEvent.kind,
                 Dossier.dossier_no,
                 AccessEvent.reason,
+                AccessEvent.target_id,
             )
             .select_from(AccessEvent)
             .outerjoin(Clerk, col(Clerk.id) == col(AccessEvent.clerk_id))
@@ -81,6 +82,16 @@ def recent_events(
             .order_by(col(AccessEvent.seq).desc())
             .limit(limit)
         ).all()
+        # An account change names the account, not its content hash (the seal).
+        targets = {t for _s, _a, _n, kind, _d, _r, t in rows if kind in auth.ACCOUNT_KINDS}
+        usernames = (
+            {
+                c.id: c.username
+                for c in session.exec(select(Clerk).where(col(Clerk.id).in_(list(targets))))
+            }
+            if targets
+            else {}
+        )
     return [
         AccessLogRow(
             seq=seq,
@@ -88,7 +99,7 @@ def recent_events(
             clerk_name=name or "",
             kind=kind,
             dossier_no=dossier_no or "",
-            reason=reason,
+            reason=usernames.get(target, reason) if kind in auth.ACCOUNT_KINDS else reason,
         )
-        for seq, at, name, kind, dossier_no, reason in rows
+        for seq, at, name, kind, dossier_no, reason, target in rows
     ]
