@@ -59,7 +59,7 @@ from counter_tui.db.models import (
 )
 from counter_tui.domain import clock
 from counter_tui.domain.certificates import PURPOSES, format_serial, parse_serial
-from counter_tui.services import access_log, certificate_audit, custody
+from counter_tui.services import access_log, certificate_audit, consultation, custody
 
 # Beijing-time working sessions: (start, end, mode of the arrival density), seconds after 0:00.
 SESSIONS = ((9 * 3600, 12 * 3600, 10 * 3600), (14 * 3600, 17 * 3600 + 45 * 60, 15 * 3600))
@@ -435,9 +435,10 @@ def _flush(db: Database, batch: _Batch) -> None:
         ):
             if rows:
                 connection.execute(insert(table), rows)
-        if batch.certificates:
-            # Certificates are facts sealed in the access chain (services.fixity), generated
-            # ones too, or `audit verify` would rightly name them as forged.
+        if batch.certificates or batch.consultations:
+            # Certificates and consultations are facts sealed in the access chain
+            # (services.fixity), generated ones too, or `audit verify` would rightly name
+            # them as forged.
             with Session(bind=connection) as session:
                 chain = access_log.Chain(session)
                 for row in batch.certificates:
@@ -447,6 +448,8 @@ def _flush(db: Database, batch: _Batch) -> None:
                         clerk_id=row["issued_by"],
                         institution_id=row["institution_id"],
                     )
+                for row in batch.consultations:
+                    consultation.register(chain, Consultation(**row))
                 session.flush()
 
 

@@ -47,6 +47,7 @@ KIND_LABELS: dict[str, str] = {
     "certificate_event_added": N_("certificate printed, reprinted or voided (sealed)"),
     "key_list_added": N_("signing key list stored (sealed)"),
     "custody_event_added": N_("custody event recorded (sealed)"),
+    "consultation_added": N_("consultation registered (sealed)"),
 }
 """Each access event kind with its label for auditors (a msgid; translate when shown)."""
 KINDS = tuple(KIND_LABELS)

@@ -21,7 +21,7 @@ from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
 from counter_tui.read_models import RecordedConsultation  # noqa: F401 - re-exported
-from counter_tui.services import access_log, authorization, visits
+from counter_tui.services import access_log, authorization, seals, visits
 from counter_tui.services.workplace import Workplace
 
 # Common purposes of a consultation (Chinese as registered, English gloss for --lang en).
@@ -158,6 +158,7 @@ def record(
             target_id=row.id,
             reason=f"{request.requesting_unit} {request.approval_no}",
         )
+        register(access_log.Chain(session), row)
         if visit_id:
             visits.record(
                 session,
@@ -168,3 +169,16 @@ def record(
                 at=now,
             )
         return RecordedConsultation(row.id)
+
+
+def register(chain: access_log.Chain, row: Consultation) -> None:
+    """Seal a newly registered consultation into the chain (``consultation_added``, content
+    :func:`services.seals.row_content_hash`); call in the transaction that inserts it."""
+    chain.append(
+        kind="consultation_added",
+        clerk_id=row.recorded_by,
+        institution_id=row.institution_id,
+        dossier_id=row.dossier_id,
+        target_id=row.id,
+        reason=seals.row_content_hash(row),
+    )

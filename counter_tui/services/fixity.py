@@ -27,7 +27,7 @@ import rfc8785
 from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import AccessEvent, CustodyEvent, Material, Page
+from counter_tui.db.models import AccessEvent, Consultation, CustodyEvent, Material, Page
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, account_audit, certificate_audit, checkpoints, seals
@@ -78,6 +78,7 @@ SEAL_KINDS = {
     "certificate_event_added": "certificate_event",
     "key_list_added": "signing_key_list",
     "custody_event_added": "custody_event",
+    "consultation_added": "consultation",
     "account_added": "clerk",
     "account_password_changed": "clerk",
     "account_disabled": "clerk",
@@ -285,6 +286,15 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
             session.exec(select(CustodyEvent).order_by(CustodyEvent.id)),
             lambda e: f"{e.kind} {e.id}",
         )
+        seals.check_rows(
+            report,
+            sealed,
+            chain_ok,
+            "consultation",
+            _("consultation"),
+            session.exec(select(Consultation).order_by(Consultation.id)),
+            lambda c: f"{c.approval_no} {c.id}",
+        )
         account_audit.check_accounts(session, report, sealed, chain_ok)
         report.checkpoints, report.unsigned_events = checkpoints.check(session, report)
     return report
@@ -398,6 +408,7 @@ TABLE_LABELS = {
     "chain_checkpoint": N_("checkpoint"),
     "custody_event": N_("custody event"),
     "clerk": N_("account"),
+    "consultation": N_("consultation"),
 }
 """How :func:`summary` names the table of a problem's row (a msgid; the table name itself
 when not listed)."""

@@ -16,7 +16,15 @@ from sqlmodel import select
 
 from counter_tui.db import migrate
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Clerk, CustodyEvent, Dossier, Institution, Material, Page
+from counter_tui.db.models import (
+    Clerk,
+    Consultation,
+    CustodyEvent,
+    Dossier,
+    Institution,
+    Material,
+    Page,
+)
 from counter_tui.demo import (
     AS_OF,
     DemoError,
@@ -306,7 +314,13 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
     from counter_tui.demo.institutions import CLERKS
 
     accounts = len(CLERKS)  # one seal per account created
-    assert (
-        report.events
-        == report.materials + report.pages + report.certificates + custody_events + accounts
+    with built.db.read() as s:
+        consultations = len(s.exec(select(Consultation)).all())
+    assert report.events == (
+        report.materials
+        + report.pages
+        + report.certificates
+        + custody_events
+        + accounts
+        + consultations
     )

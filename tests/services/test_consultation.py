@@ -193,3 +193,43 @@ def test_log_in_leaves_a_colleagues_open_service_alone(tmp_path: Path) -> None:
             e.visit_id for e in s.exec(select(ServiceEvent).where(ServiceEvent.kind == "abandoned"))
         }
     assert ended == {own, yesterday}
+
+
+def test_a_consultation_is_sealed_and_one_inserted_behind_the_back_is_named(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+    import uuid
+
+    from counter_tui.services import consultation, fixity
+    from tests.support.factories import logged_in, tiny_archive
+
+    archive = tiny_archive(tmp_path)
+    consultation.record(
+        archive.db,
+        consultation.ConsultationRequest(
+            requesting_unit="北京市朝阳区人力资源和社会保障局",
+            approval_no="CY-2026-0042",
+            purpose="政审",
+            readers="张三 110105198001010024",
+            shown_material_ids=(archive.ids["m_cv"],),
+        ),
+        dossier_id=archive.ids["DA00000001"],
+        workplace=logged_in(archive),
+        visit_id=None,
+    )
+    assert fixity.verify(archive.db).ok
+    forged = uuid.uuid4()
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        connection.execute(
+            "INSERT INTO consultation (id, dossier_id, institution_id, requesting_unit, "
+            "approval_no, purpose, readers, shown_material_ids, recorded_at) VALUES "
+            "(?, ?, ?, '某单位', 'X-1', '查阅', '', '', '2026-06-01 00:00:00.000000')",
+            (forged.hex, archive.ids["DA00000001"].hex, archive.ids["here"].hex),
+        )
+    connection.close()
+    report = fixity.verify(archive.db)
+    assert [(p.table, p.row_id, p.what) for p in report.problems] == [
+        ("consultation", str(forged), "unsealed")
+    ]
