@@ -304,13 +304,20 @@ BAD_FILES: dict[str, Callable[..., None]] = {
 READ_ONLY = {"audit", "report", "certificate"}
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+@pytest.mark.parametrize(
+    ("kind", "command"),
+    [
+        (kind, command)
+        for kind in sorted(BAD_FILES)
+        for command in sorted(COMMANDS)
+        # A zero-byte file is a new, empty SQLite database to a command that writes (it is
+        # migrated into an archive, as a fresh install is): not a bad input for those.
+        if kind != "zero-byte" or command in READ_ONLY
+    ],
+)
 def test_databases_that_are_not_archives(
     archive: TinyArchive, kind: str, command: str, tmp_path: Path, capsys
 ) -> None:  # noqa: ANN001
-    if kind == "zero-byte" and command not in READ_ONLY:
-        pytest.skip("a zero-byte file is a new, empty SQLite database to a writing command")
     path = tmp_path / "suspect.db"
     make = BAD_FILES[kind]
     make(path, archive) if make.__code__.co_argcount == 2 else make(path)

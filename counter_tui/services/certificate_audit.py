@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
 from pathlib import Path
 from typing import Protocol
 
@@ -31,7 +30,7 @@ from sqlmodel import Session, select
 from counter_tui.db.models import Certificate, CertificateEvent, Institution, SigningKeyList
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log, certificate_signing, key_lists
+from counter_tui.services import access_log, certificate_signing, key_lists, seals
 
 
 def _uuid(value: uuid.UUID | None) -> str | None:
@@ -186,64 +185,6 @@ TABLE_LABELS = {
 }
 
 
-def _seal(
-    report: Findings,
-    sealed: dict[tuple[str, str], str],
-    present: set[tuple[str, str]],
-    chain_ok: bool,
-    table: str,
-    row_id: object,
-    content_hash: str,
-    label: str,
-) -> bool:
-    """Compare one row with its seal; True when it is sealed as it is."""
-    key = (table, str(row_id))
-    present.add(key)
-    want = sealed.get(key)
-    if want is None:
-        if chain_ok:
-            report.add(
-                table,
-                str(row_id),
-                "unsealed",
-                _(
-                    "{what} {label} was never sealed in the access chain (inserted behind "
-                    "the application's back)"
-                ).format(what=_(TABLE_LABELS[table]), label=label),
-            )
-        return False
-    if want != content_hash:
-        report.add(
-            table,
-            str(row_id),
-            "changed",
-            _("{what} {label} differs from its sealed content").format(
-                what=_(TABLE_LABELS[table]), label=label
-            ),
-        )
-        return False
-    return True
-
-
-def _missing(
-    report: Findings,
-    sealed: dict[tuple[str, str], str],
-    present: set[tuple[str, str]],
-    table: str,
-) -> None:
-    for kind, row_id in sorted(sealed):
-        if kind == table and (kind, row_id) not in present:
-            report.add(
-                table,
-                row_id,
-                "missing",
-                _(
-                    "{what} {id} was sealed in the access chain but is no longer in the "
-                    "database (removed behind the application's back)"
-                ).format(what=_(TABLE_LABELS[table]), id=row_id),
-            )
-
-
 def _check_document(
     report: Findings, table: str, row_id: object, path: str, sha256: str, label: str
 ) -> None:
@@ -340,19 +281,19 @@ def check(
     """Add the certificate findings to ``report`` (see the module docstring). ``sealed``:
     what :func:`fixity.verify_chain` returned; ``chain_ok``: whether the chain was intact
     (unsealed rows are only named then); ``check_files``: also hash the documents."""
-    present: set[tuple[str, str]] = set()
     codes = {i.id: i.code for i in session.exec(select(Institution))}
-    for row in session.exec(select(SigningKeyList).order_by(SigningKeyList.stored_at)):
-        _seal(
-            report,
-            sealed,
-            present,
-            chain_ok,
-            "signing_key_list",
-            row.id,
-            key_list_content_hash(row),
-            row.current_key_id,
-        )
+    key_list_rows = session.exec(select(SigningKeyList).order_by(SigningKeyList.stored_at)).all()
+    seals.check_rows(
+        report,
+        sealed,
+        chain_ok,
+        "signing_key_list",
+        _(TABLE_LABELS["signing_key_list"]),
+        key_list_rows,
+        lambda row: row.current_key_id,
+        key_list_content_hash,
+    )
+    for row in key_list_rows:
         try:
             certificate_signing.load_key_list(bytes(row.key_list))
         except certificate_signing.SigningError as exc:
@@ -376,46 +317,44 @@ def check(
                 "institution's"
             ).format(id=row.id, institution=codes.get(row.institution_id, "?")),
         )
-    lists: dict[object, list[certificate_signing.KeyList]] = defaultdict(list)
-    for institution_id, listed in lineage.accepted.items():
-        lists[institution_id].append(listed)
-    _missing(report, sealed, present, "signing_key_list")
-    for cert in session.exec(select(Certificate).order_by(Certificate.id)):
-        report.certificates += 1
-        _seal(
-            report,
-            sealed,
-            present,
-            chain_ok,
-            "certificate",
-            cert.id,
-            certificate_content_hash(cert),
-            cert.serial,
-        )
+    certs = session.exec(select(Certificate).order_by(Certificate.id)).all()
+    report.certificates += seals.check_rows(
+        report,
+        sealed,
+        chain_ok,
+        "certificate",
+        _(TABLE_LABELS["certificate"]),
+        certs,
+        lambda cert: cert.serial,
+        certificate_content_hash,
+    )
+    for cert in certs:
         if cert.payload:
+            accepted = lineage.accepted.get(cert.institution_id)
             _check_payload(
-                report, cert, codes.get(cert.institution_id, ""), lists[cert.institution_id]
+                report,
+                cert,
+                codes.get(cert.institution_id, ""),
+                [accepted] if accepted else [],
             )
         if check_files and cert.text_path:
             _check_document(
                 report, "certificate", cert.id, cert.text_path, cert.text_sha256, cert.serial
             )
-    _missing(report, sealed, present, "certificate")
-    serials = {
-        c_id: serial for c_id, serial in session.exec(select(Certificate.id, Certificate.serial))
-    }
-    for event in session.exec(select(CertificateEvent).order_by(CertificateEvent.id)):
-        _seal(
-            report,
-            sealed,
-            present,
-            chain_ok,
-            "certificate_event",
-            event.id,
-            certificate_event_content_hash(event),
-            event_label(event, serials),
-        )
-        if check_files and event.document_path and event.document_sha256:
+    serials = {cert.id: cert.serial for cert in certs}
+    events = session.exec(select(CertificateEvent).order_by(CertificateEvent.id)).all()
+    seals.check_rows(
+        report,
+        sealed,
+        chain_ok,
+        "certificate_event",
+        _(TABLE_LABELS["certificate_event"]),
+        events,
+        lambda event: event_label(event, serials),
+        certificate_event_content_hash,
+    )
+    for event in events if check_files else ():
+        if event.document_path and event.document_sha256:
             _check_document(
                 report,
                 "certificate_event",
@@ -424,4 +363,3 @@ def check(
                 event.document_sha256,
                 event_label(event, serials),
             )
-    _missing(report, sealed, present, "certificate_event")

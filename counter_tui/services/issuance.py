@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import uuid
 from collections.abc import Collection, Iterable
@@ -485,12 +484,6 @@ def issue(
         if not committed and written is not None and written.exists():
             written.unlink()
     return result
-
-
-def facts_of(cert: Certificate) -> dict:
-    """The stored facts of ``cert`` as JSON data (``{}`` for certificates issued before
-    facts were recorded)."""
-    return json.loads(cert.facts) if cert.facts else {}
 
 
 ORPHAN_MIN_AGE_S = 600.0

@@ -58,8 +58,10 @@ def check_rows(
     what: str,
     rows: Iterable[SQLModel],
     label: Callable[[Any], str],
+    content_hash: Callable[[Any], str] = row_content_hash,
 ) -> int:
-    """Compare every row of ``table`` with its seal (:func:`row_content_hash`): a row without
+    """Compare every row of ``table`` with its seal (``content_hash``, by default
+    :func:`row_content_hash`; tables with a content function of their own pass it): a row without
     a seal (only named when the chain is intact: after a break the later seals were not read),
     a row whose content differs, and a sealed row that is gone are each reported, ``what``
     (a translated noun such as "custody event") and ``label(row)`` naming it. Returns the
@@ -82,7 +84,7 @@ def check_rows(
                         "the application's back)"
                     ).format(what=what, label=label(row)),
                 )
-        elif want != row_content_hash(row):
+        elif want != content_hash(row):
             report.add(
                 table,
                 row_id,

@@ -43,10 +43,6 @@ USERS = {
 }
 NOW = dt.datetime(2026, 6, 30, 2, 0, tzinfo=dt.UTC)
 
-LEAD_WIRES: set[str] = set()
-"""Actions whose services (issuance, certificate_events, certificate_verify) the lead wires:
-remove each from this set once its service calls services.authorization."""
-
 
 @dataclass
 class Place:
@@ -221,12 +217,7 @@ def _cases() -> list:
     cases = []
     for action in RULES:
         for role in USERS:
-            marks = (
-                [pytest.mark.skip(reason="the lead wires this service")]
-                if action in LEAD_WIRES
-                else []
-            )
-            cases.append(pytest.param(action, role, id=f"{action}-{role}", marks=marks))
+            cases.append(pytest.param(action, role, id=f"{action}-{role}"))
     return cases
 
 
@@ -251,7 +242,7 @@ def test_every_service_as_every_role(place: Place, action: str, role: str) -> No
 # -- inactive accounts ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", [a for a in RULES if a not in LEAD_WIRES], ids=lambda a: str(a))
+@pytest.mark.parametrize("action", list(RULES), ids=lambda a: str(a))
 def test_a_disabled_account_is_refused_at_its_next_action(place: Place, action: str) -> None:
     role = next(r for r in USERS if r in RULES[action].roles)
     wp = place.workplace(USERS[role])
