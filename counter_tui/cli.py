@@ -11,7 +11,8 @@ Subcommands:
   demo build [--dossiers N]   build a demo archive into the configured database and archive root
   db upgrade | db revision -m MSG
   user add|disable|enable|passwd|list   accounts (administrators)
-  intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier)
+  intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier; cli_intake)
+  barcode read [--json] FILE...   the barcodes found in image files (cli_barcode)
   audit verify                 check the access-log chain, materials and page files
   report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
   certificate verify INPUT [--holder-id ID] [--json]   verify a certificate (cli_certificate)
@@ -32,7 +33,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-from counter_tui import cli_certificate, cli_report, config, i18n
+from counter_tui import cli_barcode, cli_certificate, cli_intake, cli_report, config, i18n
 from counter_tui.errors import CounterError, describe_os_error, user_message
 from counter_tui.i18n import N_
 
@@ -212,13 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--uscc", help=_("统一社会信用代码: 18 characters with the GB 32100 check character")
     )
     details.add_argument("--address", help=_("address printed on certificates"))
-    intake = sub.add_parser("intake", help=_("attach a scan batch to its dossier (archivists)"))
-    intake.add_argument(
-        "batch_dir", metavar="BATCH_DIR", help=_("folder of page images; the first is the cover")
-    )
-    intake.add_argument(
-        "--archivist", required=True, metavar="USERNAME", help=_("username of the archivist")
-    )
+    cli_intake.add_parser(sub)
+    barcode_sub = cli_barcode.add_parser(sub)
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
@@ -227,7 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("sign the access chain's head with the institution keys this keyring holds"),
     )
     certificate_sub = cli_certificate.add_parser(sub)
-    for group in (sub, demo_sub, db_sub, user_sub, audit_sub, certificate_sub, institution_sub):
+    for group in (
+        sub,
+        demo_sub,
+        db_sub,
+        user_sub,
+        audit_sub,
+        certificate_sub,
+        institution_sub,
+        barcode_sub,
+    ):
         _name_commands(group)
     return parser
 
@@ -445,7 +450,9 @@ def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "audit":
         return _audit(settings)
     if args.command == "intake":
-        return _intake(settings, args)
+        return cli_intake.run(settings, args)
+    if args.command == "barcode":
+        return cli_barcode.run(settings, args)
     return _run_app(settings)
 
 
@@ -592,42 +599,6 @@ def _cells(text: str) -> int:
 def _pad(text: str, cells: int) -> str:
     """``text`` padded with spaces to ``cells`` terminal cells."""
     return text + " " * max(0, cells - _cells(text))
-
-
-def _intake(settings: config.Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from counter_tui.services import auth, authorization, intake
-
-    _ = i18n._
-    db = _open_db(settings)
-    try:
-        try:
-            archivist = auth.active_account(db, args.archivist, authorization.RULES["intake"].roles)
-        except auth.AuthError:
-            print(
-                _("{name} is not an active archivist account.").format(name=args.archivist),
-                file=sys.stderr,
-            )
-            return 2
-        result = intake.ingest_scan_batch(
-            db,
-            batch_dir=Path(args.batch_dir),
-            archive_root=settings.archive_dir,
-            clerk_id=archivist.id,
-        )
-        _sign_checkpoints(db)
-    except intake.IntakeError as exc:
-        print(f"counter-tui: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        db.dispose()
-    print(
-        _("Dossier {no}: {pages} pages attached to {materials} materials.").format(
-            no=result.dossier_no, pages=result.pages, materials=result.materials
-        )
-    )
-    return 0
 
 
 def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noqa: ANN001
