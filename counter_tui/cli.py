@@ -13,6 +13,7 @@ Subcommands:
   user add|disable|enable|passwd|list   accounts (administrators)
   intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier; cli_intake)
   barcode read [--json] FILE...   the barcodes found in image files (cli_barcode)
+  locate ID|DOSSIER_NO [--json]   where the dossier is (holder, since when; read-only)
   audit verify                 check the access-log chain, materials and page files
   report --from DATE --to DATE [--institution CODE] --format csv|json [--output FILE]
   certificate verify INPUT [--holder-id ID] [--json]   verify a certificate (cli_certificate)
@@ -214,6 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     details.add_argument("--address", help=_("address printed on certificates"))
     cli_intake.add_parser(sub)
+    locate = sub.add_parser(
+        "locate",
+        help=_(
+            "where is the dossier of a resident ID or dossier number (read-only, for phone enquiries)"
+        ),
+    )
+    locate.add_argument("number", metavar="ID", help=_("resident ID or dossier number"))
+    locate.add_argument("--json", action="store_true", help=_("print one JSON object"))
     barcode_sub = cli_barcode.add_parser(sub)
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -453,6 +462,8 @@ def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
         return cli_intake.run(settings, args)
     if args.command == "barcode":
         return cli_barcode.run(settings, args)
+    if args.command == "locate":
+        return _locate(settings, args)
     return _run_app(settings)
 
 
@@ -599,6 +610,25 @@ def _cells(text: str) -> int:
 def _pad(text: str, cells: int) -> str:
     """``text`` padded with spaces to ``cells`` terminal cells."""
     return text + " " * max(0, cells - _cells(text))
+
+
+def _locate(settings: config.Settings, args: argparse.Namespace) -> int:
+    """``locate``: exit 0 when the dossier's whereabouts are known, 3 when no dossier of that
+    number is recorded here, 2 for a text that is not an ID or dossier number."""
+    import json
+
+    from counter_tui.services import whereabouts
+
+    db = _open_db(settings, read_only=True)
+    try:
+        found = whereabouts.locate(db, args.number)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(found.as_json(), ensure_ascii=False))
+    else:
+        print(found.message, file=sys.stderr if found.status == "invalid" else sys.stdout)
+    return {"invalid": 2, "none": 3}.get(found.status, 0)
 
 
 def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noqa: ANN001

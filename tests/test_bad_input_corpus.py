@@ -110,6 +110,9 @@ ARGUMENTS = [
     ["institution", "set"],
     ["intake"],
     ["intake", "somewhere"],
+    ["locate"],
+    ["barcode"],
+    ["barcode", "read"],
     ["\udcff\udcfe"],
 ]
 
@@ -124,6 +127,9 @@ def test_bad_arguments(argv: list[str], capsys) -> None:  # noqa: ANN001
     [
         ["report", "--from", "2026-03-01", "--to", "2026-01-01"],  # end before start
         ["report", "--from", "1900-01-01", "--to", "2999-12-31"],  # too long a period
+        ["locate", "张伟"],  # a name tells nothing
+        ["locate", "1" * 400],  # a pasted paragraph of digits
+        ["locate", "\x00\x1b[2J"],  # control characters
     ],
 )
 def test_bad_report_periods(archive: TinyArchive, argv: list[str], capsys) -> None:  # noqa: ANN001

@@ -1,4 +1,4 @@
-"""Read-only commands (``audit verify``, ``report``, ``certificate verify``) open the archive
+"""Read-only commands (``audit verify``, ``report``, ``certificate verify``, ``locate``) open the archive
 read-only: the file's bytes and mtime stay the same, they work on a file the user cannot write
 and while another process holds the write lock, never migrate, and call a file that is not an
 archive (zero bytes, another kind of file, an SQLite file without our tables) by its name."""
@@ -43,6 +43,7 @@ def commands(code: str) -> dict[str, list[str]]:
         "audit": ["audit", "verify"],
         "report": ["report", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "json"],
         "certificate": ["certificate", "verify", code],
+        "locate": ["locate", "DA00000001"],
     }
 
 
@@ -65,7 +66,7 @@ def snapshot(path: Path) -> tuple[bytes, int]:
     return path.read_bytes(), path.stat().st_mtime_ns
 
 
-@pytest.mark.parametrize("command", ["audit", "report", "certificate"])
+@pytest.mark.parametrize("command", ["audit", "report", "certificate", "locate"])
 def test_the_file_is_unchanged_and_readable_when_not_writable(
     archive: TinyArchive, code: str, command: str, capsys
 ) -> None:  # noqa: ANN001
@@ -82,7 +83,7 @@ def test_the_file_is_unchanged_and_readable_when_not_writable(
     assert path.stat().st_mode & 0o777 == 0o400
 
 
-@pytest.mark.parametrize("command", ["audit", "report", "certificate"])
+@pytest.mark.parametrize("command", ["audit", "report", "certificate", "locate"])
 def test_works_while_another_process_holds_the_write_lock(
     archive: TinyArchive, code: str, command: str, capsys
 ) -> None:  # noqa: ANN001
@@ -143,7 +144,7 @@ def _empty_sqlite(path: Path) -> None:
 
 
 @pytest.mark.parametrize("make", [_zero_bytes, _not_sqlite, _other_sqlite, _empty_sqlite])
-@pytest.mark.parametrize("command", ["audit", "report", "certificate"])
+@pytest.mark.parametrize("command", ["audit", "report", "certificate", "locate"])
 def test_a_file_that_is_not_an_archive_says_so(
     archive: TinyArchive, code: str, command: str, make, tmp_path: Path, capsys
 ) -> None:  # noqa: ANN001

@@ -266,7 +266,9 @@ class ChainCheckpoint(SQLModel, table=True):
 class AccessEvent(SQLModel, table=True):
     """Who viewed what and when: dossier, material, page, export, refusal.
 
-    ``seq`` orders the hash chain; ``hash`` = SHA-256 over the canonical content and ``prev_hash``.
+    ``seq`` orders the hash chain; ``hash`` = SHA-256 over the canonical content and ``prev_hash``;
+    ``mac`` = ``<key id>$<HMAC-SHA256 of hash>`` under the keyring's chain key ("" when written
+    without one; services.chain_key).
     """
 
     __tablename__ = "access_event"
@@ -276,12 +278,13 @@ class AccessEvent(SQLModel, table=True):
     at: dt.datetime = Field(default_factory=utcnow)
     clerk_id: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
     institution_id: uuid.UUID | None = Field(default=None, foreign_key="institution.id")
-    kind: str = Field(max_length=32)
+    kind: str = Field(max_length=32, index=True)
     dossier_id: uuid.UUID | None = Field(default=None, foreign_key="dossier.id", index=True)
     target_id: uuid.UUID | None = None
     reason: str = Field(default="", max_length=255)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+    mac: str = Field(default="", max_length=80, sa_column_kwargs={"server_default": ""})
 
 
 class Consultation(SQLModel, table=True):

@@ -3,7 +3,9 @@
 Each access_event row carries ``hash`` = SHA-256 (hex) of the RFC 8785 (JSON Canonicalization
 Scheme) serialisation of its content — seq, time, clerk, institution, kind, dossier, target,
 reason — together with ``prev_hash``, the previous row's hash ("" for the first). Editing,
-deleting or reordering rows behind the application's back therefore breaks the chain.
+deleting or reordering rows behind the application's back therefore breaks the chain. Each
+event also carries ``mac``, an HMAC of its hash under the keyring's chain key
+(services.chain_key), so an event appended by someone without the key is told apart.
 
 Auditors and administrators read the log through services.audit_log.recent_events.
 """
@@ -20,6 +22,7 @@ from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
 from counter_tui.i18n import N_
+from counter_tui.services import chain_key
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class Chain:
         last = session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).first()
         self.seq = last.seq if last else 0
         self.head = last.hash if last else ""
+        self.key = chain_key.for_appending(self.seq + 1)
 
     def append(
         self,
@@ -114,6 +118,7 @@ class Chain:
             prev_hash=self.head,
         )
         event.hash = compute_hash(event)
+        event.mac = self.key.mac(event.hash) if self.key else ""
         self.session.add(event)
         self.seq, self.head = event.seq, event.hash
         return event

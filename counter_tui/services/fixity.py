@@ -30,7 +30,15 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Consultation, CustodyEvent, Material, Page
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
-from counter_tui.services import access_log, account_audit, certificate_audit, checkpoints, seals
+from counter_tui.services import (
+    access_log,
+    account_audit,
+    certificate_audit,
+    chain_key,
+    checkpoints,
+    seals,
+    secrets,
+)
 
 _instant = clock.storage_text
 
@@ -151,6 +159,13 @@ class VerifyReport:
     checkpoints: int = 0
     unsigned_events: int = 0
     """Events after the latest valid signed checkpoint (protected by the chain alone)."""
+    mac_key_id: str = ""
+    """Id of the chain key the events' MACs were checked with ("" when this keyring holds
+    none: they were not checked; services.chain_key)."""
+    macs_checked: int = 0
+    mac_required_from: int | None = None
+    """The first event that must carry a MAC (the keyring's record, else the first event
+    sealed with its key)."""
     head_seq: int = 0
     head_hash: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -185,51 +200,124 @@ def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str]
     :data:`SEAL_KINDS`)."""
     sealed: dict[tuple[str, str], str] = {}
     expected_seq, prev_hash = 1, ""
-    for event in _iter_events(session):
-        report.events += 1
-        problem = None
-        if event.seq < expected_seq:
-            problem = (
-                "out_of_chain",
-                _(
-                    "access event no. {seq} lies before the start of the "
-                    "chain (no. 1): it was inserted or renumbered behind "
-                    "the application's back"
-                ).format(seq=event.seq),
-            )
-        elif event.seq != expected_seq:
-            problem = (
-                "gap",
-                _(
-                    "access event no. {seq}: expected no. {expected}; rows are missing before it"
-                ).format(seq=event.seq, expected=expected_seq),
-            )
-        elif event.prev_hash != prev_hash:
-            problem = (
-                "prev_hash",
-                _(
-                    "access event no. {seq}: its link to the previous event does not match "
-                    "(deleted or reordered rows)"
-                ).format(seq=event.seq),
-            )
-        elif access_log.compute_hash(event) != event.hash:
-            problem = (
-                "hash",
-                _(
-                    "access event no. {seq}: content does not match its hash (the row was edited)"
-                ).format(seq=event.seq),
-            )
-        if problem:
-            report.problems.append(
-                Problem("access_event", str(event.id), problem[0], problem[1], seq=event.seq)
-            )
-            return sealed
-        table = SEAL_KINDS.get(event.kind)
-        if table and event.target_id:
-            sealed[(table, str(event.target_id))] = event.reason
-        report.head_seq, report.head_hash = event.seq, event.hash
-        expected_seq, prev_hash = event.seq + 1, event.hash
+    key, required_from = _chain_key()
+    report.mac_key_id = key.key_id if key else ""
+    macs = VerifyReport()  # MAC findings, reported after the chain's first broken link
+    try:
+        for event in _iter_events(session):
+            if not _walk_one(report, sealed, event, expected_seq, prev_hash):
+                return sealed
+            if key is not None:
+                required_from = _check_mac(macs, key, event, required_from)
+            expected_seq, prev_hash = event.seq + 1, event.hash
+    finally:
+        report.problems += macs.problems
+        report.macs_checked, report.mac_required_from = macs.macs_checked, required_from
     return sealed
+
+
+def _walk_one(
+    report: VerifyReport,
+    sealed: dict[tuple[str, str], str],
+    event: AccessEvent,
+    expected_seq: int,
+    prev_hash: str,
+) -> bool:
+    """One step of :func:`verify_chain`: False at a broken link (recorded in ``report``)."""
+    report.events += 1
+    problem = None
+    if event.seq < expected_seq:
+        problem = (
+            "out_of_chain",
+            _(
+                "access event no. {seq} lies before the start of the "
+                "chain (no. 1): it was inserted or renumbered behind "
+                "the application's back"
+            ).format(seq=event.seq),
+        )
+    elif event.seq != expected_seq:
+        problem = (
+            "gap",
+            _("access event no. {seq}: expected no. {expected}; rows are missing before it").format(
+                seq=event.seq, expected=expected_seq
+            ),
+        )
+    elif event.prev_hash != prev_hash:
+        problem = (
+            "prev_hash",
+            _(
+                "access event no. {seq}: its link to the previous event does not match "
+                "(deleted or reordered rows)"
+            ).format(seq=event.seq),
+        )
+    elif access_log.compute_hash(event) != event.hash:
+        problem = (
+            "hash",
+            _(
+                "access event no. {seq}: content does not match its hash (the row was edited)"
+            ).format(seq=event.seq),
+        )
+    if problem:
+        report.problems.append(
+            Problem("access_event", str(event.id), problem[0], problem[1], seq=event.seq)
+        )
+        return False
+    table = SEAL_KINDS.get(event.kind)
+    if table and event.target_id:
+        sealed[(table, str(event.target_id))] = event.reason
+    report.head_seq, report.head_hash = event.seq, event.hash
+    return True
+
+
+def _chain_key() -> tuple[chain_key.ChainKey | None, int | None]:
+    """This keyring's chain key and the event from which it sealed (None, None without one)."""
+    try:
+        key = chain_key.read()
+        return key, (chain_key.since() if key else None)
+    except secrets.SecretsError:
+        return None, None
+
+
+def _check_mac(
+    report: VerifyReport, key: chain_key.ChainKey, event: AccessEvent, required_from: int | None
+) -> int | None:
+    """Check one event's MAC (services.chain_key); returns the (possibly now known) first
+    event that must carry one."""
+    outcome = key.check(event.hash, event.mac)
+    if required_from is None and outcome == "ok":
+        required_from = event.seq
+    if outcome == "ok":
+        report.macs_checked += 1
+        return required_from
+    if outcome == "missing" and (required_from is None or event.seq < required_from):
+        return required_from  # written before this key sealed anything
+    report.mac_required_from = required_from
+    messages = {
+        "missing": _(
+            "access event no. {seq} carries no MAC of the chain key: it was appended behind "
+            "the application's back (or by a computer without the chain key)"
+        ),
+        "invalid": _(
+            "access event no. {seq}: its MAC does not match; the event was forged or re-hashed "
+            "by someone without the chain key"
+        ),
+        "other_key": _(
+            "access event no. {seq} was sealed with another chain key ({other}) than this "
+            "keyring's ({own}): forged, or written by a computer given another key"
+        ),
+    }
+    report.problems.append(
+        Problem(
+            "access_event",
+            str(event.id),
+            f"mac_{outcome}",
+            messages[outcome].format(
+                seq=event.seq, other=event.mac.partition("$")[0], own=key.key_id
+            ),
+            seq=event.seq,
+        )
+    )
+    return required_from
 
 
 def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
@@ -435,6 +523,16 @@ def summary(report: VerifyReport) -> str:
     head += " " + _(
         "{checkpoints} signed checkpoints; {unsigned} events after the latest one."
     ).format(checkpoints=report.checkpoints, unsigned=report.unsigned_events)
+    if report.mac_key_id:
+        head += " " + _("{n} event MACs checked with chain key {key}.").format(
+            n=report.macs_checked, key=report.mac_key_id
+        )
+    else:
+        head += " " + _(
+            "Event MACs not checked here: this keyring holds no chain key (events appended "
+            "behind the application's back after the latest checkpoint cannot be told apart "
+            "on this computer)."
+        )
     if report.ok:
         return head + " " + _("No tampering found.")
     lines = [head, _("{n} problem(s); the first:").format(n=len(report.problems))]

@@ -37,7 +37,10 @@ SIGNING_KEY = "signing-key"
 OWN_ID_KEY = "own-id-key"
 """Key of the clerks' own-ID hash (HMAC-SHA256): 32 random bytes, stored base64; every counter
 sharing a database needs the same one (services.auth)."""
-NAMES = (DB_PASSWORD, SIGNING_KEY, OWN_ID_KEY)
+CHAIN_KEY = "chain-key"
+"""Key of the access events' MACs (HMAC-SHA256): 32 random bytes, stored base64; every counter
+sharing a database needs the same one (services.chain_key)."""
+NAMES = (DB_PASSWORD, SIGNING_KEY, OWN_ID_KEY, CHAIN_KEY)
 SIGNING_KEY_BYTES = 32
 
 

@@ -74,7 +74,19 @@ def test_an_edit_re_sealed_and_re_hashed_is_caught(archive: TinyArchive) -> None
             event.prev_hash = prev
             event.hash = access_log.compute_hash(event)
             prev = event.hash
-    assert whats(archive) == [("chain_checkpoint", "rewritten")]
+        resealed = next(
+            e.seq for e in events if e.kind == "material_added" and e.target_id == material.id
+        )
+    # The signed checkpoint no longer matches, and every re-hashed event from the re-sealed
+    # one on lost its MAC (the chain key is not the editor's).
+    report = fixity.verify(archive.db)
+    assert {(p.table, p.what) for p in report.problems} == {
+        ("access_event", "mac_invalid"),
+        ("chain_checkpoint", "rewritten"),
+    }
+    assert [p.seq for p in report.problems if p.what == "mac_invalid"] == list(
+        range(resealed, report.head_seq + 1)
+    )
 
 
 def test_a_cut_tail_is_caught(archive: TinyArchive) -> None:
