@@ -14,12 +14,13 @@ from textual import _time, events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandList, CommandPalette
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 from textual.widgets.option_list import Option
 
-from counter_tui.context import AppContext
+from counter_tui.context import AppContext, open_central
 from counter_tui.dialogs.lock import LockDialog
 from counter_tui.domain.clock import utcnow
 from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate, looks_like_card_or_code
@@ -31,7 +32,8 @@ from counter_tui.screens.audit import AuditScreen
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LoginScreen
-from counter_tui.services import auth, checkpoints, issuance, visits
+from counter_tui.services import auth, checkpoints, issuance, sync, visits
+from counter_tui.services.workplace import institution_id
 from counter_tui.widgets.scan_input import ScanInput
 
 ROLE_MODES = {
@@ -112,6 +114,9 @@ class CounterApp(App):
     """档案窗口 — the service counter. Starts on the log-in screen unless the context already
     carries a logged-in workplace; then opens the mode of the account's role."""
 
+    sync_line: reactive[str] = reactive("")
+    """How sync with the central database stands, for the top bar ("" without a central)."""
+
     CSS_PATH = ["styles/app.tcss", "styles/dialog.tcss"]
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
@@ -142,6 +147,8 @@ class CounterApp(App):
         self._ready_at: float | None = None  # keys read before this were typed ahead
         self._typed_ahead: list[events.Key] = []
         self._checkpoint_warned = False
+        self._central = None  # the central database, opened at the first sync
+        self._sync_delay = 2.0
 
     def _add_work_modes(self) -> None:
         ctx = self.ctx
@@ -184,6 +191,9 @@ class CounterApp(App):
             self.notify(notice, severity="warning", timeout=15)
         self.reconcile_certificates()
         self.set_interval(checkpoints.INTERVAL.total_seconds(), self.sign_checkpoint)
+        if self.ctx.settings.central:
+            self.set_interval(self.ctx.settings.sync_interval_s, self.sync_now)
+            self.set_timer(1, self.sync_now)
         self.call_after_refresh(self._ready)
 
     @work(thread=True, group="startup", exit_on_error=False)
@@ -287,6 +297,43 @@ class CounterApp(App):
                     self.call_from_thread(self.notify, message, severity="warning", timeout=15)
             return False
         return True
+
+    @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
+    def sync_now(self) -> None:
+        """Exchange facts with the central database (services.sync; worker thread): every
+        ``sync_interval_s`` seconds, and after a failure again after 2, 4, 8 … seconds up to
+        that interval. The counter keeps serving whatever happens; the top bar says how it
+        stands (:attr:`sync_line`)."""
+        settings = self.ctx.settings
+        online: bool | None = None
+        try:
+            if self._central is None:
+                self._central = open_central(settings, ask=lambda _name: "")
+            workplace = self.ctx.workplace
+            origin = (
+                institution_id(self.ctx.db, settings.institution)
+                if settings.institution
+                else workplace.institution.id
+                if workplace is not None
+                else None
+            )
+            if origin is not None:
+                sync.sync_once(self.ctx.db, self._central, origin)
+                online, self._sync_delay = True, 2.0
+        except Exception as exc:  # noqa: BLE001 - sync never stops the counter
+            online = False
+            if not isinstance(exc, sync.SyncError):
+                log.warning("sync failed: %s", exc, exc_info=True)
+                sync.record_outcome(self.ctx.db, user_message(exc))
+            delay = self._sync_delay
+            self._sync_delay = min(delay * 2, settings.sync_interval_s)
+            self.call_from_thread(self.set_timer, delay, self.sync_now)
+        try:
+            line = sync.status_text(sync.status(self.ctx.db), online=online)
+        except Exception:  # noqa: BLE001
+            log.warning("could not read the sync status", exc_info=True)
+            return
+        self.call_from_thread(setattr, self, "sync_line", line)
 
     @work(thread=True, group="checkpoint", exclusive=True, exit_on_error=False)
     def sign_checkpoint(self) -> None:

@@ -34,7 +34,16 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
-from counter_tui import cli_barcode, cli_certificate, cli_intake, cli_report, config, i18n
+from counter_tui import (
+    cli_barcode,
+    cli_central,
+    cli_certificate,
+    cli_intake,
+    cli_report,
+    cli_sync,
+    config,
+    i18n,
+)
 from counter_tui.errors import CounterError, describe_os_error, user_message
 from counter_tui.i18n import N_
 
@@ -215,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     details.add_argument("--address", help=_("address printed on certificates"))
     cli_intake.add_parser(sub)
+    central_sub = cli_central.add_parser(sub)
+    cli_sync.add_parser(sub)
     locate = sub.add_parser(
         "locate",
         help=_(
@@ -227,9 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
-    audit_sub.add_parser(
+    checkpoint = audit_sub.add_parser(
         "checkpoint",
         help=_("sign the access chain's head with the institution keys this keyring holds"),
+    )
+    checkpoint.add_argument(
+        "--accept-rollback",
+        action="store_true",
+        help=_(
+            "sign even though the chain is behind what this computer signed (after the "
+            "auditor examined it, e.g. a restored backup)"
+        ),
     )
     certificate_sub = cli_certificate.add_parser(sub)
     for group in (
@@ -241,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         certificate_sub,
         institution_sub,
         barcode_sub,
+        central_sub,
     ):
         _name_commands(group)
     return parser
@@ -441,7 +461,53 @@ def _main(argv: list[str] | None, handler: PrivateLogFile) -> int:
         raise  # unexpected: main logs it and names the log file
 
 
+def _writes(args: argparse.Namespace) -> bool:
+    """Whether the command may append facts to the access chain (and so signs a checkpoint
+    of it when it finishes: docs/SECURITY.md)."""
+    command = args.command
+    if command == "user":
+        return args.user_command != "list"
+    if command == "institution":
+        return args.institution_command != "list"
+    if command == "certificate":
+        return args.certificate_command in ("print", "reprint", "void") or (
+            args.certificate_command == "key" and args.key_command != "list"
+        )
+    if command == "receive":
+        return getattr(args, "receive_command", "") not in ("overdue", "list")
+    return command == "sync"
+
+
+def _sign_after(settings: config.Settings) -> None:
+    """Sign the chain's head after a writing command (services.checkpoints.sign_held), so
+    that what it wrote cannot be cut off later without a trace; a refusal (the chain was
+    rolled back or has an event without a valid MAC) is said on standard error."""
+    from counter_tui.services import checkpoints
+
+    refused: list[str] = []
+    try:
+        db = _open_db(settings)
+    except Exception:  # noqa: BLE001 - the command itself is done; its output stands
+        log.warning("could not open the database to sign a checkpoint", exc_info=True)
+        return
+    try:
+        checkpoints.sign_held(db, refused=refused)
+    except Exception:  # noqa: BLE001
+        log.warning("could not sign a checkpoint after the command", exc_info=True)
+    finally:
+        db.dispose()
+    for message in refused:
+        print(f"counter-tui: {message}", file=sys.stderr)
+
+
 def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
+    status = _run_command(args, settings)
+    if _writes(args):
+        _sign_after(settings)
+    return status
+
+
+def _run_command(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "report":
         return cli_report.run_report(settings, args)
     if args.command == "certificate":
@@ -455,13 +521,17 @@ def _dispatch(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "institution":
         return _institution(settings, args)
     if args.command == "audit" and args.audit_command == "checkpoint":
-        return _checkpoint(settings)
+        return _checkpoint(settings, accept_rollback=args.accept_rollback)
     if args.command == "audit":
         return _audit(settings)
     if args.command == "intake":
         return cli_intake.run(settings, args)
+    if args.command == "central":
+        return cli_central.run(settings, args)
     if args.command == "barcode":
         return cli_barcode.run(settings, args)
+    if args.command == "sync":
+        return cli_sync.run(settings, args)
     if args.command == "locate":
         return _locate(settings, args)
     return _run_app(settings)
@@ -633,11 +703,14 @@ def _locate(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noqa: ANN001
     """Sign the chain's head after a command that wrote (services.checkpoints.sign_held);
-    says so when no keyring could sign."""
+    says so when no keyring could sign, and why a signature was refused."""
     from counter_tui.services import checkpoints
 
-    signed = checkpoints.sign_held(db, create_for=create_for)
-    if not signed:
+    refused: list[str] = []
+    signed = checkpoints.sign_held(db, create_for=create_for, refused=refused)
+    for message in refused:
+        print(f"counter-tui: {message}", file=sys.stderr)
+    if not signed and not refused:
         print(
             i18n._(
                 "No keyring here holds an institution key: the access log was not signed "
@@ -648,9 +721,14 @@ def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noq
     return signed
 
 
-def _checkpoint(settings: config.Settings) -> int:
+def _checkpoint(settings: config.Settings, *, accept_rollback: bool = False) -> int:
+    from counter_tui.services import checkpoints, workplace
+
     db = _open_db(settings)
     try:
+        if accept_rollback:
+            for code in workplace.institution_codes(db):
+                checkpoints.forget_rollback(code)
         signed = _sign_checkpoints(db)
     finally:
         db.dispose()

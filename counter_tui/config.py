@@ -93,6 +93,13 @@ class Settings:
     slowly it arrives. Empty: scans are told from typing by their speed alone."""
     scanner_suffix: str = ""
     """Characters the scanner sends after what it read (with a prefix); empty: Enter ends it."""
+    central: str = ""
+    """URL of the city's central database, e.g. ``postgresql+psycopg://office_cy_rc@central/
+    archive``, without a password (that lives in the keyring as ``db-password``); empty: this
+    counter does not sync (services.sync)."""
+    sync_interval_s: float = 60
+    """Seconds between syncs while the app runs with ``central`` set (at least 5; a failed
+    sync is retried sooner at first, then less often, up to this interval)."""
     keymap: dict[str, str] = field(default_factory=dict)
     """Keys for bindings, by binding id (the ``[keymap]`` table; ``COUNTER_TUI_KEYMAP`` as
     ``id=keys;id=keys``), e.g. ``"counter.next_applicant" = "f4"`` or ``"dossier.certificate"
@@ -272,7 +279,35 @@ def load(
                 "name db-password), e.g. keyring set counter-tui db-password"
             ).format(value=url.render_as_string(hide_password=True))
         )
+    if settings.central:
+        _check_central(settings.central)
+    if settings.sync_interval_s < 5:
+        raise SettingsError(_("sync_interval_s must be at least 5 seconds"))
     return settings
+
+
+def _check_central(value: str) -> None:
+    """Refuse a central URL that is not PostgreSQL or that carries a password."""
+    try:
+        url = make_url(value)
+        backend = url.get_backend_name()
+    except (ArgumentError, ValueError) as exc:
+        raise SettingsError(
+            _("central is not a database URL: {value!r}").format(value=_hide_password(value))
+        ) from exc
+    if backend != "postgresql":
+        raise SettingsError(
+            _("central must be a postgresql+psycopg:// URL, not {value!r}").format(
+                value=_hide_password(value)
+            )
+        )
+    if url.password:
+        raise SettingsError(
+            _(
+                "central must not contain a password ({value}): store it in the keyring "
+                "(service counter-tui, name db-password)"
+            ).format(value=url.render_as_string(hide_password=True))
+        )
 
 
 def _hide_password(url: str) -> str:

@@ -49,6 +49,22 @@ def database_url(settings: Settings, *, ask: Callable[[str], str] | None = None)
     return secrets.database_url_with_password(url, source)
 
 
+def open_central(
+    settings: Settings, url: str = "", *, ask: Callable[[str], str] | None = None
+) -> Database:
+    """The city's central database (``url``, default the ``central`` setting) with the office's
+    password from the keyring (``db-password``; asked through ``ask`` once where no keyring
+    exists). Nothing is migrated or checked here (services.sync compares schema revisions).
+    Raises ValueError when no central database is configured, SecretsError, EOFError."""
+    target = url or settings.central
+    if not target:
+        raise ValueError(
+            _("No central database is set: give --central URL or set central in settings.toml.")
+        )
+    source = secrets.secret_source(ask or _ask_central_password)
+    return Database(secrets.database_url_with_password(target, source))
+
+
 class SchemaOutdated(CounterError):
     """A read-only command met a database whose schema is older than this program's."""
 

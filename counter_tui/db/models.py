@@ -47,6 +47,7 @@ class Institution(SQLModel, table=True):
     serial_prefix: str = Field(max_length=8)  # certificate serial prefix, e.g. "CY"
     uscc: str = Field(default="", max_length=18)  # 统一社会信用代码 (GB 32100), "" if not set
     address: str = Field(default="", max_length=200)  # for the certificate header
+    phone: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
 
 
 class Clerk(SQLModel, table=True):
@@ -304,3 +305,57 @@ class Consultation(SQLModel, table=True):
     shown_material_ids: str = Field(default="")
     recorded_by: uuid.UUID | None = Field(default=None, foreign_key="clerk.id")
     recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SyncOutbox(SQLModel, table=True):
+    """One fact this office inserted and has to push to the central database: ``seq`` is
+    assigned by an AFTER INSERT trigger in the fact's own transaction (SQLite; migration 0011),
+    so it orders facts by commit, never by UUIDv7 (services.sync)."""
+
+    __tablename__ = "sync_outbox"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: int | None = Field(default=None, primary_key=True)
+    table_name: str = Field(max_length=32)
+    row_id: uuid.UUID
+
+
+class SyncState(SQLModel, table=True):
+    """Sync cursors and status of this database (services.sync): ``key`` → text ``value``."""
+
+    __tablename__ = "sync_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=1000)
+
+
+class SyncQuarantine(SQLModel, table=True):
+    """A row that arrived with a key already held but with other content (``direction``
+    ``pull``) or that central refused as such (``push``): kept as received, never applied —
+    a possible tampering for the auditor (services.sync). ``received`` / ``held`` are the
+    canonical JSON of both versions."""
+
+    __tablename__ = "sync_quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    table_name: str = Field(max_length=32)
+    row_id: uuid.UUID
+    direction: str = Field(max_length=8)
+    received: str
+    held: str
+    reason: str = Field(max_length=255)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class HolderIndex(SQLModel, table=True):
+    """The city-wide holder index: a keyed hash of a resident ID (``id_hash``,
+    services.holder_index: ``<key id>$<HMAC-SHA256 hex>``, never the ID itself) → the
+    institution holding that person's dossier and since when. Pulled from the central database
+    so that an office can say where a dossier is even offline."""
+
+    __tablename__ = "holder_index"
+
+    id_hash: str = Field(primary_key=True, max_length=80)
+    institution_id: uuid.UUID = Field(foreign_key="institution.id")
+    since: dt.datetime
+    updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -80,6 +80,7 @@ class CounterScreen(ShowsMessages, Screen):
                 id="where",
             )
             yield ServiceTimer(id="timer")
+        yield Static("", id="sync")
         with Vertical(id="body"):
             yield Static(
                 _(
@@ -95,8 +96,16 @@ class CounterScreen(ShowsMessages, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#choices", OptionList).display = False
+        if hasattr(self.app, "sync_line"):
+            self.watch(self.app, "sync_line", self._show_sync, init=True)
         self.query_one(ScanInput).focus()
         self._sync_timer()
+
+    def _show_sync(self, line: str) -> None:
+        """The central database's sync state under the top bar (hidden without a central)."""
+        bar = self.query_one("#sync", Static)
+        bar.update(line)
+        bar.display = bool(line)
 
     def on_screen_resume(self) -> None:
         self._offer_pending()

@@ -41,11 +41,13 @@ ROLE_ORDER: tuple[str, ...] = tuple(auth.ROLES)
 """The roles in the order of the table's columns (clerk, supervisor, archivist, auditor,
 admin)."""
 
-SCOPES = ("none", "held", "not_elsewhere", "not_own")
+SCOPES = ("none", "held", "not_elsewhere", "arriving", "not_own")
 """Dossier scope of an action: ``none`` (no dossier), ``held`` (held by the workplace's
 institution now, and not the clerk's own), ``not_elsewhere`` (not held by another institution
 nor in transit — held here or without any custody record, as legacy data before its receipt is
-recorded — and not the clerk's own), ``not_own`` (not the clerk's own; any holder)."""
+recorded — and not the clerk's own), ``arriving`` (in transit to the workplace's institution or
+held by it, and not the clerk's own: a dossier being received), ``not_own`` (not the clerk's
+own; any holder)."""
 
 REASONS = ("no_account", "inactive", "role", "not_held", "own_dossier", "out_of_scope")
 """Reason codes of a :class:`Forbidden`: ``no_account`` (nobody logged in, or no such account),
@@ -141,6 +143,20 @@ RULES: dict[str, Rule] = {
         N_("attach scan batches"),
         "intake.ingest_scan_batch",
         "without an account only for an operator's import (demo build)",
+    ),
+    "receive": Rule(
+        frozenset({"archivist"}),
+        "arriving",
+        N_("audit and accept transferred dossiers"),
+        "receipt.compare, receipt.decide",
+        "the accept / refuse decision names the comparison report by its SHA-256",
+    ),
+    "receipt_deadlines": Rule(
+        frozenset({"supervisor", "archivist"}),
+        "none",
+        N_("see the receipt deadlines"),
+        "receipt.pending",
+        "own institution (2018 条例 第二十五条: two months from receipt)",
     ),
     "read_access_log": Rule(
         frozenset({"auditor", "admin"}),
@@ -263,19 +279,22 @@ def dossier_refusal(
     """The dossier part of :func:`require` for ``dossier`` (inside the caller's session),
     returned instead of raised (viewing.check_opening logs it with the opening): ``not_held``
     when the action's scope is ``held`` and the workplace's institution does not hold it now,
-    or ``not_elsewhere`` and another institution holds it or it is in transit (``state``: its
+    ``arriving`` and it neither holds it nor is it in transit to it, or ``not_elsewhere`` and
+    another institution holds it or it is in transit (``state``: its
     custody state if already read); ``own_dossier`` when it is the clerk's own (argon2 check
     of the account's stored ID hash, ~25 ms); else None."""
     rule = RULES[action]
     if rule.scope == "none":
         return None
     clerk_id = workplace.clerk.id if workplace.clerk else None
-    if rule.scope in ("held", "not_elsewhere"):
+    if rule.scope in ("held", "not_elsewhere", "arriving"):
         if state is None:
             state = custody.states(session, [dossier.id])[dossier.id]
         unrecorded = state.holder_id is None and not state.in_transit
+        arriving = state.in_transit and state.destination_id == workplace.institution.id
         if not state.held_by(workplace.institution.id) and not (
-            rule.scope == "not_elsewhere" and unrecorded
+            (rule.scope == "not_elsewhere" and unrecorded)
+            or (rule.scope == "arriving" and arriving)
         ):
             return _refusal(
                 error,
@@ -394,6 +413,7 @@ _SCOPE_TEXT = {
     "none": "—",
     "held": "held here, not own",
     "not_elsewhere": "not held elsewhere, not own",
+    "arriving": "in transit to or held here, not own",
     "not_own": "not own",
 }
 

@@ -29,6 +29,7 @@ retired keys).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from typing import Protocol
 
@@ -38,8 +39,11 @@ from sqlmodel import Session, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, ChainCheckpoint, Institution
 from counter_tui.domain import clock
+from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import certificate_signing, issuance, key_lists, secrets
+from counter_tui.services import certificate_signing, chain_key, issuance, key_lists, secrets
+
+log = logging.getLogger(__name__)
 
 STATEMENT_TYPE = "chain-checkpoint"
 STATEMENT_VERSION = 1
@@ -72,14 +76,73 @@ def _head(session: Session) -> AccessEvent | None:
     return session.exec(select(AccessEvent).order_by(AccessEvent.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
 
 
+class CheckpointRefused(CounterError, RuntimeError):
+    """The chain is not signed because signing would bless tampering: ``reason`` ``rolled_back``
+    (the chain or its checkpoints are behind the checkpoint this computer signed last) or
+    ``unkeyed`` (an event after the latest checkpoint has no valid MAC of this keyring's chain
+    key: appended behind the application's back). ``str()`` says what to do (UI language)."""
+
+
+def _refusal(session: Session, institution_id: object, code: str, head: AccessEvent) -> None:
+    """Raise CheckpointRefused when signing ``head`` would bless a rollback or an event
+    appended without the chain key (see :class:`CheckpointRefused`)."""
+    try:
+        kept = certificate_signing.remembered(f"{REMEMBERED}:{code}")
+    except secrets.SecretsError:
+        kept = None
+    seq_text, _sep, kept_hash = (kept or "").partition(":")
+    if seq_text.isdigit():
+        kept_seq = int(seq_text)
+        at_kept = session.exec(select(AccessEvent).where(AccessEvent.seq == kept_seq)).first()
+        if head.seq < kept_seq or at_kept is None or at_kept.hash != kept_hash:
+            raise CheckpointRefused(
+                _(
+                    "The access log was not signed: this computer signed it up to event no. "
+                    "{seq}, and the database no longer holds that event as it was (rolled back "
+                    "or rewritten). Run counter-tui audit verify and tell the auditor."
+                ).format(seq=kept_seq),
+                reason="rolled_back",
+            )
+    try:
+        key = chain_key.read()
+    except secrets.SecretsError:
+        key = None
+    if key is None:
+        return
+    latest = session.exec(
+        select(ChainCheckpoint.seq)
+        .where(ChainCheckpoint.institution_id == institution_id)
+        .order_by(ChainCheckpoint.seq.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    since = chain_key.since()
+    for event in session.exec(
+        select(AccessEvent).where(AccessEvent.seq > (latest or 0)).order_by(AccessEvent.seq)
+    ):
+        if since is not None and event.seq < since and not event.mac:
+            continue  # written before this key sealed anything
+        if key.check(event.hash, event.mac) != "ok":
+            raise CheckpointRefused(
+                _(
+                    "The access log was not signed: event no. {seq} carries no valid MAC of "
+                    "this computer's chain key (appended behind the application's back, or "
+                    "written by a computer with another key). Run counter-tui audit verify "
+                    "and tell the auditor."
+                ).format(seq=event.seq),
+                reason="unkeyed",
+            )
+
+
 def sign(
     db: Database, institution_code: str, *, now: dt.datetime | None = None
 ) -> ChainCheckpoint | None:
     """Sign the chain's current head for ``institution_code`` (its key is created first if it
     has none, as for a first certificate) and remember it in the keyring. Returns the new
     checkpoint, the latest one when the head has not moved since, or None for an empty chain.
-    Raises SecretsUnavailable without a usable keyring, SigningError when the key is missing,
-    LookupError for an unknown institution."""
+    Raises CheckpointRefused (a rollback behind what this computer signed, or an event without
+    a valid chain MAC since the latest checkpoint: signing would bless it), SecretsUnavailable
+    without a usable keyring, SigningError when the key is missing, LookupError for an
+    unknown institution."""
     moment = now or clock.utcnow()
     certificate_signing.create_signing_key(institution_code, now=moment)
     with db.write() as session:
@@ -101,6 +164,7 @@ def sign(
         ).first()
         if latest is not None and latest.seq == head.seq and latest.head_hash == head.hash:
             return latest
+        _refusal(session, institution.id, institution_code, head)
         signed = certificate_signing.sign_statement(
             institution_code, statement(institution_code, head.seq, head.hash, moment)
         )
@@ -245,12 +309,16 @@ def _verify_statement(
     return None
 
 
-def sign_held(db: Database, *, create_for: tuple[str, ...] = ()) -> list[str]:
+def sign_held(
+    db: Database, *, create_for: tuple[str, ...] = (), refused: list[str] | None = None
+) -> list[str]:
     """Sign a checkpoint for every institution whose key this computer's keyring holds (and
     for those in ``create_for``, creating their key when missing), as commands that write do
     when they finish. Returns the institution codes signed for; an empty list when there is no
-    usable keyring (the chain is then protected by itself until a counter signs). Never raises
-    for the keyring; raises StorageBusyError when the database stays locked."""
+    usable keyring (the chain is then protected by itself until a counter signs). A
+    :class:`CheckpointRefused` is not raised: its message is appended to ``refused`` (and
+    logged). Never raises for the keyring; raises StorageBusyError when the database stays
+    locked."""
     with db.read() as session:
         codes = [i.code for i in session.exec(select(Institution).order_by(Institution.code))]
     signed = []
@@ -264,5 +332,17 @@ def sign_held(db: Database, *, create_for: tuple[str, ...] = ()) -> list[str]:
                 sign(db, code)
             except (secrets.SecretsError, certificate_signing.SigningError):
                 continue
+            except CheckpointRefused as exc:
+                log.warning("checkpoint of %s refused: %s", code, exc)
+                if refused is not None:
+                    refused.append(str(exc))
+                continue
             signed.append(code)
     return signed
+
+
+def forget_rollback(institution_code: str) -> None:
+    """Drop this computer's memory of the last checkpoint it signed for ``institution_code``
+    (after an auditor has examined a rollback, e.g. a restored backup), so that the chain as
+    it now is can be signed. Raises SecretsUnavailable."""
+    certificate_signing.remember(f"{REMEMBERED}:{institution_code}", "")

@@ -17,14 +17,16 @@ compare it with a head recorded earlier.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import rfc8785
-from sqlmodel import Session, select
+from sqlmodel import Session, and_, or_, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import AccessEvent, Consultation, CustodyEvent, Material, Page
@@ -39,6 +41,8 @@ from counter_tui.services import (
     seals,
     secrets,
 )
+
+log = logging.getLogger(__name__)
 
 _instant = clock.storage_text
 
@@ -181,17 +185,24 @@ class VerifyReport:
 
 
 def _iter_events(session: Session, batch: int = 5000) -> Iterator[AccessEvent]:
-    # The first batch has no lower bound: a row slipped in with seq 0 or below must be seen.
-    last: int | None = None
+    # Keyset pages on (seq, id): a second row under a seq already read (a duplicate slipped in
+    # at a page boundary) is still read. The first page has no lower bound: a row slipped in
+    # with seq 0 or below must be seen.
+    last: tuple[object, uuid.UUID] | None = None
     while True:
-        stmt = select(AccessEvent).order_by(AccessEvent.seq).limit(batch)
+        stmt = select(AccessEvent).order_by(AccessEvent.seq, AccessEvent.id).limit(batch)
         if last is not None:
-            stmt = stmt.where(AccessEvent.seq > last)
+            stmt = stmt.where(
+                or_(
+                    AccessEvent.seq > last[0],
+                    and_(AccessEvent.seq == last[0], AccessEvent.id > last[1]),
+                )
+            )
         rows = session.exec(stmt).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1].seq
+        last = (rows[-1].seq, rows[-1].id)
 
 
 def verify_chain(session: Session, report: VerifyReport) -> dict[tuple[str, str], str]:
@@ -226,13 +237,29 @@ def _walk_one(
     """One step of :func:`verify_chain`: False at a broken link (recorded in ``report``)."""
     report.events += 1
     problem = None
-    if event.seq < expected_seq:
+    if not isinstance(event.seq, int) or isinstance(event.seq, bool):
+        problem = (
+            "malformed",
+            _(
+                "an access event has {value!r} as its number, which is not a whole number: "
+                "it was inserted or edited behind the application's back"
+            ).format(value=event.seq),
+        )
+    elif event.seq < 1:
         problem = (
             "out_of_chain",
             _(
                 "access event no. {seq} lies before the start of the "
                 "chain (no. 1): it was inserted or renumbered behind "
                 "the application's back"
+            ).format(seq=event.seq),
+        )
+    elif event.seq < expected_seq:
+        problem = (
+            "duplicate",
+            _(
+                "access event no. {seq} appears a second time: a row was inserted under a "
+                "number already used, behind the application's back"
             ).format(seq=event.seq),
         )
     elif event.seq != expected_seq:
@@ -330,62 +357,91 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
     """
     report = VerifyReport()
     with db.read() as session:
-        sealed = verify_chain(session, report)
+        sealed: dict[tuple[str, str], str] = {}
+        with _malformed(report, "access_event"):
+            sealed = verify_chain(session, report)
         chain_ok = report.ok
         present: set[tuple[str, str]] = set()
-        for material in session.exec(select(Material).order_by(Material.id)):
-            report.materials += 1
-            _check_seal(
+        with _malformed(report, "material"):
+            for material in session.exec(select(Material).order_by(Material.id)):
+                report.materials += 1
+                _check_seal(
+                    report,
+                    sealed,
+                    present,
+                    chain_ok,
+                    "material",
+                    material.id,
+                    material_content_hash(material),
+                    material.title,
+                )
+            _report_missing(report, sealed, present, "material")
+        with _malformed(report, "page"):
+            for page in session.exec(select(Page).order_by(Page.id)):
+                report.pages += 1
+                _check_seal(
+                    report,
+                    sealed,
+                    present,
+                    chain_ok,
+                    "page",
+                    page.id,
+                    page_content_hash(page),
+                    page.rel_path,
+                )
+                if archive_root is not None:
+                    report.files += 1
+                    _check_file(report, archive_root, page)
+            _report_missing(report, sealed, present, "page")
+        with _malformed(report, "certificate"):
+            certificate_audit.check(
+                session, report, sealed, chain_ok, check_files=archive_root is not None
+            )
+        with _malformed(report, "custody_event"):
+            seals.check_rows(
                 report,
                 sealed,
-                present,
                 chain_ok,
-                "material",
-                material.id,
-                material_content_hash(material),
-                material.title,
+                "custody_event",
+                _("custody event"),
+                session.exec(select(CustodyEvent).order_by(CustodyEvent.id)),
+                lambda e: f"{e.kind} {e.id}",
             )
-        _report_missing(report, sealed, present, "material")
-        for page in session.exec(select(Page).order_by(Page.id)):
-            report.pages += 1
-            _check_seal(
+        with _malformed(report, "consultation"):
+            seals.check_rows(
                 report,
                 sealed,
-                present,
                 chain_ok,
-                "page",
-                page.id,
-                page_content_hash(page),
-                page.rel_path,
+                "consultation",
+                _("consultation"),
+                session.exec(select(Consultation).order_by(Consultation.id)),
+                lambda c: f"{c.approval_no} {c.id}",
             )
-            if archive_root is not None:
-                report.files += 1
-                _check_file(report, archive_root, page)
-        _report_missing(report, sealed, present, "page")
-        certificate_audit.check(
-            session, report, sealed, chain_ok, check_files=archive_root is not None
-        )
-        seals.check_rows(
-            report,
-            sealed,
-            chain_ok,
-            "custody_event",
-            _("custody event"),
-            session.exec(select(CustodyEvent).order_by(CustodyEvent.id)),
-            lambda e: f"{e.kind} {e.id}",
-        )
-        seals.check_rows(
-            report,
-            sealed,
-            chain_ok,
-            "consultation",
-            _("consultation"),
-            session.exec(select(Consultation).order_by(Consultation.id)),
-            lambda c: f"{c.approval_no} {c.id}",
-        )
-        account_audit.check_accounts(session, report, sealed, chain_ok)
-        report.checkpoints, report.unsigned_events = checkpoints.check(session, report)
+        with _malformed(report, "clerk"):
+            account_audit.check_accounts(session, report, sealed, chain_ok)
+        with _malformed(report, "chain_checkpoint"):
+            report.checkpoints, report.unsigned_events = checkpoints.check(session, report)
     return report
+
+
+@contextlib.contextmanager
+def _malformed(report: VerifyReport, table: str) -> Iterator[None]:
+    """Report a value that cannot be read as its column's type (a date that is not a date, a
+    number stored as text …) as a finding on ``table`` instead of stopping the verification."""
+    try:
+        yield
+    except (ValueError, TypeError, OverflowError) as exc:
+        log.warning("malformed value in %s: %s", table, exc, exc_info=True)
+        report.add(
+            table,
+            "?",
+            "malformed",
+            _(
+                "a row of this table holds a value that is not of its column's type ({detail}): "
+                "it was written behind the application's back; the rest of the table was not "
+                "checked"
+            ).format(detail=str(exc)[:120] or type(exc).__name__),
+        )
 
 
 def _check_seal(

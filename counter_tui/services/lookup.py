@@ -19,9 +19,10 @@ from sqlmodel import Session, col, exists, func, or_, select
 from counter_tui.db.engine import Database
 from counter_tui.db.models import CustodyEvent, Dossier
 from counter_tui.domain import queries, resident_id
+from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _, ngettext
 from counter_tui.read_models import DossierSummary, LookupOutcome, Visit
-from counter_tui.services import access_log, authorization, custody, viewing, visits
+from counter_tui.services import access_log, authorization, custody, holder_index, viewing, visits
 from counter_tui.services.workplace import Workplace, institution_names
 
 NAME_RESULTS_LIMIT = 50
@@ -77,7 +78,7 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
     with authorization.refusals_logged(db, workplace), db.read() as session:
         outcome = _find(session, text, workplace)
     told = _whereabouts_told(outcome)
-    if told is not None:
+    if told is not None or outcome.reason == "holder_index":
         with db.write() as session:
             _log_whereabouts(session, workplace, told, outcome)
     return outcome
@@ -92,7 +93,7 @@ def _whereabouts_told(outcome: LookupOutcome) -> uuid.UUID | None:
 
 
 def _log_whereabouts(
-    session: Session, workplace: Workplace, dossier_id: uuid.UUID, outcome: LookupOutcome
+    session: Session, workplace: Workplace, dossier_id: uuid.UUID | None, outcome: LookupOutcome
 ) -> None:
     access_log.append(
         session,
@@ -281,6 +282,29 @@ def _outcome(session: Session, stmt, query: queries.Query, workplace: Workplace)
             reason="in_transit" if state.in_transit else "",
             message=message,
         )
+    if query.kind == "resident_id":
+        entry = holder_index.lookup(session, query.value)
+        if entry is not None:
+            # Not in this archive, but the city's index knows where (offline too).
+            return LookupOutcome(
+                "held_elsewhere",
+                query.kind,
+                reason="holder_index",
+                message=_(
+                    "The dossier of resident ID {id} is held by {holder} since {since} (city "
+                    "holder index); it is not served at this counter."
+                ).format(
+                    id=resident_id.mask(query.value),
+                    holder=entry.institution_name,
+                    since=local_date(entry.since),
+                )
+                + (
+                    " " + _("Address: {address}.").format(address=entry.address)
+                    if entry.address
+                    else ""
+                )
+                + (" " + _("Phone: {phone}.").format(phone=entry.phone) if entry.phone else ""),
+            )
     what = {"resident_id": _("resident ID"), "dossier_no": _("dossier number"), "name": _("name")}[
         query.kind
     ]
@@ -323,9 +347,10 @@ def scan(
         if outcome.status == "found":
             view, refusal = viewing.check_opening(session, outcome.matches[0].id, workplace)
     told = _whereabouts_told(outcome)
-    if visit is not None or view is not None or told is not None:
+    from_index = outcome.reason == "holder_index"
+    if visit is not None or view is not None or told is not None or from_index:
         with db.write() as session:
-            if told is not None:
+            if told is not None or from_index:
                 _log_whereabouts(session, workplace, told, outcome)
             if view is not None:
                 visit = viewing.record_opening(

@@ -40,7 +40,10 @@ sharing a database needs the same one (services.auth)."""
 CHAIN_KEY = "chain-key"
 """Key of the access events' MACs (HMAC-SHA256): 32 random bytes, stored base64; every counter
 sharing a database needs the same one (services.chain_key)."""
-NAMES = (DB_PASSWORD, SIGNING_KEY, OWN_ID_KEY, CHAIN_KEY)
+HOLDER_INDEX_KEY = "holder-index-key"
+"""Key of the city-wide holder index's resident-ID hash (HMAC-SHA256): 32 random bytes, stored
+base64; the same for every office of a city (services.holder_index)."""
+NAMES = (DB_PASSWORD, SIGNING_KEY, OWN_ID_KEY, CHAIN_KEY, HOLDER_INDEX_KEY)
 SIGNING_KEY_BYTES = 32
 
 

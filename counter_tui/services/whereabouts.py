@@ -22,7 +22,7 @@ from counter_tui.db.models import Dossier, Institution
 from counter_tui.domain import queries, resident_id
 from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
-from counter_tui.services import custody
+from counter_tui.services import custody, holder_index
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ def locate(db: Database, text: str) -> Whereabouts:
         )
     with db.read() as session:
         if query.kind == "resident_id":
+            number_ok = False
             try:
                 number = resident_id.parse(query.value)
             except resident_id.ResidentIdError as exc:
@@ -76,11 +77,16 @@ def locate(db: Database, text: str) -> Whereabouts:
                 if dossier is None:
                     return Whereabouts("invalid", str(exc))
             else:
+                number_ok = True
                 dossier = session.exec(select(Dossier).where(Dossier.id_number == number)).first()
             shown = resident_id.mask(query.value)
         else:
             dossier = _by_number(session, query.value)
             shown = query.value
+        if dossier is None and query.kind == "resident_id" and number_ok:
+            entry = holder_index.lookup(session, number)
+            if entry is not None:
+                return from_index(shown, entry)
         if dossier is None:
             return Whereabouts(
                 "none",
@@ -109,6 +115,32 @@ def locate(db: Database, text: str) -> Whereabouts:
             holder_address=holder.address if holder else "",
             since=state.since,
         )
+
+
+def from_index(shown: str, entry: holder_index.HolderEntry) -> Whereabouts:
+    """The answer from the city's holder index (the dossier is not in this archive)."""
+    contact = " · ".join(
+        part
+        for part in (
+            _("address {address}").format(address=entry.address) if entry.address else "",
+            _("phone {phone}").format(phone=entry.phone) if entry.phone else "",
+        )
+        if part
+    )
+    message = _(
+        "The dossier of {value} is held by {holder} since {since} (city holder index, as of "
+        "the last sync)."
+    ).format(value=shown, holder=entry.institution_name, since=local_date(entry.since))
+    if contact:
+        message += " " + contact
+    return Whereabouts(
+        "held",
+        message,
+        holder_code=entry.institution_code,
+        holder_name=entry.institution_name,
+        holder_address=entry.address,
+        since=entry.since,
+    )
 
 
 def _by_number(session, value: str) -> Dossier | None:  # noqa: ANN001 - a sqlmodel Session

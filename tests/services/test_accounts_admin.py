@@ -324,3 +324,29 @@ def test_a_password_changed_through_the_service_still_verifies(archive: TinyArch
     # The content hash follows the password hash, so a swapped hash cannot hide behind it.
     assert seals.row_content_hash(before) != seals.row_content_hash(after)
     assert fixity.verify(archive.db).ok
+
+
+def test_a_writing_command_signs_the_chain_so_its_change_cannot_be_cut_off(
+    archive: TinyArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from counter_tui.db.models import ChainCheckpoint
+    from counter_tui.services import checkpoints, fixity
+
+    assert checkpoints.sign(archive.db, "CY-RC") is not None  # the counter's key exists
+    assert run_user(archive, monkeypatch, "disable", "clerk2", passwords=(PASSWORD,)) == 0
+    with archive.db.read() as s:
+        head = s.exec(select(AccessEvent).order_by(AccessEvent.seq.desc())).first()
+        latest = s.exec(select(ChainCheckpoint).order_by(ChainCheckpoint.seq.desc())).first()
+    assert (latest.seq, latest.head_hash) == (head.seq, head.hash)
+    assert head.kind == "account_disabled"
+    # Undoing the disable by cutting the tail and re-enabling the row is now caught.
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        for table in ("access_event", "clerk"):
+            connection.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_delete")
+        connection.execute("DELETE FROM access_event WHERE seq = ?", (head.seq,))
+        connection.execute("UPDATE clerk SET active = 1 WHERE username = 'clerk2'")
+    connection.close()
+    assert ("chain_checkpoint", "truncated") in {
+        (p.table, p.what) for p in fixity.verify(archive.db).problems
+    }

@@ -83,12 +83,16 @@ def test_every_event_the_application_writes_carries_a_valid_mac(archive: TinyArc
     assert key.key_id in fixity.summary(report)
 
 
-def test_a_forged_fact_signed_by_the_next_checkpoint_is_still_caught(
+def test_a_forged_fact_is_caught_and_no_checkpoint_signs_it(
     archive: TinyArchive,
 ) -> None:
     seq = forge_custody_event(archive)
-    # Without the key the forgery is perfect: its seal and link verify ...
-    assert checkpoints.sign(archive.db, "CY-RC") is not None  # ... and a checkpoint signs it.
+    # Without the key the forgery is perfect: its seal and link verify. The counter's next
+    # checkpoint refuses to sign it ...
+    with pytest.raises(checkpoints.CheckpointRefused) as refused:
+        checkpoints.sign(archive.db, "CY-RC")
+    assert refused.value.reason == "unkeyed" and f"{seq}" in str(refused.value)
+    # ... and verify names it.
     assert problems(archive) == [("mac_missing", seq)]
 
 

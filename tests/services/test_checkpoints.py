@@ -146,3 +146,63 @@ def test_rotation_keeps_old_checkpoints_valid(archive: TinyArchive) -> None:
     with archive.db.read() as s:
         first = s.exec(select(ChainCheckpoint).order_by(ChainCheckpoint.seq)).first()
     assert first.key_id != later.key_id
+
+
+def test_a_rollback_is_not_signed_over(archive: TinyArchive) -> None:
+    # The attack: cut the chain back (and the checkpoints with it), then wait for the counter's
+    # next regular checkpoint to sign the shorter chain and overwrite the keyring's memory.
+    logged_in(archive)
+    signed = checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=5))
+    connection = connect(archive)
+    with connection:
+        connection.execute("DELETE FROM access_event WHERE seq >= ?", (signed.seq,))
+        connection.execute("DELETE FROM chain_checkpoint WHERE seq >= ?", (signed.seq,))
+    connection.close()
+    logged_in(archive)  # the counter goes on working
+    with pytest.raises(checkpoints.CheckpointRefused) as refused:
+        checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=10))
+    assert refused.value.reason == "rolled_back"
+    assert ("chain_checkpoint", "checkpoints_removed") in whats(archive)
+    # After the auditor has looked (a restored backup, say), the rollback is accepted.
+    checkpoints.forget_rollback("CY-RC")
+    assert checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=15)) is not None
+
+
+def test_a_second_event_under_a_used_number_is_caught_at_a_page_boundary(
+    archive: TinyArchive,
+) -> None:
+    with archive.db.read() as s:
+        count = len(s.exec(select(AccessEvent)).all())
+        victim = s.exec(select(AccessEvent).where(AccessEvent.seq == 3)).one()
+    connection = connect(archive)
+    with connection:
+        connection.execute("DROP INDEX ix_access_event_seq")
+        connection.execute(
+            "INSERT INTO access_event (id, seq, at, kind, reason, prev_hash, hash, mac) "
+            "VALUES (?, 3, ?, 'dossier', '', ?, ?, '')",
+            ("f" * 32, "2026-05-06 02:00:00.000000", victim.prev_hash, victim.hash),
+        )
+    connection.close()
+    report = fixity.VerifyReport()
+    with archive.db.read() as s:
+        fixity.verify_chain(s, report)  # default page size
+    first = fixity.VerifyReport()
+    with archive.db.read() as s:
+        # Pages of 3 events: the duplicate sits right after a page boundary.
+        for _event in fixity._iter_events(s, batch=3):
+            first.events += 1
+    assert first.events == count + 1  # every row is read, the duplicate too
+    assert [(p.what, p.seq) for p in report.problems][:1] == [("duplicate", 3)]
+
+
+def test_a_value_of_the_wrong_type_is_a_finding_not_a_crash(archive: TinyArchive) -> None:
+    connection = connect(archive)
+    with connection:
+        connection.execute("UPDATE material SET created_at = 'garbage' WHERE item_no = 1")
+        connection.execute(
+            "UPDATE access_event SET seq = 'x' WHERE seq = (SELECT max(seq) FROM access_event)"
+        )
+    connection.close()
+    report = fixity.verify(archive.db)
+    assert ("access_event", "malformed") in {(p.table, p.what) for p in report.problems}
+    assert ("material", "malformed") in {(p.table, p.what) for p in report.problems}

@@ -1,0 +1,97 @@
+"""``counter-tui sync``: exchange facts with the city's central database (services.sync).
+
+  counter-tui sync [--central URL] [--institution CODE] [--watch]
+
+Once: push this office's new facts, pull its scope; exit 0 when done, 1 when central cannot be
+reached or refused (the reason in plain words on standard error; the office keeps working and
+the next sync catches up), 4 when rows were quarantined as a possible tampering. ``--watch``
+syncs again every ``sync_interval_s`` seconds; a failure is retried after 2, 4, 8 … seconds up
+to that interval (back-off), so a backlog drains as soon as central is back. Ctrl-C stops it.
+Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from counter_tui import config
+from counter_tui.i18n import _
+
+EXIT_QUARANTINED = 4
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``sync`` on the top-level subparsers ``sub``; returns its parser."""
+    sync = sub.add_parser("sync", help=_("exchange facts with the central database"))
+    sync.add_argument(
+        "--central", metavar="URL", help=_("central database URL (default: the central setting)")
+    )
+    sync.add_argument(
+        "--watch", action="store_true", help=_("keep syncing every sync_interval_s seconds")
+    )
+    return sync
+
+
+def run(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Run ``sync`` as parsed by :func:`add_parser`; returns the exit status."""
+    from counter_tui.context import open_central, open_database
+    from counter_tui.services import sync, workplace
+
+    url = args.central or settings.central
+    if url:
+        try:
+            config._check_central(url)
+        except config.SettingsError as exc:
+            print(f"counter-tui: {exc}", file=sys.stderr)
+            return 2
+    office = open_database(settings)
+    try:
+        try:
+            origin = workplace.institution_id(office, settings.institution)
+        except LookupError as exc:
+            print(f"counter-tui: {exc}", file=sys.stderr)
+            return 2
+        central = open_central(settings, url)
+        delay = 2.0
+        while True:
+            try:
+                result = sync.sync_once(office, central, origin)
+            except sync.SyncError as exc:
+                message = str(exc)
+            else:
+                print(
+                    _(
+                        "Synced: {pushed} sent, {there} already there, {pulled} received, "
+                        "{quarantined} quarantined, in {s:.1f} s."
+                    ).format(
+                        pushed=result.pushed,
+                        there=result.already_there,
+                        pulled=result.pulled,
+                        quarantined=result.quarantined,
+                        s=result.seconds,
+                    )
+                )
+                if result.quarantined:
+                    print(
+                        _(
+                            "{n} row(s) arrived with a known key but other content and were "
+                            "quarantined: a possible tampering; tell the auditor."
+                        ).format(n=result.quarantined),
+                        file=sys.stderr,
+                    )
+                if not args.watch:
+                    return EXIT_QUARANTINED if result.quarantined else 0
+                delay = 2.0
+                time.sleep(settings.sync_interval_s)
+                continue
+            print(f"counter-tui: {message}", file=sys.stderr)
+            if not args.watch:
+                return 1
+            time.sleep(delay)
+            delay = min(delay * 2, settings.sync_interval_s)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        office.dispose()

@@ -1,0 +1,897 @@
+"""Sync between an office's database (SQLite, often offline) and the city's central database
+(PostgreSQL, services.central): facts are append-only with UUIDv7 keys, so sync is a set union.
+
+**Push.** Every fact the office inserts is numbered in ``sync_outbox`` by a trigger in the
+fact's own transaction (migration 0011): the push cursor (``sync_state`` ``push_cursor``) is
+that number, never UUIDv7 order, so a fact whose transaction committed late is never skipped.
+A batch of up to :data:`BATCH` outbox entries is sent to central in one transaction, table by
+table in :data:`PUSHED` order (parents first): ``INSERT … SELECT … FROM
+jsonb_populate_recordset(…) ON CONFLICT DO NOTHING RETURNING id``; access events go to
+``office_chain_event`` under the office's institution id (``origin``). The local cursor moves
+only after central committed, so a push killed anywhere is simply repeated: rows central
+already holds are compared, not inserted twice.
+
+**Same key, other content.** A row whose key central (or, pulling, this office) already holds
+with different content (:func:`services.seals.row_content_hash` over every column) is never
+applied and never silently dropped: it is kept in ``sync_quarantine`` (both versions, canonical
+JSON) and reported as a possible tampering in the result and the status line. A dossier with a
+number central already holds under another key is quarantined the same way.
+
+**Pull.** Central logs every inserted row in ``central_log`` (``xid`` = the inserting
+transaction's id). The office reads, through row-level security, the entries of its scope in
+(xid, id) order **below the snapshot's xmin** (``pg_snapshot_xmin(pg_current_snapshot())``):
+every transaction below it has ended, so no later-committing transaction can still add an
+entry behind the cursor, whatever order transactions commit in. Rows are applied and sealed
+in the local access chain (a pulled material gets ``material_added`` with its content hash, as
+an intake would) and the pull cursor ``"<xid>:<id>"`` moves in the same local transaction:
+kill-safe by construction. A row that cannot be applied (e.g. it refers to an account this
+office does not have) stops the pull there without moving the cursor, saying why.
+
+**Schema.** Every batch names the schema revision of both sides (services.schema): a side that
+is not at the same revision stops before applying anything and says which.
+
+Status (``sync_state``): ``last_sync`` (ISO 8601 UTC), ``last_error`` (plain words, "" when the
+last sync succeeded), and the unsynced count (outbox entries after the push cursor).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, col, func, select
+
+from counter_tui.db import models
+from counter_tui.db.engine import DATABASE_ERRORS, Database, explain
+from counter_tui.db.models import SyncOutbox, SyncQuarantine, SyncState
+from counter_tui.domain import clock
+from counter_tui.errors import CounterError
+from counter_tui.i18n import _
+from counter_tui.services import (
+    access_log,
+    certificate_audit,
+    custody,
+    fixity,
+    holder_index,
+    seals,
+    secrets,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+"""Outbox entries (push) or central log entries (pull) per transaction."""
+
+PUSHED: dict[str, type[SQLModel]] = {
+    "clerk": models.Clerk,
+    "dossier": models.Dossier,
+    "custody_event": models.CustodyEvent,
+    "material": models.Material,
+    "page": models.Page,
+    "service_visit": models.ServiceVisit,
+    "service_event": models.ServiceEvent,
+    "consultation": models.Consultation,
+    "certificate": models.Certificate,
+    "certificate_event": models.CertificateEvent,
+    "signing_key_list": models.SigningKeyList,
+    "access_event": models.AccessEvent,
+    "chain_checkpoint": models.ChainCheckpoint,
+}
+"""Tables an office pushes, parents before children (migration 0011 numbers their inserts).
+Accounts (``clerk``) are pushed once, when added (later changes stay with the office: the
+account's sealed events record them); the others are append-only facts."""
+MUTABLE = frozenset({"clerk", "institution"})
+"""Tables whose rows change after insert: a key already held is not compared."""
+
+PULLED: dict[str, type[SQLModel]] = {
+    "institution": models.Institution,
+    "clerk": models.Clerk,
+    "dossier": models.Dossier,
+    "custody_event": models.CustodyEvent,
+    "material": models.Material,
+    "page": models.Page,
+    "consultation": models.Consultation,
+    "certificate": models.Certificate,
+    "certificate_event": models.CertificateEvent,
+    "signing_key_list": models.SigningKeyList,
+}
+"""Tables an office pulls from its scope, parents before children. Service visits and events
+and access events stay with the office that made them (statistics and the access trail)."""
+
+SEAL_KIND = {
+    "material": "material_added",
+    "page": "page_added",
+    "certificate": "certificate_added",
+    "certificate_event": "certificate_event_added",
+    "signing_key_list": "key_list_added",
+    "custody_event": "custody_event_added",
+    "consultation": "consultation_added",
+    "clerk": "account_added",
+}
+"""The access event kind that seals a pulled row of each table (services.fixity.SEAL_KINDS)."""
+
+CHAIN_TABLE = "office_chain_event"
+"""Central's copy of every office's access events, keyed by (origin, seq)."""
+
+
+class SyncError(CounterError, RuntimeError):
+    """Sync stopped; ``str()`` says why in plain words (UI language). ``reason``: ``schema``
+    (the two databases are at different revisions), ``unreachable`` (central cannot be
+    reached or refused the log-in), ``refused`` (central refused a row: permissions or
+    constraints), ``cannot_apply`` (a pulled row cannot be applied here)."""
+
+
+@dataclasses.dataclass
+class SyncResult:
+    """What one :func:`sync_once` did: rows pushed (new to central) and already there,
+    rows pulled (new here), rows quarantined, batches, seconds taken."""
+
+    pushed: int = 0
+    already_there: int = 0
+    not_ours: int = 0
+    """Rows of other institutions in this database (a shared or demo archive): not sent."""
+    refused: int = 0
+    """Rows central refused (not this office's to send: row-level security, constraints);
+    kept in the office's sync_quarantine with the reason, not retried."""
+    pulled: int = 0
+    skipped: int = 0
+    """Pulled rows of dossiers outside this office's scope (nothing here to attach them to)."""
+    quarantined: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncStatus:
+    """For the status line: ``unsynced`` outbox entries, ``last_sync`` (aware UTC or None),
+    ``last_error`` ("" when the last sync succeeded), ``quarantined`` rows held here."""
+
+    unsynced: int
+    last_sync: dt.datetime | None
+    last_error: str
+    quarantined: int
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+def _get(session: Session, key: str, default: str = "") -> str:
+    row = session.get(SyncState, key)
+    return row.value if row else default
+
+
+def _set(session: Session, key: str, value: str) -> None:
+    row = session.get(SyncState, key)
+    if row is None:
+        session.add(SyncState(key=key, value=value))
+    else:
+        row.value = value
+        session.add(row)
+
+
+def status(office: Database) -> SyncStatus:
+    """The office's sync status (one read transaction; writes nothing)."""
+    with office.read() as session:
+        cursor = int(_get(session, "push_cursor", "0") or 0)
+        unsynced = session.exec(
+            select(func.count()).select_from(SyncOutbox).where(col(SyncOutbox.seq) > cursor)
+        ).one()
+        last = _get(session, "last_sync")
+        error = _get(session, "last_error")
+        quarantined = session.exec(
+            select(func.count())
+            .select_from(SyncQuarantine)
+            .where(SyncQuarantine.direction != "refused")
+        ).one()
+    return SyncStatus(
+        unsynced=unsynced,
+        last_sync=dt.datetime.fromisoformat(last) if last else None,
+        last_error=error,
+        quarantined=quarantined,
+    )
+
+
+def record_outcome(office: Database, error: str = "") -> None:
+    """Remember the last sync's time (when it succeeded) and error ("" for none)."""
+    with office.write() as session:
+        if not error:
+            _set(session, "last_sync", clock.utcnow().isoformat())
+        _set(session, "last_error", error[:1000])
+
+
+# --- rows as JSON ----------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    return value
+
+
+def row_json(row: SQLModel) -> dict[str, Any]:
+    """Every column of ``row`` as JSON-ready values: UUIDs as text, times ISO 8601 with
+    offset, bytes in PostgreSQL's hex form ``\\x…`` (what ``jsonb_populate_recordset``
+    reads)."""
+    table = row.__table__  # type: ignore[attr-defined]
+    return {c.name: _json_value(getattr(row, c.name)) for c in table.columns}
+
+
+def _canonical_json(row: SQLModel) -> str:
+    return json.dumps(row_json(row), ensure_ascii=False, sort_keys=True)
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+def _revision(session: Session) -> str:
+    """The database's Alembic revision: ``alembic_version`` itself, or on central (where an
+    office's role may not read it) the SECURITY DEFINER function ``central_revision()``
+    (services.central_sql); "" when neither answers."""
+    queries = ["SELECT version_num FROM alembic_version"]
+    if session.get_bind().dialect.name == "postgresql":
+        queries.insert(0, "SELECT central_revision()")
+    for query in queries:
+        try:
+            with session.begin_nested():
+                return session.execute(text(query)).scalar() or ""
+        except DATABASE_ERRORS:
+            continue
+    return ""
+
+
+def _check_schema(office_session: Session, central_session: Session) -> None:
+    central_session.execute(text("SELECT 1"))  # an unreachable central fails here, as such
+    here, there = _revision(office_session), _revision(central_session)
+    if here != there:
+        raise SyncError(
+            _(
+                "This office's database is at schema revision {here} and the central database "
+                "at {there}; nothing was sent or received. Upgrade the one that is behind "
+                "(counter-tui db upgrade) and sync again."
+            ).format(here=here or "?", there=there or "?"),
+            reason="schema",
+        )
+
+
+# --- push ----------------------------------------------------------------------------------
+
+
+def push(
+    office: Database,
+    central: Database,
+    origin: uuid.UUID,
+    *,
+    batch: int = BATCH,
+    result: SyncResult | None = None,
+    after_central_commit: Callable[[], None] | None = None,
+) -> SyncResult:
+    """Push every outbox entry after the push cursor to central, batch by batch (module
+    docstring). ``origin``: this office's institution id. ``after_central_commit`` is called
+    between central's commit and the local cursor's move (tests kill there). Raises SyncError
+    (``schema``, ``refused``) and SQLAlchemy/driver errors for an unreachable central."""
+    result = result or SyncResult()
+    while True:
+        with office.read() as session:
+            cursor = int(_get(session, "push_cursor", "0") or 0)
+            entries = session.exec(
+                select(SyncOutbox)
+                .where(col(SyncOutbox.seq) > cursor)
+                .order_by(col(SyncOutbox.seq))
+                .limit(batch)
+            ).all()
+            if not entries:
+                return result
+            rows = _load(session, entries)
+            with central.write() as remote:
+                _check_schema(session, remote)
+                quarantined = _push_rows(remote, rows, origin, result)
+                remote.flush()
+        if after_central_commit is not None:
+            after_central_commit()
+        with office.write() as session:
+            for item in quarantined:
+                session.add(item)
+            _set(session, "push_cursor", str(entries[-1].seq))
+        result.batches += 1
+
+
+def _load(session: Session, entries: Iterable[SyncOutbox]) -> list[tuple[str, SQLModel]]:
+    """The outbox entries' rows, in outbox order."""
+    wanted: dict[str, list[uuid.UUID]] = {}
+    order = []
+    for entry in entries:
+        wanted.setdefault(entry.table_name, []).append(entry.row_id)
+        order.append((entry.table_name, entry.row_id))
+    found: dict[tuple[str, uuid.UUID], SQLModel] = {}
+    for table, ids in wanted.items():
+        model = PUSHED.get(table)
+        if model is None:
+            continue
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in session.exec(select(model).where(col(model.id).in_(chunk))):  # type: ignore[attr-defined]
+                found[(table, row.id)] = row  # type: ignore[attr-defined]
+    return [(t, found[(t, i)]) for t, i in order if (t, i) in found]
+
+
+class _Ownership:
+    """Which rows of a batch are this office's facts to send (mirrors central's row-level
+    security, services.central, so that rows central would refuse are not sent at all): its
+    own institution's accounts, visits, consultations, certificates, key lists and
+    checkpoints (and their events); dossiers it registered (or nobody did); custody events
+    naming it or transferring a dossier away; materials and pages of dossiers it holds now.
+    Anything else (another institution's facts in a shared or demo database) stays here."""
+
+    def __init__(self, session: Session, origin: uuid.UUID) -> None:
+        self.session, self.origin = session, origin
+        self._held: dict[uuid.UUID, bool] = {}
+        self._visit: dict[uuid.UUID, bool] = {}
+        self._certificate: dict[uuid.UUID, bool] = {}
+
+    def held(self, dossier_ids: Iterable[uuid.UUID]) -> None:
+        """Learn the holders of ``dossier_ids`` in one query."""
+        wanted = [d for d in set(dossier_ids) if d not in self._held]
+        for dossier_id, state in custody.states(self.session, wanted).items():
+            self._held[dossier_id] = state.held_by(self.origin) or (
+                state.holder_id is None and not state.in_transit
+            )
+
+    def ours(self, table: str, row: Any) -> bool:
+        """Whether ``row`` of ``table`` is this office's to send."""
+        origin = self.origin
+        if table in ("clerk", "service_visit", "consultation", "certificate"):
+            return row.institution_id == origin
+        if table in ("signing_key_list", "chain_checkpoint"):
+            return row.institution_id == origin
+        if table == "dossier":
+            return row.origin_institution_id in (origin, None)
+        if table == "custody_event":
+            return row.holder_institution_id == origin or row.kind == "transferred_out"
+        if table == "material":
+            return self._held.get(row.dossier_id, False)
+        if table == "page":
+            material = self.session.get(models.Material, row.material_id)
+            return material is not None and self._held.get(material.dossier_id, False)
+        if table == "service_event":
+            if row.visit_id not in self._visit:
+                visit = self.session.get(models.ServiceVisit, row.visit_id)
+                self._visit[row.visit_id] = visit is not None and visit.institution_id == origin
+            return self._visit[row.visit_id]
+        if table == "certificate_event":
+            if row.certificate_id not in self._certificate:
+                cert = self.session.get(models.Certificate, row.certificate_id)
+                self._certificate[row.certificate_id] = (
+                    cert is not None and cert.institution_id == origin
+                )
+            return self._certificate[row.certificate_id]
+        return True  # access events: the office's own chain
+
+
+def ours_filter(session: Session, rows: list[tuple[str, SQLModel]], origin: uuid.UUID):  # noqa: ANN201
+    """The predicate ``(table, row) -> bool`` of :class:`_Ownership` for ``rows``."""
+    owner = _Ownership(session, origin)
+    dossiers = [getattr(r, "dossier_id", None) for _t, r in rows]
+    pages = [r.material_id for t, r in rows if t == "page"]  # type: ignore[attr-defined]
+    if pages:
+        dossiers += list(
+            session.exec(
+                select(models.Material.dossier_id).where(col(models.Material.id).in_(pages))
+            )
+        )
+    owner.held(d for d in dossiers if d is not None)
+    return owner.ours
+
+
+def _push_rows(
+    remote: Session,
+    rows: list[tuple[str, SQLModel]],
+    origin: uuid.UUID,
+    result: SyncResult,
+) -> list[SyncQuarantine]:
+    by_table: dict[str, list[SQLModel]] = {}
+    session = Session.object_session(rows[0][1]) if rows else None
+    ours = ours_filter(session, rows, origin) if session is not None else (lambda _t, _r: True)
+    for table, row in rows:
+        if ours(table, row):
+            by_table.setdefault(table, []).append(row)
+        else:
+            result.not_ours += 1
+    quarantined: list[SyncQuarantine] = []
+    for table in PUSHED:
+        group = by_table.get(table)
+        if not group:
+            continue
+        if table == "access_event":
+            quarantined += _push_chain(remote, group, origin, result)
+        else:
+            quarantined += _push_table(remote, table, group, result)
+    _push_holder_entries(remote, by_table.get("custody_event", []), origin)
+    suspicious = [q for q in quarantined if q.direction == "push"]
+    if suspicious:
+        for item in suspicious:
+            remote.execute(
+                text(
+                    "INSERT INTO sync_quarantine (origin, table_name, row_id, direction, "
+                    "received, held, reason, at) VALUES (:origin, :t, :r, 'push', :received, "
+                    ":held, :reason, now())"
+                ),
+                {
+                    "origin": origin,
+                    "t": item.table_name,
+                    "r": item.row_id,
+                    "received": item.received,
+                    "held": item.held,
+                    "reason": item.reason,
+                },
+            )
+        result.quarantined += len(suspicious)
+    return quarantined
+
+
+def _push_holder_entries(remote: Session, custody_rows: list[SQLModel], origin: uuid.UUID) -> None:
+    """Write the holder index entries of the dossiers whose custody the batch changed and
+    that this office holds now (services.holder_index); the later ``since`` wins."""
+    if not custody_rows:
+        return
+    try:
+        secret = holder_index.key(create=True)
+    except secrets.SecretsError as exc:
+        log.warning("holder index not written (no key): %s", exc)
+        return
+    session = Session.object_session(custody_rows[0])
+    if session is None:
+        return
+    dossiers = list({r.dossier_id for r in custody_rows})  # type: ignore[attr-defined]
+    entries = holder_index.entries_held(session, origin, dossiers, secret)
+    if not entries:
+        return
+    payload = json.dumps([{**row_json(e), "updated_at": None} for e in entries], ensure_ascii=False)
+    remote.execute(
+        text(
+            "INSERT INTO holder_index (id_hash, institution_id, since, updated_at) "
+            "SELECT id_hash, institution_id, since, now() FROM "
+            "jsonb_populate_recordset(NULL::holder_index, CAST(:rows AS jsonb)) "
+            "ON CONFLICT (id_hash) DO UPDATE SET institution_id = EXCLUDED.institution_id, "
+            "since = EXCLUDED.since, updated_at = now() "
+            "WHERE holder_index.since <= EXCLUDED.since"
+        ),
+        {"rows": payload},
+    )
+
+
+def _insert_rows(remote: Session, table: str, rows: list[SQLModel]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of ``rows`` in one statement. No RETURNING: a new row
+    the office may not yet read back (a dossier before its first custody event) would make
+    PostgreSQL refuse the whole statement under row-level security."""
+    columns = ", ".join(f'"{c.name}"' for c in PUSHED[table].__table__.columns)  # type: ignore[attr-defined]
+    remote.execute(
+        text(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM "
+            f"jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb)) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"rows": json.dumps([row_json(r) for r in rows], ensure_ascii=False)},
+    )
+
+
+def _existing(remote: Session, table: str, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` central already holds, also outside this office's scope (central's
+    SECURITY DEFINER ``central_existing``; PostgreSQL checks the INSERT policy before ON
+    CONFLICT, so re-sending such a row would be refused)."""
+    try:
+        with remote.begin_nested():
+            return {
+                uuid.UUID(str(r[0]))
+                for r in remote.execute(
+                    text("SELECT central_existing(:t, CAST(:ids AS uuid[]))"),
+                    {"t": table, "ids": [str(i) for i in ids]},
+                )
+            }
+    except DATABASE_ERRORS:
+        return set()
+
+
+def _push_table(
+    remote: Session, table: str, group: list[SQLModel], result: SyncResult
+) -> list[SyncQuarantine]:
+    existing = _existing(remote, table, [r.id for r in group])  # type: ignore[attr-defined]
+    new = [r for r in group if r.id not in existing]  # type: ignore[attr-defined]
+    refused: list[SyncQuarantine] = []
+    inserted: set[uuid.UUID] = set()
+    if new:
+        try:
+            with remote.begin_nested():
+                _insert_rows(remote, table, new)
+        except DATABASE_ERRORS:
+            # One row central refuses (row-level security: not this office's to send, or a
+            # constraint) must not hold back the others: row by row, the refused ones kept.
+            for row in new:
+                try:
+                    with remote.begin_nested():
+                        _insert_rows(remote, table, [row])
+                except DATABASE_ERRORS as exc:
+                    detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+                    refused.append(
+                        SyncQuarantine(
+                            table_name=table,
+                            row_id=row.id,  # type: ignore[attr-defined]
+                            direction="refused",
+                            received=_canonical_json(row),
+                            held="",
+                            reason=f"refused by central: {detail}",
+                        )
+                    )
+    refused_ids = {q.row_id for q in refused}
+    if new:
+        candidates = [r.id for r in new if r.id not in refused_ids]  # type: ignore[attr-defined]
+        inserted = _existing(remote, table, candidates) if candidates else set()
+    result.pushed += len(inserted)
+    result.refused += len(refused)
+    rest = [r for r in group if r.id not in inserted and r.id not in refused_ids]  # type: ignore[attr-defined]
+    if not rest:
+        return refused
+    model = PUSHED[table]
+    held = {
+        r.id: r  # type: ignore[attr-defined]
+        for r in remote.exec(
+            select(model).where(col(model.id).in_([r.id for r in rest]))  # type: ignore[attr-defined]
+        )
+    }
+    out = refused
+    for row in rest:
+        there = held.get(row.id)  # type: ignore[attr-defined]
+        if (there is None and row.id in existing) or (  # type: ignore[attr-defined]
+            there is not None
+            and (table in MUTABLE or seals.row_content_hash(there) == seals.row_content_hash(row))
+        ):
+            result.already_there += 1  # (outside this office's view: cannot be compared here)
+            continue
+        out.append(
+            SyncQuarantine(
+                table_name=table,
+                row_id=row.id,  # type: ignore[attr-defined]
+                direction="push",
+                received=_canonical_json(row),
+                held=_canonical_json(there) if there is not None else "",
+                reason=(
+                    "same key, other content"
+                    if there is not None
+                    else "conflicts on a unique value"
+                ),
+            )
+        )
+    return out
+
+
+def _push_chain(
+    remote: Session, group: list[SQLModel], origin: uuid.UUID, result: SyncResult
+) -> list[SyncQuarantine]:
+    items = [{**row_json(r), "origin": str(origin)} for r in group]
+    columns = ", ".join(
+        f'"{c}"'
+        for c in [*(c.name for c in models.AccessEvent.__table__.columns), "origin"]  # type: ignore[attr-defined]
+    )
+    inserted = {
+        int(r[0])
+        for r in remote.execute(
+            text(
+                f"INSERT INTO {CHAIN_TABLE} ({columns}) SELECT {columns} FROM "
+                f"jsonb_populate_recordset(NULL::{CHAIN_TABLE}, CAST(:rows AS jsonb)) "
+                "ON CONFLICT DO NOTHING RETURNING seq"
+            ),
+            {"rows": json.dumps(items, ensure_ascii=False)},
+        )
+    }
+    result.pushed += len(inserted)
+    rest = [r for r in group if r.seq not in inserted]  # type: ignore[attr-defined]
+    if not rest:
+        return []
+    held = {
+        int(seq): (hash_, str(id_))
+        for seq, hash_, id_ in remote.execute(
+            text(f"SELECT seq, hash, id FROM {CHAIN_TABLE} WHERE origin = :o AND seq = ANY(:s)"),
+            {"o": origin, "s": [r.seq for r in rest]},  # type: ignore[attr-defined]
+        )
+    }
+    out = []
+    for row in rest:
+        there = held.get(row.seq)  # type: ignore[attr-defined]
+        if there == (row.hash, str(row.id)):  # type: ignore[attr-defined]
+            result.already_there += 1
+            continue
+        out.append(
+            SyncQuarantine(
+                table_name="access_event",
+                row_id=row.id,  # type: ignore[attr-defined]
+                direction="push",
+                received=_canonical_json(row),
+                held=json.dumps({"seq": row.seq, "hash": there[0], "id": there[1]})  # type: ignore[attr-defined]
+                if there
+                else "",
+                reason="another event under the same chain number",
+            )
+        )
+    return out
+
+
+# --- pull ----------------------------------------------------------------------------------
+
+
+def _pull_cursor(session: Session) -> tuple[str, int]:
+    value = _get(session, "pull_cursor", "0:0")
+    xid, _sep, last = value.partition(":")
+    return xid or "0", int(last or 0)
+
+
+def pull(
+    office: Database,
+    central: Database,
+    origin: uuid.UUID,
+    *,
+    batch: int = BATCH,
+    result: SyncResult | None = None,
+) -> SyncResult:
+    """Pull this office's scope from central, batch by batch (module docstring). Raises
+    SyncError (``schema``, ``cannot_apply``) and SQLAlchemy/driver errors."""
+    result = result or SyncResult()
+    while True:
+        with office.write() as session:
+            xid, last = _pull_cursor(session)
+            with central.read() as remote:
+                _check_schema(session, remote)
+                entries = remote.execute(
+                    text(
+                        "SELECT id, xid::text, table_name, row_id FROM central_log "
+                        "WHERE (xid > CAST(:x AS xid8) OR (xid = CAST(:x AS xid8) AND id > :i)) "
+                        "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+                        "ORDER BY xid, id LIMIT :n"
+                    ),
+                    {"x": xid, "i": last, "n": batch},
+                ).all()
+                if not entries:
+                    return result
+                rows = _fetch(remote, entries)
+            _apply(session, rows, origin, result)
+            _set(session, "pull_cursor", f"{entries[-1][1]}:{entries[-1][0]}")
+        result.batches += 1
+
+
+def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
+    wanted: dict[str, list[uuid.UUID]] = {}
+    order = []
+    for _id, _xid, table, row_id in entries:
+        row_uuid = row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(str(row_id))
+        if table in PULLED or table == "holder_index":
+            wanted.setdefault(table, []).append(row_uuid)
+            order.append((table, row_uuid))
+    found: dict[tuple[str, uuid.UUID], SQLModel] = {}
+    for table, ids in wanted.items():
+        if table == "holder_index":
+            for id_hash_, institution_id, since, updated_at, key in remote.execute(
+                text(
+                    "SELECT id_hash, institution_id, since, updated_at, md5(id_hash)::uuid "
+                    "FROM holder_index WHERE md5(id_hash)::uuid = ANY(:ids)"
+                ),
+                {"ids": ids},
+            ):
+                found[(table, key)] = models.HolderIndex(
+                    id_hash=id_hash_,
+                    institution_id=institution_id,
+                    since=since,
+                    updated_at=updated_at,
+                )
+            continue
+        model = PULLED[table]
+        for row in remote.exec(select(model).where(col(model.id).in_(ids))):  # type: ignore[attr-defined]
+            found[(table, row.id)] = models_copy(row)  # type: ignore[attr-defined]
+    # One entry per row, at its last mention (an updated index entry is logged again).
+    seen: set[tuple[str, uuid.UUID]] = set()
+    out = []
+    for item in reversed(order):
+        if item in found and item not in seen:
+            seen.add(item)
+            out.append((item[0], found[item]))
+    return out[::-1]
+
+
+def models_copy(row: SQLModel) -> SQLModel:
+    """A detached copy of ``row`` (to add to another session)."""
+    return type(row).model_validate(row.model_dump())
+
+
+def _apply(
+    session: Session, rows: list[tuple[str, SQLModel]], origin: uuid.UUID, result: SyncResult
+) -> None:
+    """Store the pulled ``rows`` (in central's log order) that are new here, table by table
+    (parents first) in bulk; compare those already held (quarantine on a difference); skip
+    those whose dossier or material is not here; seal the new ones in the access chain; and
+    take them out of the outbox (they are not this office's to push)."""
+    ids: dict[str, list[uuid.UUID]] = {}
+    for table, row in rows:
+        if table != "holder_index":
+            ids.setdefault(table, []).append(row.id)  # type: ignore[attr-defined]
+    held: dict[tuple[str, uuid.UUID], SQLModel] = {}
+    for table, wanted in ids.items():
+        model = PULLED[table]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for row in session.exec(select(model).where(col(model.id).in_(chunk))):  # type: ignore[attr-defined]
+                held[(table, row.id)] = row  # type: ignore[attr-defined]
+    dossiers = _present(
+        session, models.Dossier, {getattr(r, "dossier_id", None) for _t, r in rows} - {None}
+    ) | {r.id for t, r in rows if t == "dossier"}  # type: ignore[attr-defined]
+    materials = _present(
+        session, models.Material, {getattr(r, "material_id", None) for _t, r in rows} - {None}
+    ) | {r.id for t, r in rows if t == "material"}  # type: ignore[attr-defined]
+    fresh: dict[str, list[SQLModel]] = {}
+    for table, row in rows:
+        if table == "holder_index":
+            _apply_holder_entry(session, row)  # type: ignore[arg-type]
+            continue
+        dossier_id = getattr(row, "dossier_id", None)
+        material_id = getattr(row, "material_id", None)
+        if (dossier_id is not None and dossier_id not in dossiers) or (
+            material_id is not None and material_id not in materials
+        ):
+            # A fact of a dossier outside this office's scope (e.g. a custody event naming
+            # this office, of a dossier since sent on): nothing here to attach it to.
+            log.info("pulled %s %s skipped: its dossier or material is not here", table, row.id)  # type: ignore[attr-defined]
+            result.skipped += 1
+            continue
+        there = held.get((table, row.id))  # type: ignore[attr-defined]
+        if there is not None:
+            if table not in MUTABLE and seals.row_content_hash(there) != seals.row_content_hash(
+                row
+            ):
+                session.add(
+                    SyncQuarantine(
+                        table_name=table,
+                        row_id=row.id,  # type: ignore[attr-defined]
+                        direction="pull",
+                        received=_canonical_json(row),
+                        held=_canonical_json(there),
+                        reason="same key, other content",
+                    )
+                )
+                result.quarantined += 1
+            continue
+        held[(table, row.id)] = row  # type: ignore[attr-defined]
+        fresh.setdefault(table, []).append(row)
+    if not fresh:
+        return
+    before = session.exec(select(func.max(SyncOutbox.seq))).one() or 0
+    for table in PULLED:
+        group = fresh.get(table)
+        if not group:
+            continue
+        session.add_all(group)
+        try:
+            session.flush()
+        except DATABASE_ERRORS as exc:
+            raise SyncError(
+                _(
+                    "A {table} row ({id}) from the central database cannot be stored here "
+                    "({error}); the pull stopped before it and will retry."
+                ).format(
+                    table=table,
+                    id=group[0].id,  # type: ignore[attr-defined]
+                    error=str(getattr(exc, "orig", exc)).splitlines()[0][:200],
+                ),
+                reason="cannot_apply",
+            ) from exc
+    # Pulled, not made here: not to be pushed back (the seals below are this office's own).
+    session.execute(
+        text("DELETE FROM sync_outbox WHERE seq > :before AND table_name <> 'access_event'"),
+        {"before": before},
+    )
+    chain = access_log.Chain(session)
+    for table in PULLED:
+        for row in fresh.get(table, ()):
+            if table in SEAL_KIND:
+                _seal(chain, table, row, origin)
+            result.pulled += 1
+
+
+def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[uuid.UUID]:
+    """Which of the ids ``wanted`` exist in ``model``'s table here."""
+    found: set[uuid.UUID] = set()
+    listed = list(wanted)
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        found |= set(session.exec(select(model.id).where(col(model.id).in_(chunk))))  # type: ignore[attr-defined]
+    return found
+
+
+def _apply_holder_entry(session: Session, entry: models.HolderIndex) -> None:
+    held = session.get(models.HolderIndex, entry.id_hash)
+    if held is None:
+        session.add(entry)
+    elif held.since <= entry.since:
+        held.institution_id, held.since, held.updated_at = (
+            entry.institution_id,
+            entry.since,
+            entry.updated_at,
+        )
+        session.add(held)
+
+
+def _seal(chain: access_log.Chain, table: str, row: SQLModel, origin: uuid.UUID) -> None:
+    content = {
+        "material": fixity.material_content_hash,
+        "page": fixity.page_content_hash,
+        "certificate": certificate_audit.certificate_content_hash,
+        "certificate_event": certificate_audit.certificate_event_content_hash,
+        "signing_key_list": certificate_audit.key_list_content_hash,
+    }.get(table, seals.row_content_hash)
+    chain.append(
+        kind=SEAL_KIND[table],
+        clerk_id=None,
+        institution_id=origin,
+        dossier_id=getattr(row, "dossier_id", None),
+        target_id=row.id,  # type: ignore[attr-defined]
+        reason=content(row),  # type: ignore[operator]
+    )
+
+
+# --- once ----------------------------------------------------------------------------------
+
+
+def sync_once(office: Database, central: Database, origin: uuid.UUID) -> SyncResult:
+    """Push, then pull, then record the outcome (module docstring). Raises SyncError (a
+    database failure of central is one too: ``unreachable`` or ``refused``, with the operator's
+    sentence of db.engine.explain), after recording the error for the status line; errors of
+    the office's own database propagate as they are."""
+    started = time.perf_counter()
+    result = SyncResult()
+    try:
+        try:
+            push(office, central, origin, result=result)
+            pull(office, central, origin, result=result)
+        except DATABASE_ERRORS as exc:
+            explained = explain(exc, central.url)
+            reason = getattr(explained, "reason", "unreachable")
+            raise SyncError(
+                str(explained), reason="refused" if reason == "refused" else "unreachable"
+            ) from exc
+    except SyncError as exc:
+        record_outcome(office, str(exc).splitlines()[0])
+        raise
+    record_outcome(office)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def status_text(state: SyncStatus, *, online: bool | None) -> str:
+    """One short line for the counter's top bar (UI language): online or offline (with the
+    last error in plain words), unsynced facts, the last successful sync (Beijing time), and
+    quarantined rows when there are any. ``online`` None: no sync tried yet."""
+    parts = []
+    if online is None:
+        parts.append(_("central: not yet synced"))
+    elif online:
+        parts.append(_("central: online"))
+    else:
+        parts.append(_("central: offline"))
+    parts.append(_("unsynced {n}").format(n=state.unsynced))
+    if state.last_sync is not None:
+        parts.append(_("last sync {time}").format(time=clock.local_time(state.last_sync)))
+    if state.quarantined:
+        parts.append(_("{n} quarantined: tell the auditor").format(n=state.quarantined))
+    line = " · ".join(parts)
+    if online is False and state.last_error:
+        line += " — " + state.last_error
+    return line
