@@ -12,20 +12,19 @@ Plain ALTER TABLE / CREATE INDEX (no batch mode): on SQLite a batch table rebuil
 append-only triggers of migration 0003.
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
 revision: str = "0010"
-# TODO(lead): make static "0009" once 0009_receipt lands.
-down_revision: str | None = "0009" if list(Path(__file__).parent.glob("0009_*.py")) else "0008"
+# Revision 0009 was never used (a receipt migration planned alongside was not needed).
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
