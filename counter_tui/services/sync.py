@@ -665,6 +665,7 @@ def pull(
                 if not entries:
                     return result
                 rows = _fetch(remote, entries)
+                rows = _with_history(session, remote, rows) + rows
             _apply(session, rows, origin, result)
             _set(session, "pull_cursor", f"{entries[-1][1]}:{entries[-1][0]}")
         result.batches += 1
@@ -706,6 +707,30 @@ def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
             seen.add(item)
             out.append((item[0], found[item]))
     return out[::-1]
+
+
+def _with_history(
+    session: Session, remote: Session, rows: list[tuple[str, SQLModel]]
+) -> list[tuple[str, SQLModel]]:
+    """Rows of dossiers that have just come into this office's scope (a transfer to it):
+    their earlier rows were logged before the pull cursor, so they are fetched by dossier
+    from central's log (``central_log.dossier_id``; what row-level security lets this office
+    see), oldest first, to be applied before the batch."""
+    in_batch = {r.id for t, r in rows if t == "dossier"}  # type: ignore[attr-defined]
+    referenced = {getattr(r, "dossier_id", None) for _t, r in rows} - {None} - in_batch
+    if not referenced:
+        return []
+    missing = referenced - _present(session, models.Dossier, referenced)
+    if not missing:
+        return []
+    entries = remote.execute(
+        text(
+            "SELECT id, xid::text, table_name, row_id FROM central_log "
+            "WHERE dossier_id = ANY(CAST(:ids AS uuid[])) ORDER BY xid, id"
+        ),
+        {"ids": [str(i) for i in missing]},
+    ).all()
+    return _fetch(remote, entries)
 
 
 def models_copy(row: SQLModel) -> SQLModel:

@@ -16,6 +16,7 @@ from counter_tui.db.engine import Database
 from counter_tui.db.models import (
     AccessEvent,
     Clerk,
+    Dossier,
     Institution,
     Material,
     SyncOutbox,
@@ -261,3 +262,26 @@ def test_a_pull_killed_midway_is_repeated_without_duplicates(city: City, monkeyp
     with office.db.read() as s:
         titles = list(s.exec(select(Material.title).where(Material.title.like("补充材料%"))))  # type: ignore[attr-defined]
     assert sorted(titles) == [f"补充材料{n}" for n in range(5)]
+
+
+def test_a_dossier_transferred_to_an_office_arrives_there_with_its_history(
+    city: City, tmp_path: Path
+) -> None:
+    # CY-RC sent DA00000003 to CY-JY (the tiny archive's transfer); CY-RC pushes it.
+    sync.sync_once(city.office.db, city.central, city.origin)
+    password = central.add_office(city.admin_url, "CY-JY")
+    jy = Database(
+        central.office_url(city.admin_url, "CY-JY").replace("@", f":{password}@", 1)
+    )
+    with city.office.db.read() as s:
+        jy_id = s.exec(select(Institution).where(Institution.code == "CY-JY")).one().id
+    laptop = tiny_archive_empty(tmp_path / "jy", city)
+    try:
+        sync.pull(laptop, jy, jy_id)
+    finally:
+        jy.dispose()
+    with laptop.read() as s:
+        numbers = set(s.exec(select(Dossier.dossier_no)))
+    assert numbers == {"DA00000003"}  # in transit to CY-JY: its scope, and nothing else
+    report = fixity.verify(laptop)
+    assert report.ok, report.problems
