@@ -111,10 +111,13 @@ def test_new_facts_after_a_sync_are_pushed_in_commit_order(city: City) -> None:
     sync.sync_once(office.db, city.central, city.origin)
     with office.db.read() as s:
         head = s.exec(select(AccessEvent).order_by(AccessEvent.seq.desc())).first()
-    assert city.count(
-        f"SELECT count(*) FROM office_chain_event WHERE seq = {head.seq} "
-        f"AND hash = '{head.hash}'"
-    ) == 1
+    assert (
+        city.count(
+            f"SELECT count(*) FROM office_chain_event WHERE seq = {head.seq} "
+            f"AND hash = '{head.hash}'"
+        )
+        == 1
+    )
 
 
 def test_the_same_key_with_other_content_is_quarantined(city: City) -> None:
@@ -139,9 +142,7 @@ def test_the_same_key_with_other_content_is_quarantined(city: City) -> None:
     assert city.count("SELECT count(*) FROM sync_quarantine") == len(held)
 
 
-def test_a_second_office_pulls_its_scope_and_seals_it(
-    city: City, tmp_path: Path
-) -> None:
+def test_a_second_office_pulls_its_scope_and_seals_it(city: City, tmp_path: Path) -> None:
     # Office A pushes; then a fresh office database for the same institution (a new laptop)
     # pulls its scope and can verify it.
     sync.sync_once(city.office.db, city.central, city.origin)
@@ -176,7 +177,9 @@ def tiny_archive_empty(folder: Path, city: City) -> Database:
 def _own_events(db: Database) -> int:
     with db.read() as s:
         return s.exec(
-            select(func.count()).select_from(SyncOutbox).where(SyncOutbox.table_name == "access_event")
+            select(func.count())
+            .select_from(SyncOutbox)
+            .where(SyncOutbox.table_name == "access_event")
         ).one()
 
 
@@ -267,21 +270,43 @@ def test_a_pull_killed_midway_is_repeated_without_duplicates(city: City, monkeyp
 def test_a_dossier_transferred_to_an_office_arrives_there_with_its_history(
     city: City, tmp_path: Path
 ) -> None:
-    # CY-RC sent DA00000003 to CY-JY (the tiny archive's transfer); CY-RC pushes it.
+    import datetime as dt
+
+    from counter_tui.db.models import CustodyEvent
+    from counter_tui.services import access_log, custody
+
     sync.sync_once(city.office.db, city.central, city.origin)
     password = central.add_office(city.admin_url, "CY-JY")
-    jy = Database(
-        central.office_url(city.admin_url, "CY-JY").replace("@", f":{password}@", 1)
-    )
+    jy = Database(central.office_url(city.admin_url, "CY-JY").replace("@", f":{password}@", 1))
     with city.office.db.read() as s:
         jy_id = s.exec(select(Institution).where(Institution.code == "CY-JY")).one().id
     laptop = tiny_archive_empty(tmp_path / "jy", city)
     try:
+        sync.pull(laptop, jy, jy_id)  # CY-JY's cursor is now past DA00000001's old rows
+        with laptop.read() as s:
+            assert set(s.exec(select(Dossier.dossier_no))) == {"DA00000003"}
+        # CY-RC sends DA00000001 to CY-JY and syncs.
+        with city.office.db.write() as s:
+            event = CustodyEvent(
+                dossier_id=city.office.ids["DA00000001"],
+                kind="transferred_out",
+                holder_institution_id=jy_id,
+                at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+            )
+            s.add(event)
+            s.flush()
+            custody.register_event(access_log.Chain(s), event)
+        sync.sync_once(city.office.db, city.central, city.origin)
         sync.pull(laptop, jy, jy_id)
     finally:
         jy.dispose()
     with laptop.read() as s:
-        numbers = set(s.exec(select(Dossier.dossier_no)))
-    assert numbers == {"DA00000003"}  # in transit to CY-JY: its scope, and nothing else
+        assert set(s.exec(select(Dossier.dossier_no))) == {"DA00000001", "DA00000003"}
+        titles = set(
+            s.exec(
+                select(Material.title).where(Material.dossier_id == city.office.ids["DA00000001"])
+            )
+        )
+    assert "干部履历表" in titles
     report = fixity.verify(laptop)
     assert report.ok, report.problems
