@@ -39,11 +39,15 @@ from counter_tui.widgets.scan_input import ScanInput
 ROLE_MODES = {
     "clerk": "counter",
     "supervisor": "supervisor",
-    "archivist": "counter",
+    "archivist": "intake",
     "auditor": "audit",
     "admin": "audit",
 }
 DASHBOARD_ROLES = frozenset({"supervisor"})
+ARCHIVE_MODES = ("intake", "receive", "counter")
+"""The archivist's places, in the order F9 goes through them: scan intake (扫描接收), receipt
+comparison (接收比对) and the counter (补登 from the dossier screen)."""
+ARCHIVE_ROLES = frozenset({"archivist"})
 IDLE_CHECK_S = 5.0
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,19 @@ class CounterPalette(CommandPalette):
         self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
+def _intake_screen(ctx: AppContext) -> Screen:
+    # Imported when an archivist first needs it: image libraries stay out of the start-up.
+    from counter_tui.screens.intake import IntakeScreen
+
+    return IntakeScreen(ctx)
+
+
+def _receive_screen(ctx: AppContext) -> Screen:
+    from counter_tui.screens.receive import ReceiveScreen
+
+    return ReceiveScreen(ctx)
+
+
 class CounterApp(App):
     """档案窗口 — the service counter. Starts on the log-in screen unless the context already
     carries a logged-in workplace; then opens the mode of the account's role."""
@@ -121,6 +138,7 @@ class CounterApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), id="app.quit", priority=True),
         Binding("f3", "toggle_dashboard", _("Dashboard / counter"), id="app.dashboard"),
+        Binding("f9", "next_archive_mode", _("Intake / receipt / counter"), id="app.archive_modes"),
         # Declared here so that its label is translated (Textual's own says "palette").
         Binding(
             "ctrl+p",
@@ -155,6 +173,8 @@ class CounterApp(App):
         self.add_mode("counter", lambda: CounterScreen(ctx))
         self.add_mode("audit", lambda: AuditScreen(ctx))
         self.add_mode("supervisor", lambda: DashboardScreen(ctx))
+        self.add_mode("intake", lambda: _intake_screen(ctx))
+        self.add_mode("receive", lambda: _receive_screen(ctx))
 
     @on(SessionEnded)
     async def session_ended(self, event: SessionEnded) -> None:
@@ -173,7 +193,7 @@ class CounterApp(App):
         self.ctx.workplace = None
         self.sub_title = ""
         await self.switch_mode("login")
-        for mode in ("counter", "audit", "supervisor"):
+        for mode in ("counter", "audit", "supervisor", "intake", "receive"):
             await self.remove_mode(mode)
         self._add_work_modes()
         screen = self.screen
@@ -367,7 +387,20 @@ class CounterApp(App):
         if action == "toggle_dashboard":
             clerk = self.ctx.workplace.clerk if self.ctx.workplace else None
             return clerk is not None and clerk.role in DASHBOARD_ROLES
+        if action == "next_archive_mode":
+            clerk = self.ctx.workplace.clerk if self.ctx.workplace else None
+            return clerk is not None and clerk.role in ARCHIVE_ROLES
         return True
+
+    def action_next_archive_mode(self) -> None:
+        """F9 (archivists): scan intake → receipt comparison → counter → scan intake."""
+        current = self.current_mode
+        following = (
+            ARCHIVE_MODES[(ARCHIVE_MODES.index(current) + 1) % len(ARCHIVE_MODES)]
+            if current in ARCHIVE_MODES
+            else ARCHIVE_MODES[0]
+        )
+        self.switch_mode(following)
 
     def action_toggle_dashboard(self) -> None:
         """F3 (supervisors): switch between the dashboard and the counter."""

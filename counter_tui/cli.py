@@ -11,7 +11,11 @@ Subcommands:
   demo build [--dossiers N]   build a demo archive into the configured database and archive root
   db upgrade | db revision -m MSG
   user add|disable|enable|passwd|list   accounts (administrators)
-  intake BATCH_DIR --archivist USER   attach a scan batch (cover barcode → dossier; cli_intake)
+  intake BATCH --archivist USER [--catalogue FILE]   take in scan batches of one or many
+                               dossiers (cover barcodes → dossiers; cli_intake)
+  receive compare|decide|overdue …   接收比对 of a dossier arriving on paper (cli_receive)
+  central init URL | central add-office URL CODE   the city's central database (cli_central)
+  sync [--central URL] [--watch]   exchange facts with the central database (cli_sync)
   barcode read [--json] FILE...   the barcodes found in image files (cli_barcode)
   locate ID|DOSSIER_NO [--json]   where the dossier is (holder, since when; read-only)
   audit verify                 check the access-log chain, materials and page files
@@ -39,6 +43,7 @@ from counter_tui import (
     cli_central,
     cli_certificate,
     cli_intake,
+    cli_receive,
     cli_report,
     cli_sync,
     config,
@@ -226,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_intake.add_parser(sub)
     central_sub = cli_central.add_parser(sub)
     cli_sync.add_parser(sub)
+    receive_sub = cli_receive.add_parser(sub)
     locate = sub.add_parser(
         "locate",
         help=_(
@@ -261,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         institution_sub,
         barcode_sub,
         central_sub,
+        receive_sub,
     ):
         _name_commands(group)
     return parser
@@ -416,7 +423,17 @@ def _main(argv: list[str] | None, handler: PrivateLogFile) -> int:
         return 2
     _use_log_folder(handler, settings.data_dir)
     i18n.set_language(settings.lang)
-    needs_archive = ("user", "audit", "report", "intake", "institution", "certificate")
+    needs_archive = (
+        "user",
+        "audit",
+        "report",
+        "intake",
+        "institution",
+        "certificate",
+        "receive",
+        "locate",
+        "sync",
+    )
     # (certificate verify checks for itself: its exit statuses are its own.)
     if args.command in needs_archive and getattr(args, "certificate_command", "") != "verify":
         # These work on an existing archive: a mistyped path must not create an empty one.
@@ -530,6 +547,8 @@ def _run_command(args: argparse.Namespace, settings: config.Settings) -> int:
         return cli_central.run(settings, args)
     if args.command == "barcode":
         return cli_barcode.run(settings, args)
+    if args.command == "receive":
+        return cli_receive.run(settings, args)
     if args.command == "sync":
         return cli_sync.run(settings, args)
     if args.command == "locate":

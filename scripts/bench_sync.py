@@ -122,9 +122,6 @@ def main() -> int:
         sync.push(office.db, central_db, origin)
         laptop = Database(f"sqlite:///{work / 'laptop.db'}")
         migrate.upgrade(laptop)
-        with office.db.read() as s, laptop.write() as there:
-            for row in s.exec(select(Institution)):
-                there.add(Institution.model_validate(row.model_dump()))
         started = time.perf_counter()
         pulled = sync.pull(laptop, central_db, origin)
         took = time.perf_counter() - started

@@ -22,7 +22,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 COMMAND_WORDS = {
     "counter-tui",
     *"report demo build db upgrade revision user add disable enable passwd list".split(),
-    *"intake audit verify barcode read receive locate checkpoint".split(),
+    *"intake audit verify barcode read receive locate checkpoint sync".split(),
     *"certificate print reprint void institution set".split(),
     *"central init add-office".split(),
     *"zh_CN en csv json clerk supervisor archivist auditor admin".split(),

@@ -42,7 +42,9 @@ def test_a_dossier_held_here_by_resident_id(archive: TinyArchive, capsys) -> Non
     before = events(archive)
     status, out, err = locate(archive, capsys, "locate", "11010519491231002x")
     assert (status, err) == (0, "")
-    assert out.startswith("110105********002X 的档案自 2020-05-06 起由北京市朝阳区人才服务中心保管。")
+    assert out.startswith(
+        "110105********002X 的档案自 2020-05-06 起由北京市朝阳区人才服务中心保管。"
+    )
     assert "张伟" not in out and "DA00000001" not in out
     assert events(archive) == before  # read-only: not even the enquiry is logged
 
@@ -62,7 +64,9 @@ def test_json_names_the_receiver_of_a_dossier_in_transit(archive: TinyArchive, c
 def test_english_on_request(archive: TinyArchive, capsys) -> None:  # noqa: ANN001
     status, out, _err = locate(archive, capsys, "--lang", "en", "locate", "DA00000001")
     assert status == 0
-    assert out.startswith("The dossier of DA00000001 is held by 北京市朝阳区人才服务中心 since 2020-05-06")
+    assert out.startswith(
+        "The dossier of DA00000001 is held by 北京市朝阳区人才服务中心 since 2020-05-06"
+    )
 
 
 @pytest.mark.parametrize(

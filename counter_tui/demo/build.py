@@ -198,6 +198,9 @@ def _insert(db: Database, plans: list[DossierPlan]) -> uuid.UUID:
         session.add_all(institutions.values())
         # No ORM relationships are declared, so the flush order follows these explicit flushes.
         session.flush()
+        sealing = access_log.Chain(session)
+        for institution in institutions.values():
+            fixity.register_institution(sealing, institution, clerk_id=None)
         clerks = {}
         for username, name, role, code in CLERKS:
             # Demo passwords are "<username>-demo" (README); real accounts come from
@@ -271,8 +274,15 @@ def _insert(db: Database, plans: list[DossierPlan]) -> uuid.UUID:
         session.execute(insert(Dossier), dossier_rows)
         session.execute(insert(CustodyEvent), event_rows)
         session.execute(insert(Material), material_rows)
-        # Seal every catalogue entry in the access chain, as 补登 and intake do.
+        # Seal every dossier and catalogue entry in the access chain, as 补登 and intake do.
         chain = access_log.Chain(session)
+        for row in dossier_rows:
+            fixity.register_dossier(
+                chain,
+                Dossier(**row),
+                clerk_id=archivist,
+                institution_id=row["origin_institution_id"],
+            )
         for row in material_rows:
             fixity.register_material(
                 chain, Material(**row), clerk_id=archivist, institution_id=institutions["CY-RC"].id

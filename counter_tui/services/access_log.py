@@ -51,6 +51,8 @@ KIND_LABELS: dict[str, str] = {
     "key_list_added": N_("signing key list stored (sealed)"),
     "custody_event_added": N_("custody event recorded (sealed)"),
     "consultation_added": N_("consultation registered (sealed)"),
+    "dossier_added": N_("dossier registered (sealed)"),
+    "institution_changed": N_("institution recorded or changed (sealed)"),
 }
 """Each access event kind with its label for auditors (a msgid; translate when shown)."""
 KINDS = tuple(KIND_LABELS)

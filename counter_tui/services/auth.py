@@ -795,15 +795,22 @@ def add_institution(
             raise AuthError(
                 "exists", _("An institution with code {code} already exists.").format(code=code)
             )
-        session.add(
-            Institution(
-                code=code,
-                name=name,
-                kind="district",
-                serial_prefix=prefix,
-                uscc=uscc.strip(),
-                address=address,
-            )
+        institution = Institution(
+            code=code,
+            name=name,
+            kind="district",
+            serial_prefix=prefix,
+            uscc=uscc.strip(),
+            address=address,
+        )
+        session.add(institution)
+        session.flush()
+        seals.seal_row(
+            access_log.Chain(session),
+            "institution_changed",
+            institution,
+            clerk_id=None,
+            institution_id=institution.id,
         )
     return code
 
@@ -850,6 +857,13 @@ def set_institution_details(
             inst.address = new_address
         session.add(inst)
         session.flush()
+        seals.seal_row(
+            access_log.Chain(session),
+            "institution_changed",
+            inst,
+            clerk_id=None,
+            institution_id=inst.id,
+        )
         return institution_ref(inst)
 
 

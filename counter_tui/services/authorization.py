@@ -141,7 +141,7 @@ RULES: dict[str, Rule] = {
         frozenset({"archivist"}),
         "not_elsewhere",
         N_("attach scan batches"),
-        "intake.ingest_scan_batch",
+        "intake.ingest_scan_batch, intake_batch.take_in_batch (per dossier)",
         "without an account only for an operator's import (demo build)",
     ),
     "receive": Rule(

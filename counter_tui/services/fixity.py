@@ -29,7 +29,15 @@ import rfc8785
 from sqlmodel import Session, and_, or_, select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import AccessEvent, Consultation, CustodyEvent, Material, Page
+from counter_tui.db.models import (
+    AccessEvent,
+    Consultation,
+    CustodyEvent,
+    Dossier,
+    Institution,
+    Material,
+    Page,
+)
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
 from counter_tui.services import (
@@ -96,6 +104,8 @@ SEAL_KINDS = {
     "account_disabled": "clerk",
     "account_enabled": "clerk",
     "account_changed": "clerk",
+    "dossier_added": "dossier",
+    "institution_changed": "institution",
 }
 """Access event kinds that seal a fact row, with the row's table."""
 
@@ -115,6 +125,37 @@ def register_material(
         dossier_id=material.dossier_id,
         target_id=material.id,
         reason=material_content_hash(material),
+    )
+
+
+def register_dossier(
+    chain: access_log.Chain,
+    dossier: Dossier,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    """Seal a newly registered dossier (its number, holder's name and resident ID …: every
+    column, services.seals.row_content_hash) into the chain (``dossier_added``); call in the
+    transaction that inserts it."""
+    seals.seal_row(
+        chain,
+        "dossier_added",
+        dossier,
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier.id,
+    )
+
+
+def register_institution(
+    chain: access_log.Chain, institution: Institution, *, clerk_id: uuid.UUID | None
+) -> None:
+    """Seal an institution as recorded or changed now (``institution_changed``: name, code,
+    USCC, address … as printed on certificates; the latest seal is the one checked); call in
+    the transaction that writes it."""
+    seals.seal_row(
+        chain, "institution_changed", institution, clerk_id=clerk_id, institution_id=institution.id
     )
 
 
@@ -419,6 +460,26 @@ def verify(db: Database, *, archive_root: Path | None = None) -> VerifyReport:
             )
         with _malformed(report, "clerk"):
             account_audit.check_accounts(session, report, sealed, chain_ok)
+        with _malformed(report, "dossier"):
+            seals.check_rows(
+                report,
+                sealed,
+                chain_ok,
+                "dossier",
+                _("dossier"),
+                session.exec(select(Dossier).order_by(Dossier.id)),
+                lambda d: d.dossier_no,
+            )
+        with _malformed(report, "institution"):
+            seals.check_rows(
+                report,
+                sealed,
+                chain_ok,
+                "institution",
+                _("institution"),
+                session.exec(select(Institution).order_by(Institution.code)),
+                lambda i: i.code,
+            )
         with _malformed(report, "chain_checkpoint"):
             report.checkpoints, report.unsigned_events = checkpoints.check(session, report)
     return report
@@ -553,6 +614,8 @@ TABLE_LABELS = {
     "custody_event": N_("custody event"),
     "clerk": N_("account"),
     "consultation": N_("consultation"),
+    "dossier": N_("dossier"),
+    "institution": N_("institution"),
 }
 """How :func:`summary` names the table of a problem's row (a msgid; the table name itself
 when not listed)."""

@@ -10,15 +10,20 @@ with NNNN the image serial over the dossier, the cover being 0000 (DA/T 31-2017 
 图像流水号).
 
 Everything lands in one transaction; page files written for a transaction that fails are removed.
+Batches of many dossiers (sub-folders or a flat run split at covers, a catalogue spreadsheet,
+quarantine, reports) are :mod:`counter_tui.services.intake_batch`, which checks each dossier and
+then stores it through :func:`attach_scans`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -46,7 +51,14 @@ ignored (scanner logs, Thumbs.db …)."""
 DEFAULT_DPI = 150
 """Resolution recorded for an image whose file does not state one."""
 
-REASONS = ("no_barcode", "unknown_dossier", "page_count_mismatch", "already_digitised", "bad_image")
+REASONS = (
+    "no_barcode",
+    "unknown_dossier",
+    "page_count_mismatch",
+    "already_digitised",
+    "bad_image",
+    "catalogue_differs",
+)
 
 # Dossier numbers become folder and file names: refuse anything that could leave the folder.
 _SAFE_DOSSIER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -59,7 +71,8 @@ class IntakeError(CounterError, ValueError):
     ``reason`` is one of :data:`REASONS`: ``no_barcode`` (no images, or no barcode on the cover),
     ``unknown_dossier`` (the cover's number names no dossier, or several), ``page_count_mismatch``
     (images and catalogue page counts differ), ``already_digitised`` (the dossier has pages),
-    ``bad_image`` (a file that is not a readable image). ``str(error)`` is a message for the
+    ``bad_image`` (a file that is not a readable image), ``catalogue_differs`` (a catalogue
+    spreadsheet that disagrees with the catalogue held). ``str(error)`` is a message for the
     archivist in the UI language.
     """
 
@@ -91,7 +104,10 @@ class _Target:
 
 
 @dataclass(frozen=True)
-class _Scan:
+class PageScan:
+    """A page image read for intake: ``source`` path, the file's bytes ``data`` and their
+    SHA-256 (hex), dpi, width and height in pixels and :func:`difference_hash`."""
+
     source: Path
     data: bytes
     sha256: str
@@ -145,28 +161,89 @@ def ingest_scan_batch(
         _plan(session, dossier, len(pages))  # fail fast, before reading every image
     scans = [_analyse(path) for path in pages]
     cover_scan = _read(cover)
+    return attach_scans(
+        db,
+        dossier_id=dossier.id,
+        dossier_no=dossier.dossier_no,
+        cover=ScanFile(cover, cover_scan),
+        pages=scans,
+        archive_root=archive_root,
+        clerk_id=clerk_id,
+    )
 
+
+@dataclass(frozen=True)
+class ScanFile:
+    """A cover image to store as it is: its ``source`` path and its bytes ``data``."""
+
+    source: Path
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NewMaterial:
+    """A catalogue entry to add with the pages (a dossier whose catalogue arrives with the
+    scans): 类/号, title, 材料形成时间 (None when not dated), page count and 备注."""
+
+    category: int
+    subcategory: int | None
+    item_no: int
+    title: str
+    formed_on: dt.date | None
+    page_count: int
+    remark: str = ""
+
+
+def attach_scans(
+    db: Database,
+    *,
+    dossier_id: uuid.UUID,
+    dossier_no: str,
+    cover: ScanFile,
+    pages: Sequence[PageScan],
+    archive_root: Path,
+    clerk_id: uuid.UUID | None = None,
+    catalogue: Sequence[NewMaterial] | None = None,
+) -> IntakeResult:
+    """Store ``cover`` and ``pages`` of dossier ``dossier_id`` and record the pages, in one
+    ``db.write()`` transaction (the caller has identified the dossier and checked the
+    archivist's right to take it in).
+
+    ``catalogue``: when given and the dossier has no materials yet, these are added first
+    (sealed with ``fixity.register_material``); when the dossier has materials, they must be
+    the same entries (类/号 and page count, in catalogue order) or :class:`IntakeError`
+    ``catalogue_differs`` is raised. The pages then go to the materials in catalogue order,
+    ``page_count`` each (DA/T 31-2017 §11); file naming and clean-up as
+    :func:`ingest_scan_batch`. Raises :class:`IntakeError` (``already_digitised``,
+    ``page_count_mismatch``, ``catalogue_differs``) and ``StorageBusyError``.
+    """
+    dossier = _Target(id=dossier_id, dossier_no=dossier_no)
+    if not _SAFE_DOSSIER_NO.match(dossier.dossier_no):
+        raise ValueError(f"dossier number {dossier.dossier_no!r} cannot be used as a file name")
     target_dir = Path(archive_root) / dossier.dossier_no
     written: list[Path] = []
     created_dir = False
     try:
         with db.write() as session:
+            chain = access_log.Chain(session)
+            clerk = session.get(Clerk, clerk_id) if clerk_id else None
+            if clerk_id and clerk is None:
+                raise ValueError(f"no account with id {clerk_id}")
+            institution_id = clerk.institution_id if clerk else None
+            if catalogue is not None:
+                _add_catalogue(session, chain, dossier, catalogue, clerk_id, institution_id)
             # Checked again under the write lock: another station may have won the race.
             plan = _plan(session, dossier, len(pages))
             if not target_dir.exists():
                 make_private_dir(target_dir)  # 0700 (and the archive root, if new)
                 created_dir = True
-            written.append(_store(target_dir, dossier.dossier_no, 0, cover, cover_scan))
+            written.append(_store(target_dir, dossier.dossier_no, 0, cover.source, cover.data))
             # Every page is sealed in the access chain as it is added (fixity.verify).
-            chain = access_log.Chain(session)
-            clerk = session.get(Clerk, clerk_id) if clerk_id else None
-            if clerk_id and clerk is None:
-                raise ValueError(f"no account with id {clerk_id}")
             serial = 0
             for material in plan:
                 for page_no in range(1, material.page_count + 1):
                     serial += 1
-                    scan = scans[serial - 1]
+                    scan = pages[serial - 1]
                     stored = _store(target_dir, dossier.dossier_no, serial, scan.source, scan.data)
                     written.append(stored)
                     page = Page(
@@ -185,7 +262,7 @@ def ingest_scan_batch(
                         page,
                         dossier_id=dossier.id,
                         clerk_id=clerk_id,
-                        institution_id=clerk.institution_id if clerk else None,
+                        institution_id=institution_id,
                     )
             materials = sum(1 for m in plan if m.page_count > 0)
             _fsync_dir(target_dir)
@@ -203,13 +280,56 @@ def ingest_scan_batch(
     log.info(
         "intake %s: %d pages, %d materials, clerk %s",
         dossier.dossier_no,
-        len(scans),
+        len(pages),
         materials,
         clerk_id,
     )
     return IntakeResult(
-        dossier_no=dossier.dossier_no, dossier_id=dossier.id, pages=len(scans), materials=materials
+        dossier_no=dossier.dossier_no, dossier_id=dossier.id, pages=len(pages), materials=materials
     )
+
+
+def _add_catalogue(
+    session: Session,
+    chain: access_log.Chain,
+    dossier: _Target,
+    catalogue: Sequence[NewMaterial],
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+) -> None:
+    held = sorted(
+        session.exec(select(Material).where(Material.dossier_id == dossier.id)).all(),
+        key=_catalogue_order,
+    )
+    wanted = sorted(catalogue, key=lambda m: (m.category, m.subcategory or 0, m.item_no))
+    if held:
+        ours = [(m.category, m.subcategory, m.item_no, m.page_count) for m in held]
+        theirs = [(m.category, m.subcategory, m.item_no, m.page_count) for m in wanted]
+        if ours != theirs:
+            raise IntakeError(
+                "catalogue_differs",
+                _(
+                    "The catalogue spreadsheet differs from the catalogue held for dossier "
+                    "{number} (entries or page counts); check which one is right."
+                ).format(number=dossier.dossier_no),
+            )
+        return
+    for entry in wanted:
+        categories.validate_placement(entry.category, entry.subcategory)
+        material = Material(
+            dossier_id=dossier.id,
+            category=entry.category,
+            subcategory=entry.subcategory,
+            item_no=entry.item_no,
+            title=entry.title,
+            formed_on=entry.formed_on,
+            page_count=entry.page_count,
+            remark=entry.remark,
+            created_by=clerk_id,
+        )
+        session.add(material)
+        session.flush()
+        fixity.register_material(chain, material, clerk_id=clerk_id, institution_id=institution_id)
 
 
 def _archivist_workplace(db: Database, clerk_id: uuid.UUID | None) -> Workplace | None:
@@ -370,7 +490,7 @@ def _read(path: Path) -> bytes:
         ) from exc
 
 
-def _analyse(path: Path) -> _Scan:
+def _analyse(path: Path) -> PageScan:
     data = _read(path)
     try:
         with Image.open(BytesIO(data)) as image:
@@ -385,7 +505,7 @@ def _analyse(path: Path) -> _Scan:
                 file=path.name, detail=str(exc) or type(exc).__name__
             ),
         ) from exc
-    return _Scan(
+    return PageScan(
         source=path,
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),

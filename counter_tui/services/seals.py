@@ -42,6 +42,28 @@ def row_content_hash(row: SQLModel) -> str:
     return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
 
 
+def seal_row(
+    chain: Any,
+    kind: str,
+    row: SQLModel,
+    *,
+    clerk_id: uuid.UUID | None,
+    institution_id: uuid.UUID | None,
+    dossier_id: uuid.UUID | None = None,
+) -> None:
+    """Append to ``chain`` (a services.access_log.Chain, inside the transaction that writes
+    ``row``) the access event ``kind`` sealing ``row``: ``target_id`` its id, ``reason``
+    :func:`row_content_hash`."""
+    chain.append(
+        kind=kind,
+        clerk_id=clerk_id,
+        institution_id=institution_id,
+        dossier_id=dossier_id,
+        target_id=row.id,  # type: ignore[attr-defined]
+        reason=row_content_hash(row),
+    )
+
+
 class Findings(Protocol):
     """Where findings go (services.fixity.VerifyReport)."""
 

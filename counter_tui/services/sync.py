@@ -114,6 +114,8 @@ SEAL_KIND = {
     "custody_event": "custody_event_added",
     "consultation": "consultation_added",
     "clerk": "account_added",
+    "dossier": "dossier_added",
+    "institution": "institution_changed",
 }
 """The access event kind that seals a pulled row of each table (services.fixity.SEAL_KINDS)."""
 
@@ -763,9 +765,10 @@ def _apply(
         session, models.Material, {getattr(r, "material_id", None) for _t, r in rows} - {None}
     ) | {r.id for t, r in rows if t == "material"}  # type: ignore[attr-defined]
     fresh: dict[str, list[SQLModel]] = {}
+    entries: list[models.HolderIndex] = []
     for table, row in rows:
         if table == "holder_index":
-            _apply_holder_entry(session, row)  # type: ignore[arg-type]
+            entries.append(row)  # type: ignore[arg-type]
             continue
         dossier_id = getattr(row, "dossier_id", None)
         material_id = getattr(row, "material_id", None)
@@ -797,6 +800,7 @@ def _apply(
         held[(table, row.id)] = row  # type: ignore[attr-defined]
         fresh.setdefault(table, []).append(row)
     if not fresh:
+        _apply_holder_entries(session, entries)
         return
     before = session.exec(select(func.max(SyncOutbox.seq))).one() or 0
     for table in PULLED:
@@ -829,6 +833,7 @@ def _apply(
             if table in SEAL_KIND:
                 _seal(chain, table, row, origin)
             result.pulled += 1
+    _apply_holder_entries(session, entries)
 
 
 def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[uuid.UUID]:
@@ -839,6 +844,15 @@ def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[u
         chunk = listed[start : start + 500]
         found |= set(session.exec(select(model.id).where(col(model.id).in_(chunk))))  # type: ignore[attr-defined]
     return found
+
+
+def _apply_holder_entries(session: Session, entries: list[models.HolderIndex]) -> None:
+    """Apply pulled holder-index entries (after the institutions they name): the later
+    ``since`` wins."""
+    with session.no_autoflush:
+        for entry in entries:
+            _apply_holder_entry(session, entry)
+    session.flush()
 
 
 def _apply_holder_entry(session: Session, entry: models.HolderIndex) -> None:

@@ -25,12 +25,14 @@ from counter_tui.services import (
     intake,
     issuance,
     lookup,
+    receipt,
     reports,
     supplement,
     viewing,
 )
 from counter_tui.services.authorization import RULES, Forbidden
 from counter_tui.services.workplace import institution_ref
+from tests.services.test_receipt import authorization_call as _receive
 from tests.support.factories import PASSWORD_HASH, TinyArchive, tiny_archive
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,6 +208,8 @@ CALLS: dict[str, Callable[[Place, Workplace], object]] = {
     "read_reports": lambda p, wp: reports.day_figures(
         p.archive.db, day=dt.date(2026, 6, 30), institution_id=p.archive.ids["here"], workplace=wp
     ),
+    "receive": _receive,
+    "receipt_deadlines": lambda p, wp: receipt.pending(p.archive.db, wp),
 }
 
 

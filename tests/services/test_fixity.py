@@ -51,7 +51,7 @@ def first_problem(db: Database, archive_root: Path | None = None) -> fixity.Prob
 @pytest.fixture
 def archive(tmp_path: Path) -> TinyArchive:
     """The tiny archive with a working day on top of its sealed materials, pages, custody
-    events and accounts: a log-in, a dossier opened, a material's pages viewed (22 access
+    events and accounts: a log-in, a dossier opened, a material's pages viewed (27 access
     events), then the guards dropped."""
     archive = tiny_archive(tmp_path)
     workplace = logged_in(archive)
@@ -68,9 +68,10 @@ def archive(tmp_path: Path) -> TinyArchive:
     assert report.ok, fixity.summary(report)
     with archive.db.read() as s:
         custody_events = len(s.exec(select(CustodyEvent)).all())
-    # 11 views and seals of materials and pages, one seal per custody event and account.
+    # 11 views and seals of materials and pages, one seal per custody event and account, and
+    # the seals of the 2 institutions and 3 dossiers.
     assert (report.events, report.materials, report.pages, report.files) == (
-        11 + custody_events + 4,
+        11 + custody_events + 4 + 5,
         3,
         3,
         3,
@@ -82,9 +83,9 @@ def archive(tmp_path: Path) -> TinyArchive:
 def test_clean_archive_verifies(archive: TinyArchive) -> None:
     report = fixity.verify(archive.db, archive_root=archive.settings.archive_dir)
     assert report.ok
-    assert report.head_seq == 22
-    assert report.head_hash == event_at(archive.db, 22).hash
-    assert "22" in fixity.summary(report)
+    assert report.head_seq == 27
+    assert report.head_hash == event_at(archive.db, 27).hash
+    assert "27" in fixity.summary(report)
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,19 +93,19 @@ def test_clean_archive_verifies(archive: TinyArchive) -> None:
 
 
 def test_edited_reason_names_that_event(archive: TinyArchive) -> None:
-    victim = event_at(archive.db, 19)  # the "dossier" view of DA00000001
+    victim = event_at(archive.db, 24)  # the "dossier" view of DA00000001
     assert victim.kind == "dossier"
-    assert sql(archive.db, "UPDATE access_event SET reason = 'audit' WHERE seq = 19") == 1
+    assert sql(archive.db, "UPDATE access_event SET reason = 'audit' WHERE seq = 24") == 1
 
     problem = first_problem(archive.db)
 
     assert (problem.table, problem.what, problem.seq, problem.row_id) == (
         "access_event",
         "hash",
-        19,
+        24,
         str(victim.id),
     )
-    assert "19" in problem.message
+    assert "24" in problem.message
 
 
 @pytest.mark.parametrize(
@@ -118,10 +119,10 @@ def test_edited_reason_names_that_event(archive: TinyArchive) -> None:
 def test_any_edited_column_breaks_the_hash(
     archive: TinyArchive, column: str, value: object
 ) -> None:
-    victim = event_at(archive.db, 18)
-    sql(archive.db, f"UPDATE access_event SET {column} = :v WHERE seq = 18", v=value)
+    victim = event_at(archive.db, 23)
+    sql(archive.db, f"UPDATE access_event SET {column} = :v WHERE seq = 23", v=value)
     problem = first_problem(archive.db)
-    assert (problem.what, problem.seq, problem.row_id) == ("hash", 18, str(victim.id))
+    assert (problem.what, problem.seq, problem.row_id) == ("hash", 23, str(victim.id))
 
 
 def test_deleted_event_is_a_gap_at_the_next_seq(archive: TinyArchive) -> None:
@@ -368,7 +369,7 @@ def test_cli_exits_0_when_clean(archive: TinyArchive, capsys: pytest.CaptureFixt
     status, out = audit(archive, capsys)
     assert status == 0
     assert "No tampering found." in out
-    assert "22 access events" in out
+    assert "27 access events" in out
 
 
 def test_cli_exits_1_and_names_the_first_broken_row(
@@ -433,6 +434,8 @@ def test_edited_event_on_postgresql(postgres_url: str) -> None:
                     target_id=dossier.id,
                     reason=reason,
                 )
+            fixity.register_institution(chain, inst, clerk_id=None)
+            fixity.register_dossier(chain, dossier, clerk_id=None, institution_id=inst.id)
         assert fixity.verify(db).ok
         drop_guards(db)
         victim = event_at(db, 3)

@@ -314,6 +314,7 @@ def test_every_reason_is_documented() -> None:
         "page_count_mismatch",
         "already_digitised",
         "bad_image",
+        "catalogue_differs",
     }
     assert issubclass(IntakeError, ValueError)
 
@@ -340,40 +341,3 @@ def test_difference_hash_tracks_visual_similarity(tmp_path: Path) -> None:
     assert distance(ha, hn) <= 2
     assert distance(ha, bilevel) <= 4
     assert distance(ha, hc) >= 8
-
-
-def test_intake_command_line(archive: Archive, tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    from counter_tui.cli import main
-    from counter_tui.db.models import Clerk
-    from counter_tui.services import auth
-
-    with archive.db.write() as s:
-        inst = s.exec(select(Institution)).first()
-        s.add(
-            Clerk(
-                username="arch1",
-                name="陈刚",
-                role="archivist",
-                institution_id=inst.id,
-                password_hash=auth.hash_secret("arch1-demo"),
-            )
-        )
-        s.add(Clerk(username="clerk1", name="王芳", role="clerk", institution_id=inst.id))
-    batch = _batch(tmp_path / "batch", "LEGACY-0077", 1)
-    url = [
-        "--db",
-        str(archive.db.url.render_as_string(hide_password=False)),
-        "--archive-root",
-        str(archive.root),
-    ]
-    assert main([*url, "intake", str(batch), "--archivist", "clerk1"]) == 2
-    assert "clerk1" in capsys.readouterr().err
-    assert main([*url, "intake", str(batch), "--archivist", "arch1"]) == 0
-    assert "CY00000077" in capsys.readouterr().out
-    assert main([*url, "intake", str(batch), "--archivist", "arch1"]) == 1  # attached once
-    assert "CY00000077" in capsys.readouterr().err
-    from counter_tui.services import fixity
-
-    report = fixity.verify(archive.db, archive_root=archive.root)
-    sealed_pages = [p for p in report.problems if p.table == "page"]
-    assert sealed_pages == []

@@ -162,15 +162,13 @@ def test_a_second_office_pulls_its_scope_and_seals_it(city: City, tmp_path: Path
 
 
 def tiny_archive_empty(folder: Path, city: City) -> Database:
-    """An empty office database with the institutions and accounts of ``city``'s office."""
+    """An empty office database (a new laptop): even the institutions come with the pull."""
     from counter_tui.db import migrate
 
+    del city
     folder.mkdir(parents=True)
     db = Database(f"sqlite:///{folder / 'archive.db'}")
     migrate.upgrade(db)
-    with city.office.db.read() as s, db.write() as here:
-        for row in s.exec(select(Institution)):
-            here.add(Institution.model_validate(row.model_dump()))
     return db
 
 

@@ -218,6 +218,13 @@ def tiny_archive(
         accounts = access_log.Chain(s)
         for account in s.exec(select(Clerk).order_by(Clerk.username)).all():
             auth.register_account(accounts, account, kind="account_added", clerk_id=None)
+        # Institutions and dossiers are sealed too (last: the earlier seals keep their numbers).
+        for institution in (here, there):
+            fixity.register_institution(accounts, institution, clerk_id=None)
+        for no in ("DA00000001", "DA00000002", "DA00000003"):
+            fixity.register_dossier(
+                accounts, s.get(Dossier, ids[no]), clerk_id=None, institution_id=here.id
+            )
         ids["here"] = here.id
         ids["there"] = there.id
         ids["clerk"] = clerk.id
