@@ -338,7 +338,9 @@ class CounterApp(App):
                 else None
             )
             if origin is not None:
-                sync.sync_once(self.ctx.db, self._central, origin)
+                sync.sync_once(
+                    self.ctx.db, self._central, origin, archive_root=settings.archive_dir
+                )
                 online, self._sync_delay = True, 2.0
         except Exception as exc:  # noqa: BLE001 - sync never stops the counter
             online = False

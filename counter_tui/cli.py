@@ -243,7 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     barcode_sub = cli_barcode.add_parser(sub)
     audit = sub.add_parser("audit", help=_("tamper evidence"))
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
+    verify = audit_sub.add_parser("verify", help=_("verify the chain, materials and page files"))
+    verify.add_argument(
+        "--central",
+        metavar="URL",
+        help=_(
+            "also compare this office's access chain and checkpoints with the copy the central "
+            "database holds (--institution names the office)"
+        ),
+    )
     checkpoint = audit_sub.add_parser(
         "checkpoint",
         help=_("sign the access chain's head with the institution keys this keyring holds"),
@@ -540,7 +548,7 @@ def _run_command(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.command == "audit" and args.audit_command == "checkpoint":
         return _checkpoint(settings, accept_rollback=args.accept_rollback)
     if args.command == "audit":
-        return _audit(settings)
+        return _audit(settings, central=args.central)
     if args.command == "intake":
         return cli_intake.run(settings, args)
     if args.command == "central":
@@ -756,22 +764,53 @@ def _checkpoint(settings: config.Settings, *, accept_rollback: bool = False) -> 
     return 0 if signed else 1
 
 
-def _audit(settings: config.Settings) -> int:
+def _audit(settings: config.Settings, *, central: str | None = None) -> int:
     import time
 
     from counter_tui.services import fixity
 
+    if central:
+        try:
+            config._check_central(central)
+        except config.SettingsError as exc:
+            print(f"counter-tui: {exc}", file=sys.stderr)
+            return 2
     # Read-only: verifying writes nothing, works on a copy the user cannot write and while a
     # counter holds the write lock, and never turns a wrong file into an empty archive.
     db = _open_db(settings, read_only=True)
     try:
         started = time.perf_counter()
         report = fixity.verify(db, archive_root=settings.archive_dir)
+        print(fixity.summary(report))
+        agree = _compare_with_central(settings, db, central) if central else True
     finally:
         db.dispose()
-    print(fixity.summary(report))
     print(i18n._("Verified in {s:.2f} s.").format(s=time.perf_counter() - started))
-    return 0 if report.ok else 1
+    return 0 if report.ok and agree else 1
+
+
+def _compare_with_central(settings: config.Settings, db, central: str) -> bool:  # noqa: ANN001
+    """``audit verify --central``: the office's chain against central's copy; False when they
+    disagree or central cannot be read (said on standard error)."""
+    from counter_tui.context import open_central
+    from counter_tui.services import central_audit, workplace
+
+    try:
+        origin = workplace.institution_id(db, settings.institution)
+    except LookupError as exc:
+        print(f"counter-tui: {exc}", file=sys.stderr)
+        return False
+    remote = open_central(settings, central)
+    try:
+        result = central_audit.compare(db, remote, origin)
+    except Exception as exc:  # noqa: BLE001 - said plainly; details in the log
+        log.warning("central comparison failed", exc_info=True)
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return False
+    finally:
+        remote.dispose()
+    print(central_audit.summary(result))
+    return result.ok
 
 
 def _demo_build(settings: config.Settings, dossiers: int, if_missing: bool) -> int:

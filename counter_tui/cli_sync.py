@@ -57,7 +57,7 @@ def run(settings: config.Settings, args: argparse.Namespace) -> int:
         delay = 2.0
         while True:
             try:
-                result = sync.sync_once(office, central, origin)
+                result = sync.sync_once(office, central, origin, archive_root=settings.archive_dir)
             except sync.SyncError as exc:
                 message = str(exc)
             else:

@@ -191,6 +191,14 @@ TABLES = [
         at timestamptz DEFAULT now())""",
     "ALTER TABLE public.sync_quarantine ADD COLUMN IF NOT EXISTS origin uuid",
     "ALTER TABLE public.sync_quarantine ALTER COLUMN at SET DEFAULT now()",
+    # Page images, addressed by their SHA-256 (services.sync sends them with their pages and
+    # fetches those of an office's scope, checking each against its address).
+    """CREATE TABLE IF NOT EXISTS public.page_file (
+        sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        data bytea NOT NULL,
+        origin uuid NOT NULL,
+        at timestamptz NOT NULL DEFAULT now())""",
+    "CREATE INDEX IF NOT EXISTS ix_page_sha256 ON public.page (sha256)",
 ]
 
 ADD_MISSING_CHAIN_COLUMNS = """
@@ -406,6 +414,18 @@ REGISTERED = f"{ME} IS NOT NULL"
 another database on the same server sees nothing here)."""
 
 POLICIES: dict[str, list[tuple[str, str, str | None, str | None]]] = {
+    "page_file": [
+        # Readable when a page the office may see names it (page's own policy applies inside).
+        (
+            "office_read",
+            "SELECT",
+            "EXISTS (SELECT 1 FROM public.page p WHERE p.sha256 = page_file.sha256)",
+            None,
+        ),
+        # Content-addressed: an office stores files under its own name only; what a file is
+        # is its hash, which the reader checks.
+        ("office_insert", "INSERT", None, f"origin = {ME}"),
+    ],
     # table: [(policy name, command, USING, WITH CHECK)]
     "central_meta": [("office_read", "SELECT", REGISTERED, None)],
     "office_role": [("office_own_role", "SELECT", "role_name = current_user", None)],
@@ -545,6 +565,7 @@ GRANTS: dict[str, str] = {
     **{table: "SELECT, INSERT" for table in FACT_TABLES},
     "office_chain_event": "SELECT, INSERT",
     "sync_quarantine": "SELECT, INSERT",
+    "page_file": "SELECT, INSERT",
 }
 """Table privileges of the office group: nothing else (no UPDATE or DELETE of a fact, no
 TRUNCATE, no DDL)."""

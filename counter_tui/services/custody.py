@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from counter_tui.db.models import CustodyEvent
+from counter_tui.db.models import CustodyEvent, SyncQuarantine
 from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _
 from counter_tui.services import access_log, seals
@@ -75,11 +75,24 @@ def state_from_events(events: Iterable[CustodyEvent]) -> CustodyState:
 
 
 def states(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustodyState]:
-    """Current custody state of each dossier in ``dossier_ids`` (one query)."""
+    """Current custody state of each dossier in ``dossier_ids`` (one query).
+
+    The rule for concurrent custody changes (two counters offline each sending a dossier
+    away): the central database accepts the first that reaches it; the other, recorded by an
+    office that by then no longer held the dossier there, is refused by central
+    (services.sync keeps it in ``sync_quarantine`` as ``refused``). Such a refused event stays
+    a fact of this database but is left out here, so every office derives the holder central
+    derives; the archivist resolves the conflict (a new transfer or receipt)."""
     if not dossier_ids:
         return {}
+    refused = select(SyncQuarantine.row_id).where(
+        SyncQuarantine.direction == "refused", SyncQuarantine.table_name == "custody_event"
+    )
     rows = session.exec(
-        select(CustodyEvent).where(CustodyEvent.dossier_id.in_(dossier_ids))  # type: ignore[attr-defined]
+        select(CustodyEvent).where(
+            CustodyEvent.dossier_id.in_(dossier_ids),  # type: ignore[attr-defined]
+            CustodyEvent.id.not_in(refused),  # type: ignore[attr-defined]
+        )
     ).all()
     grouped: dict[uuid.UUID, list[CustodyEvent]] = {d: [] for d in dossier_ids}
     for row in rows:

@@ -38,18 +38,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, col, func, select
 
 from counter_tui.db import models
-from counter_tui.db.engine import DATABASE_ERRORS, Database, explain
+from counter_tui.db.engine import DATABASE_ERRORS, Database, explain, make_private_dir
 from counter_tui.db.models import SyncOutbox, SyncQuarantine, SyncState
 from counter_tui.domain import clock
 from counter_tui.errors import CounterError
@@ -137,6 +140,10 @@ class SyncResult:
 
     pushed: int = 0
     already_there: int = 0
+    files: int = 0
+    """Page image files sent (push) or stored here (pull), each checked by its SHA-256."""
+    files_missing: int = 0
+    """Page files not sent or not received: missing, or not matching their SHA-256 (logged)."""
     not_ours: int = 0
     """Rows of other institutions in this database (a shared or demo archive): not sent."""
     refused: int = 0
@@ -280,6 +287,7 @@ def push(
     batch: int = BATCH,
     result: SyncResult | None = None,
     after_central_commit: Callable[[], None] | None = None,
+    archive_root: Path | None = None,
 ) -> SyncResult:
     """Push every outbox entry after the push cursor to central, batch by batch (module
     docstring). ``origin``: this office's institution id. ``after_central_commit`` is called
@@ -300,7 +308,7 @@ def push(
             rows = _load(session, entries)
             with central.write() as remote:
                 _check_schema(session, remote)
-                quarantined = _push_rows(remote, rows, origin, result)
+                quarantined = _push_rows(remote, rows, origin, result, archive_root)
                 remote.flush()
         if after_central_commit is not None:
             after_central_commit()
@@ -403,6 +411,7 @@ def _push_rows(
     rows: list[tuple[str, SQLModel]],
     origin: uuid.UUID,
     result: SyncResult,
+    archive_root: Path | None = None,
 ) -> list[SyncQuarantine]:
     by_table: dict[str, list[SQLModel]] = {}
     session = Session.object_session(rows[0][1]) if rows else None
@@ -422,6 +431,8 @@ def _push_rows(
         else:
             quarantined += _push_table(remote, table, group, result)
     _push_holder_entries(remote, by_table.get("custody_event", []), origin)
+    if archive_root is not None:
+        _push_files(remote, by_table.get("page", []), origin, archive_root, result)
     suspicious = [q for q in quarantined if q.direction == "push"]
     if suspicious:
         for item in suspicious:
@@ -442,6 +453,69 @@ def _push_rows(
             )
         result.quarantined += len(suspicious)
     return quarantined
+
+
+def _push_files(
+    remote: Session,
+    pages: list[SQLModel],
+    origin: uuid.UUID,
+    archive_root: Path,
+    result: SyncResult,
+) -> None:
+    """Send the image file of each page, addressed by its SHA-256, after checking it against
+    the page's recorded hash (a missing or altered file is not sent: logged and counted)."""
+    for page in pages:
+        path = archive_root / page.rel_path  # type: ignore[attr-defined]
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            log.warning("page file %s not sent: %s", path, exc)
+            result.files_missing += 1
+            continue
+        if hashlib.sha256(data).hexdigest() != page.sha256:  # type: ignore[attr-defined]
+            log.warning("page file %s not sent: it differs from its recorded SHA-256", path)
+            result.files_missing += 1
+            continue
+        remote.execute(
+            text(
+                "INSERT INTO page_file (sha256, data, origin) VALUES (:h, :d, :o) "
+                "ON CONFLICT (sha256) DO NOTHING"
+            ),
+            {"h": page.sha256, "d": data, "o": origin},  # type: ignore[attr-defined]
+        )
+        result.files += 1
+
+
+def fetch_files(
+    central: Database, pages: Iterable[SQLModel], archive_root: Path, result: SyncResult
+) -> None:
+    """Fetch the image file of each page that is not yet under ``archive_root``, check it
+    against the page's SHA-256 and store it (0600, folders 0700) at the page's path; a file
+    central does not have, or whose bytes do not match, is counted in ``files_missing`` and
+    logged, never stored."""
+    wanted = [p for p in pages if not (archive_root / p.rel_path).exists()]  # type: ignore[attr-defined]
+    if not wanted:
+        return
+    with central.read() as remote:
+        for page in wanted:
+            data = remote.execute(
+                text("SELECT data FROM page_file WHERE sha256 = :h"),
+                {"h": page.sha256},  # type: ignore[attr-defined]
+            ).scalar()
+            if data is None or hashlib.sha256(bytes(data)).hexdigest() != page.sha256:  # type: ignore[attr-defined]
+                log.warning("page file for %s not available or altered", page.rel_path)  # type: ignore[attr-defined]
+                result.files_missing += 1
+                continue
+            target = archive_root / page.rel_path  # type: ignore[attr-defined]
+            make_private_dir(target.parent)
+            partial = target.with_name(target.name + ".part")
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(bytes(data))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, target)
+            result.files += 1
 
 
 def _push_holder_entries(remote: Session, custody_rows: list[SQLModel], origin: uuid.UUID) -> None:
@@ -646,9 +720,11 @@ def pull(
     *,
     batch: int = BATCH,
     result: SyncResult | None = None,
+    archive_root: Path | None = None,
 ) -> SyncResult:
-    """Pull this office's scope from central, batch by batch (module docstring). Raises
-    SyncError (``schema``, ``cannot_apply``) and SQLAlchemy/driver errors."""
+    """Pull this office's scope from central, batch by batch (module docstring); with
+    ``archive_root``, the image files of the pages received are fetched too (:func:`fetch_files`).
+    Raises SyncError (``schema``, ``cannot_apply``) and SQLAlchemy/driver errors."""
     result = result or SyncResult()
     while True:
         with office.write() as session:
@@ -670,6 +746,8 @@ def pull(
                 rows = _with_history(session, remote, rows) + rows
             _apply(session, rows, origin, result)
             _set(session, "pull_cursor", f"{entries[-1][1]}:{entries[-1][0]}")
+        if archive_root is not None:
+            fetch_files(central, [r for t, r in rows if t == "page"], archive_root, result)
         result.batches += 1
 
 
@@ -889,7 +967,9 @@ def _seal(chain: access_log.Chain, table: str, row: SQLModel, origin: uuid.UUID)
 # --- once ----------------------------------------------------------------------------------
 
 
-def sync_once(office: Database, central: Database, origin: uuid.UUID) -> SyncResult:
+def sync_once(
+    office: Database, central: Database, origin: uuid.UUID, *, archive_root: Path | None = None
+) -> SyncResult:
     """Push, then pull, then record the outcome (module docstring). Raises SyncError (a
     database failure of central is one too: ``unreachable`` or ``refused``, with the operator's
     sentence of db.engine.explain), after recording the error for the status line; errors of
@@ -898,8 +978,8 @@ def sync_once(office: Database, central: Database, origin: uuid.UUID) -> SyncRes
     result = SyncResult()
     try:
         try:
-            push(office, central, origin, result=result)
-            pull(office, central, origin, result=result)
+            push(office, central, origin, result=result, archive_root=archive_root)
+            pull(office, central, origin, result=result, archive_root=archive_root)
         except DATABASE_ERRORS as exc:
             explained = explain(exc, central.url)
             reason = getattr(explained, "reason", "unreachable")

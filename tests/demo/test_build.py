@@ -316,6 +316,8 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
     accounts = len(CLERKS)  # one seal per account created
     with built.db.read() as s:
         consultations = len(s.exec(select(Consultation)).all())
+        dossiers = len(s.exec(select(Dossier)).all())
+        institutions = len(s.exec(select(Institution)).all())
     assert report.events == (
         report.materials
         + report.pages
@@ -323,4 +325,6 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
         + custody_events
         + accounts
         + consultations
+        + dossiers
+        + institutions
     )

@@ -308,3 +308,116 @@ def test_a_dossier_transferred_to_an_office_arrives_there_with_its_history(
     assert "干部履历表" in titles
     report = fixity.verify(laptop)
     assert report.ok, report.problems
+
+
+def test_audit_against_central_finds_a_rollback_the_local_check_cannot(city: City) -> None:
+    from counter_tui.services import central_audit
+
+    office = city.office
+    logged_in(office)
+    sync.sync_once(office.db, city.central, city.origin)
+    assert central_audit.compare(office.db, city.central, city.origin).ok
+    # Someone with the file cuts the synced tail (and nothing local remembers it: no keyring
+    # checkpoint was signed in this test).
+    import sqlite3
+
+    connection = sqlite3.connect(office.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        connection.execute("DROP TRIGGER IF EXISTS access_event_append_only_delete")
+        last = connection.execute("SELECT max(seq) FROM access_event").fetchone()[0]
+        connection.execute("DELETE FROM access_event WHERE seq = ?", (last,))
+    connection.close()
+    assert fixity.verify(office.db).ok  # locally a perfect chain, one event shorter
+    result = central_audit.compare(office.db, city.central, city.origin)
+    assert [what for what, _m in result.findings] == ["removed_here"]
+    assert f"{last}" in central_audit.summary(result)
+
+
+@pytest.mark.parametrize("first", ["jy", "xx"])
+def test_concurrent_transfers_resolve_the_same_way_at_central_and_at_the_office(
+    city: City, first: str
+) -> None:
+    """Two counters of CY-RC, offline, each send DA00000001 away (to CY-JY at 10:00, to CY-XX
+    at 09:00); one reaches central first. Rule (services.custody.states): central accepts the
+    first; the other is refused there, stays a fact at the office but out of its derived
+    state — so central and the office name the same holder."""
+    import datetime as dt
+
+    from counter_tui.db.models import CustodyEvent
+    from counter_tui.services import access_log, custody
+
+    office = city.office
+    with office.db.write() as s:
+        xx = Institution(code="CY-XX", name="某街道社保所", kind="sub-district", serial_prefix="XX")
+        s.add(xx)
+        s.flush()
+        fixity.register_institution(access_log.Chain(s), xx, clerk_id=None)
+        ids = {
+            "xx": xx.id,
+            "jy": s.exec(select(Institution).where(Institution.code == "CY-JY")).one().id,
+        }
+    with office.db.read() as s, city.admin.write() as remote:
+        remote.merge(Institution.model_validate(s.get(Institution, ids["xx"]).model_dump()))
+    sync.sync_once(office.db, city.central, city.origin)
+    dossier = office.ids["DA00000001"]
+
+    def transfer(to: str) -> None:
+        with office.db.write() as s:
+            event = CustodyEvent(
+                dossier_id=dossier,
+                kind="transferred_out",
+                holder_institution_id=ids[to],
+                at=dt.datetime(2026, 6, 1, 10 if to == "jy" else 9, tzinfo=dt.UTC),
+            )
+            s.add(event)
+            s.flush()
+            custody.register_event(access_log.Chain(s), event)
+
+    second = "xx" if first == "jy" else "jy"
+    transfer(first)
+    sync.push(office.db, city.central, city.origin)
+    transfer(second)  # the other counter comes back online later
+    result = sync.push(office.db, city.central, city.origin)
+    assert (result.refused, result.quarantined) == (1, 0)
+    with city.admin.read() as remote:
+        head = remote.execute(
+            text("SELECT holder_institution_id FROM custody_head WHERE dossier_id = :d"),
+            {"d": dossier},
+        ).scalar()
+    with office.db.read() as s:
+        here = custody.states(s, [dossier])[dossier]
+        refused = s.exec(select(SyncQuarantine).where(SyncQuarantine.direction == "refused")).one()
+    assert head == ids[first]
+    assert here.in_transit and here.destination_id == ids[first]
+    assert refused.table_name == "custody_event"
+
+
+def test_page_files_travel_with_their_pages_and_are_checked(city: City, tmp_path: Path) -> None:
+    import hashlib
+
+    from counter_tui.db.models import Page
+
+    office = city.office
+    root = office.settings.archive_dir
+    with office.db.read() as s:
+        pages = s.exec(select(Page)).all()
+    # One file is altered at the office after intake: it is not sent. (Two of the tiny
+    # archive's pages are the same image: one file serves both, by its address.)
+    hashes = [p.sha256 for p in pages]
+    altered = next(p for p in pages if hashes.count(p.sha256) == 1)
+    (root / altered.rel_path).write_bytes(b"not the scanned page")
+    sent = sync.sync_once(office.db, city.central, city.origin, archive_root=root)
+    assert (sent.files, sent.files_missing) == (len(pages) - 1, 1)
+    assert city.count("SELECT count(*) FROM page_file") == len(set(hashes)) - 1
+    # A new laptop of the office receives the pages and their files, each checked.
+    laptop = tiny_archive_empty(tmp_path / "laptop", city)
+    other_root = tmp_path / "laptop-archive"
+    got = sync.pull(laptop, city.central, city.origin, archive_root=other_root)
+    assert (got.files, got.files_missing) == (len(pages) - 1, 1)
+    for page in pages:
+        copy = other_root / page.rel_path
+        if page.id == altered.id:
+            assert not copy.exists()
+        else:
+            assert hashlib.sha256(copy.read_bytes()).hexdigest() == page.sha256
+            assert copy.stat().st_mode & 0o777 == 0o600
