@@ -1057,7 +1057,7 @@ def read_file(
     smaller); ``pdf_dpi``: PDF rendering resolution; ``effort``: ``"full"`` (all passes) or
     ``"quick"`` (both decoders on each page as it is: upright or 90°-rotated codes, for
     sorting page streams fast); ``isolate``: run in a worker process killed after the time
-    budget (for files from outside; costs about a process start, see docs/bench/barcodes.md);
+    budget (for files from outside; costs about a process start, see BENCHMARKS.md);
     ``decoders``: name → :data:`Decoder` (default :data:`DEFAULT_DECODERS`; tests inject slow or
     failing ones; with ``isolate`` they must be picklable module-level functions).
 
