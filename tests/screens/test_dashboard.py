@@ -203,3 +203,46 @@ async def test_clerks_have_no_dashboard(tmp_path) -> None:  # noqa: ANN001
         await pilot.press("f3")
         await pilot.pause()
         assert isinstance(app.screen, CounterScreen)
+
+
+async def test_the_supervisor_sees_transferred_dossiers_overdue_for_their_receipt_audit(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    from sqlmodel import select
+
+    from counter_tui.db.models import CustodyEvent
+    from counter_tui.services import access_log, custody
+    from tests.support.factories import tiny_archive
+
+    archive = tiny_archive(tmp_path)
+    # DA00000003 was sent to CY-JY on 2024-03-01 and received there the next day; nobody has
+    # accepted or refused it since: two months are long past.
+    with archive.db.write() as s:
+        jy = s.exec(select(Institution).where(Institution.code == "CY-JY")).one()
+        event = CustodyEvent(
+            dossier_id=archive.ids["DA00000003"],
+            kind="received",
+            holder_institution_id=jy.id,
+            at=dt.datetime(2024, 3, 2, 2, 0, tzinfo=dt.UTC),
+        )
+        s.add(event)
+        s.flush()
+        custody.register_event(access_log.Chain(s), event)
+        s.add(
+            Clerk(
+                username="super_jy",
+                name="孙丽",
+                role="supervisor",
+                institution_id=jy.id,
+                password_hash=PASSWORD_HASH,
+            )
+        )
+    ctx = build_context(archive.settings)
+    ctx.workplace = logged_in(archive, "super_jy")
+    app = CounterApp(ctx)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, DashboardScreen), pilot)
+        line = app.screen.query_one("#receipts", Static)
+        await wait_for(lambda: line.display, pilot, timeout=20)
+        text = str(line.render())
+        assert "1" in text and "2024-05-02" in text and "DA00000003" in text
