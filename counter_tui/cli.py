@@ -728,12 +728,17 @@ def _locate(settings: config.Settings, args: argparse.Namespace) -> int:
     return {"invalid": 2, "none": 3}.get(found.status, 0)
 
 
-def _sign_checkpoints(db, create_for: tuple[str, ...] = ()) -> list[str]:  # noqa: ANN001
+def _sign_checkpoints(
+    db,  # noqa: ANN001
+    create_for: tuple[str, ...] = (),
+    refused: list[str] | None = None,
+) -> list[str]:
     """Sign the chain's head after a command that wrote (services.checkpoints.sign_held);
-    says so when no keyring could sign, and why a signature was refused."""
+    says so when no keyring could sign, and why a signature was refused (also appended to
+    ``refused`` when given)."""
     from counter_tui.services import checkpoints
 
-    refused: list[str] = []
+    refused = [] if refused is None else refused
     signed = checkpoints.sign_held(db, create_for=create_for, refused=refused)
     for message in refused:
         print(f"counter-tui: {message}", file=sys.stderr)
@@ -756,12 +761,13 @@ def _checkpoint(settings: config.Settings, *, accept_rollback: bool = False) -> 
         if accept_rollback:
             for code in workplace.institution_codes(db):
                 checkpoints.forget_rollback(code)
-        signed = _sign_checkpoints(db)
+        refused: list[str] = []
+        signed = _sign_checkpoints(db, refused=refused)
     finally:
         db.dispose()
     if signed:
         print(i18n._("Access log signed for: {codes}.").format(codes=", ".join(signed)))
-    return 0 if signed else 1
+    return 0 if signed and not refused else 1
 
 
 def _audit(settings: config.Settings, *, central: str | None = None) -> int:

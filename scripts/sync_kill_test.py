@@ -4,8 +4,9 @@
 
 Starts a throwaway PostgreSQL server (tests/support/pg.py), prepares it as the central
 database (services.central), builds an office archive (the demo generator, institution CY-RC)
-and then, ``--kills`` times: adds a few facts at the office (log-ins, dossier views), starts
-``counter-tui sync`` as a separate process and kills it (SIGKILL) after a random 0–20 s —
+and then, until it has killed ``--kills`` of them: adds a few facts at the office (log-ins,
+dossier views) every third round, starts ``counter-tui sync`` as a separate process and kills
+it (SIGKILL) after a random time up to how long a sync last took to finish (20 s at first) —
 before connecting, mid-batch, between central's commit and the local acknowledgement, during
 the pull. Finally one sync runs to its end, and the script checks that central holds exactly
 the office's facts of every pushed table (same ids, same content hashes), every access event
@@ -85,8 +86,10 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
 
         secrets.set_secret(secrets.DB_PASSWORD, password)
         office_url = central.office_url(admin_url, "CY-RC")
-        kills, finished = 0, 0
-        for round_no in range(args.kills):
+        kills, finished, round_no = 0, 0, -1
+        typical = args.max_delay  # how long a sync runs to its end, learnt as they finish
+        while kills < args.kills and round_no < 4 * args.kills:
+            round_no += 1
             if round_no % 3 == 0:  # new facts keep arriving while syncs die
                 place = auth.authenticate(office, "clerk1", "clerk1-demo")
                 with office.read() as s:
@@ -102,8 +105,10 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            delay = rng.uniform(0, args.max_delay)
-            time.sleep(delay)
+            delay = rng.uniform(0, typical)
+            started_at = time.perf_counter()
+            while process.poll() is None and time.perf_counter() - started_at < delay:
+                time.sleep(0.01)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -111,6 +116,7 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
             else:
                 finished += 1
                 what = f"finished (exit {process.returncode})"
+                typical = min(args.max_delay, 0.9 * (time.perf_counter() - started_at))
             process.wait()
             if args.verbose:
                 print(f"  sync {round_no + 1}: {what} after {delay:.2f} s", flush=True)
@@ -165,7 +171,7 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
             problems.append(f"{state.unsynced} left unsynced")
         admin.dispose()
     print(
-        f"{args.kills} syncs started, {kills} killed at random, {finished} finished by "
+        f"{round_no + 1} syncs started, {kills} killed at random, {finished} finished by "
         f"themselves; {len(chain)} access events, checked in {time.perf_counter() - started:.0f} s"
     )
     refused = [q for q in quarantined if q.direction == "refused"]

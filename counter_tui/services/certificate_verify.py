@@ -54,7 +54,7 @@ from counter_tui.domain import certificates, clock, resident_id
 from counter_tui.domain.identifiers import InvalidVerificationCode, normalise_verification_code
 from counter_tui.errors import CounterError
 from counter_tui.i18n import N_, _
-from counter_tui.services import authorization, certificate_audit, key_lists
+from counter_tui.services import authorization, certificate_audit, checkpoints, key_lists
 from counter_tui.services import certificate_signing as signing
 from counter_tui.services.certificate_input import (
     CertificateInput,
@@ -310,7 +310,7 @@ def _record(session: Session, row: Certificate) -> _Record:
     ).all()
     voided = next((e for e in events if e.kind == "voided"), None)
     person = dossier.person_name if dossier else ""
-    tampered = _tampering(session, row, events)
+    tampered = _tampering(session, row, events) or checkpoints.rolled_back(session) or ""
     if not tampered and person and row.certified_text and person not in row.certified_text:
         tampered = _("the holder's name in the dossier differs from the certified text")
     return _Record(

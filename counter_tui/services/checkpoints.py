@@ -91,6 +91,7 @@ def _refusal(session: Session, institution_id: object, code: str, head: AccessEv
     except secrets.SecretsError:
         kept = None
     seq_text, _sep, kept_hash = (kept or "").partition(":")
+    kept_seq: int | None = None
     if seq_text.isdigit():
         kept_seq = int(seq_text)
         at_kept = session.exec(select(AccessEvent).where(AccessEvent.seq == kept_seq)).first()
@@ -109,15 +110,20 @@ def _refusal(session: Session, institution_id: object, code: str, head: AccessEv
         key = None
     if key is None:
         return
-    latest = session.exec(
-        select(ChainCheckpoint.seq)
-        .where(ChainCheckpoint.institution_id == institution_id)
-        .order_by(ChainCheckpoint.seq.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
+    # From the checkpoint this computer signed last (the keyring's memory, which the file's
+    # editor cannot change; a checkpoint row in the database could be a fake), else from the
+    # database's latest.
+    start = kept_seq
+    if start is None:
+        start = session.exec(
+            select(ChainCheckpoint.seq)
+            .where(ChainCheckpoint.institution_id == institution_id)
+            .order_by(ChainCheckpoint.seq.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        ).first()
     since = chain_key.since()
     for event in session.exec(
-        select(AccessEvent).where(AccessEvent.seq > (latest or 0)).order_by(AccessEvent.seq)
+        select(AccessEvent).where(AccessEvent.seq > (start or 0)).order_by(AccessEvent.seq)
     ):
         if since is not None and event.seq < since and not event.mac:
             continue  # written before this key sealed anything
@@ -162,9 +168,11 @@ def sign(
             .order_by(ChainCheckpoint.seq.desc())  # type: ignore[attr-defined]
             .limit(1)
         ).first()
+        # Checked even when the head has not moved: a rolled-back copy whose head carries an
+        # old checkpoint must not be reported as signed.
+        _refusal(session, institution.id, institution_code, head)
         if latest is not None and latest.seq == head.seq and latest.head_hash == head.hash:
             return latest
-        _refusal(session, institution.id, institution_code, head)
         signed = certificate_signing.sign_statement(
             institution_code, statement(institution_code, head.seq, head.hash, moment)
         )
@@ -339,6 +347,29 @@ def sign_held(
                 continue
             signed.append(code)
     return signed
+
+
+def rolled_back(session: Session) -> str | None:
+    """A sentence (UI language) when this database is behind a checkpoint this computer
+    signed — the chain no longer holds, at the remembered number, the remembered hash (a
+    rollback or a rewrite) — else None. Cheap (one lookup per institution); read-only; None
+    when there is no usable keyring or it remembers nothing."""
+    for institution in session.exec(select(Institution).order_by(Institution.code)):
+        try:
+            kept = certificate_signing.remembered(f"{REMEMBERED}:{institution.code}")
+        except secrets.SecretsError:
+            return None
+        seq_text, _sep, kept_hash = (kept or "").partition(":")
+        if not seq_text.isdigit():
+            continue
+        event = session.exec(select(AccessEvent).where(AccessEvent.seq == int(seq_text))).first()
+        if event is None or event.hash != kept_hash:
+            return _(
+                "This archive is behind what this computer signed (event no. {seq} of "
+                "{institution} is gone or changed): it was rolled back or rewritten, so its "
+                "records cannot be trusted here. Run counter-tui audit verify."
+            ).format(seq=seq_text, institution=institution.code)
+    return None
 
 
 def forget_rollback(institution_code: str) -> None:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import select
 
 from counter_tui.db.engine import Database
-from counter_tui.db.models import Certificate, SigningKeyList
+from counter_tui.db.models import AccessEvent, Certificate, SigningKeyList
 from counter_tui.domain import clock
 from counter_tui.domain.identifiers import new_verification_code
 from counter_tui.services import certificate_events, issuance
@@ -410,3 +410,34 @@ def test_a_deleted_void_or_an_edited_holder_name_is_not_valid(archive: TinyArchi
         )
     connection.close()
     assert verify(archive.db, payload, now=T_SIGN).outcome is Outcome.ALTERED
+
+
+def test_a_void_removed_with_its_seal_and_the_later_checkpoints_is_not_valid(
+    archive: TinyArchive,
+) -> None:
+    """The stronger undo: the void, its seal and every checkpoint signed after it are deleted.
+    The certificate's own seals then look whole; what gives it away is that the archive is
+    behind the checkpoint this computer signed after the void."""
+    import sqlite3
+
+    from counter_tui.services import checkpoints
+
+    payload = issue_certificate(archive)
+    assert checkpoints.sign(archive.db, INSTITUTION) is not None
+    with archive.db.read() as s:
+        serial = s.exec(select(Certificate.serial)).one()
+        before = s.exec(select(AccessEvent.seq).order_by(AccessEvent.seq.desc())).first()
+    certificate_events.void(
+        archive.db, serial, workplace=logged_in(archive), reason="重复出具", now=T_SIGN
+    )
+    assert checkpoints.sign(archive.db, INSTITUTION) is not None  # as after any writing command
+    connection = sqlite3.connect(archive.settings.db_url.removeprefix("sqlite:///"))
+    with connection:
+        for table in ("certificate_event", "access_event", "chain_checkpoint"):
+            connection.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_delete")
+        connection.execute("DELETE FROM certificate_event WHERE kind = 'voided'")
+        connection.execute("DELETE FROM access_event WHERE seq > ?", (before,))
+        connection.execute("DELETE FROM chain_checkpoint WHERE seq > ?", (before,))
+    connection.close()
+    result = verify(archive.db, payload, now=T_SIGN)
+    assert result.outcome is Outcome.ALTERED and "audit verify" in result.message

@@ -206,3 +206,75 @@ def test_a_value_of_the_wrong_type_is_a_finding_not_a_crash(archive: TinyArchive
     report = fixity.verify(archive.db)
     assert ("access_event", "malformed") in {(p.table, p.what) for p in report.problems}
     assert ("material", "malformed") in {(p.table, p.what) for p in report.problems}
+
+
+def test_a_rollback_to_a_checkpointed_head_is_not_reported_as_signed(
+    archive: TinyArchive,
+) -> None:
+    # The copy restored by the attacker ends exactly at an older checkpoint: nothing new to
+    # sign, but the keyring remembers a later one.
+    older = checkpoints.sign(archive.db, "CY-RC", now=T)  # the fixture's, at the head
+    logged_in(archive)
+    later = checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=5))
+    assert later.seq > older.seq
+    connection = connect(archive)
+    with connection:
+        connection.execute("DELETE FROM access_event WHERE seq > ?", (older.seq,))
+        connection.execute("DELETE FROM chain_checkpoint WHERE seq > ?", (older.seq,))
+    connection.close()
+    with pytest.raises(checkpoints.CheckpointRefused) as refused:
+        checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=10))
+    assert refused.value.reason == "rolled_back"
+    from counter_tui import cli
+
+    status = cli.main(
+        [
+            "--db",
+            archive.settings.db_url,
+            "--data-dir",
+            str(archive.settings.data_dir),
+            "audit",
+            "checkpoint",
+        ]
+    )
+    assert status == 1
+
+
+def test_a_fake_checkpoint_row_does_not_hide_an_unkeyed_event(archive: TinyArchive) -> None:
+    # A forged event, then a checkpoint row (not validly signed) at its number: the scan for
+    # events without a MAC starts from what this computer signed, not from that row.
+    with archive.db.read() as s:
+        head = s.exec(select(AccessEvent).order_by(AccessEvent.seq.desc())).first()
+        real = s.exec(select(ChainCheckpoint)).one()
+    forged = AccessEvent(seq=head.seq + 1, kind="dossier", reason="counter", prev_hash=head.hash)
+    forged.hash = access_log.compute_hash(forged)
+    connection = connect(archive)
+    with connection:
+        connection.execute(
+            "INSERT INTO access_event (id, seq, at, kind, reason, prev_hash, hash, mac) "
+            "VALUES (?, ?, ?, 'dossier', 'counter', ?, ?, '')",
+            (
+                forged.id.hex,
+                forged.seq,
+                forged.at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                forged.prev_hash,
+                forged.hash,
+            ),
+        )
+        connection.execute(
+            "INSERT INTO chain_checkpoint (id, institution_id, seq, head_hash, at, key_id, "
+            "signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                "e" * 32,
+                real.institution_id.hex,
+                forged.seq,
+                forged.hash,
+                "2026-05-06 03:00:00.000000",
+                real.key_id,
+                bytes(real.signature),
+            ),
+        )
+    connection.close()
+    with pytest.raises(checkpoints.CheckpointRefused) as refused:
+        checkpoints.sign(archive.db, "CY-RC", now=T + dt.timedelta(minutes=10))
+    assert refused.value.reason == "unkeyed"
