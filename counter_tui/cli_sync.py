@@ -31,13 +31,32 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     sync.add_argument(
         "--watch", action="store_true", help=_("keep syncing every sync_interval_s seconds")
     )
+    sync.add_argument(
+        "--batch",
+        type=_batch_size,
+        default=None,
+        metavar="N",
+        help=_("rows per transaction (default 2000; smaller for a slow line)"),
+    )
     return sync
+
+
+def _batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a batch size (a whole number from 1 to 100000).").format(text=text)
+        )
+    return value
 
 
 def run(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run ``sync`` as parsed by :func:`add_parser`; returns the exit status."""
     from counter_tui.context import open_central, open_database
-    from counter_tui.services import sync, workplace
+    from counter_tui.services import checkpoints, sync, workplace
 
     url = args.central or settings.central
     if url:
@@ -56,8 +75,16 @@ def run(settings: config.Settings, args: argparse.Namespace) -> int:
         central = open_central(settings, url)
         delay = 2.0
         while True:
+            # The chain's head as it is goes up signed with the office's facts.
+            checkpoints.sign_held(office)
             try:
-                result = sync.sync_once(office, central, origin, archive_root=settings.archive_dir)
+                result = sync.sync_once(
+                    office,
+                    central,
+                    origin,
+                    archive_root=settings.archive_dir,
+                    batch=args.batch or sync.BATCH,
+                )
             except sync.SyncError as exc:
                 message = str(exc)
             else:

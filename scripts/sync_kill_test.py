@@ -5,7 +5,7 @@
 Starts a throwaway PostgreSQL server (tests/support/pg.py), prepares it as the central
 database (services.central), builds an office archive (the demo generator, institution CY-RC)
 and then, until it has killed ``--kills`` of them: adds a few facts at the office (log-ins,
-dossier views) every third round, starts ``counter-tui sync`` as a separate process and kills
+dossier views) every round, starts ``counter-tui sync`` as a separate process and kills
 it (SIGKILL) after a random time up to how long a sync last took to finish (20 s at first) —
 before connecting, mid-batch, between central's commit and the local acknowledgement, during
 the pull. Finally one sync runs to its end, and the script checks that central holds exactly
@@ -37,6 +37,9 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-delay", type=float, default=20.0)
     parser.add_argument("--verbose", action="store_true", help="one line per sync started")
+    parser.add_argument(
+        "--batch", type=int, default=25, help="rows per transaction of the killed syncs"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -90,17 +93,17 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
         typical = args.max_delay  # how long a sync runs to its end, learnt as they finish
         while kills < args.kills and round_no < 4 * args.kills:
             round_no += 1
-            if round_no % 3 == 0:  # new facts keep arriving while syncs die
-                place = auth.authenticate(office, "clerk1", "clerk1-demo")
-                with office.read() as s:
-                    dossiers = s.exec(select(Dossier.id).limit(5)).all()
-                for dossier_id in dossiers[:2]:
-                    try:
-                        viewing.open_dossier(office, dossier_id, place, None)
-                    except Exception:  # noqa: BLE001 - not held here: a refusal is a fact too
-                        pass
+            # New facts keep arriving while syncs die: a log-in and five dossier openings.
+            place = auth.authenticate(office, "clerk1", "clerk1-demo")
+            with office.read() as s:
+                dossiers = s.exec(select(Dossier.id).limit(5)).all()
+            for dossier_id in dossiers:
+                try:
+                    viewing.open_dossier(office, dossier_id, place, None)
+                except Exception:  # noqa: BLE001 - not held here: a refusal is a fact too
+                    pass
             process = subprocess.Popen(
-                [*base, "sync", "--central", office_url],
+                [*base, "sync", "--central", office_url, "--batch", str(args.batch)],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -120,10 +123,13 @@ def main() -> int:  # noqa: C901 - one scenario, told in order
             process.wait()
             if args.verbose:
                 print(f"  sync {round_no + 1}: {what} after {delay:.2f} s", flush=True)
-        final = subprocess.run(
-            [*base, "sync", "--central", office_url], env=env, capture_output=True, text=True
-        )
-        print(final.stdout.strip() or final.stderr.strip())
+        # Two syncs to the end: the first sends everything, and the checkpoint a writing
+        # command signs when it finishes goes with the second (which adds nothing new).
+        for _final in range(2):
+            final = subprocess.run(
+                [*base, "sync", "--central", office_url], env=env, capture_output=True, text=True
+            )
+            print(final.stdout.strip() or final.stderr.strip())
         # The exact union.
         problems: list[str] = []
         with office.read() as s, admin.read() as remote:

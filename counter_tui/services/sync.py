@@ -974,7 +974,12 @@ def _seal(chain: access_log.Chain, table: str, row: SQLModel, origin: uuid.UUID)
 
 
 def sync_once(
-    office: Database, central: Database, origin: uuid.UUID, *, archive_root: Path | None = None
+    office: Database,
+    central: Database,
+    origin: uuid.UUID,
+    *,
+    archive_root: Path | None = None,
+    batch: int = BATCH,
 ) -> SyncResult:
     """Push, then pull, then record the outcome (module docstring). Raises SyncError (a
     database failure of central is one too: ``unreachable`` or ``refused``, with the operator's
@@ -984,8 +989,8 @@ def sync_once(
     result = SyncResult()
     try:
         try:
-            push(office, central, origin, result=result, archive_root=archive_root)
-            pull(office, central, origin, result=result, archive_root=archive_root)
+            push(office, central, origin, batch=batch, result=result, archive_root=archive_root)
+            pull(office, central, origin, batch=batch, result=result, archive_root=archive_root)
         except DATABASE_ERRORS as exc:
             explained = explain(exc, central.url)
             reason = getattr(explained, "reason", "unreachable")
