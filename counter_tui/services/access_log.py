@@ -16,11 +16,11 @@ import hashlib
 import logging
 import uuid
 
-import rfc8785
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from counter_tui.db.models import AccessEvent, utcnow
+from counter_tui.domain import canonical
 from counter_tui.i18n import N_
 from counter_tui.services import chain_key
 
@@ -76,7 +76,7 @@ def canonical_content(event: AccessEvent) -> dict[str, object]:
 
 def compute_hash(event: AccessEvent) -> str:
     """SHA-256 hex digest of the RFC 8785 canonical JSON of :func:`canonical_content`."""
-    return hashlib.sha256(rfc8785.dumps(canonical_content(event))).hexdigest()
+    return hashlib.sha256(canonical.dumps(canonical_content(event))).hexdigest()
 
 
 class Chain:

@@ -24,11 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-import rfc8785
 from sqlmodel import Session, select
 
 from counter_tui.db.models import Certificate, CertificateEvent, Institution, SigningKeyList
-from counter_tui.domain import clock
+from counter_tui.domain import canonical, clock
 from counter_tui.i18n import N_, _
 from counter_tui.services import access_log, certificate_signing, key_lists, seals
 
@@ -65,7 +64,7 @@ def certificate_content_hash(cert: Certificate) -> str:
         "certified_text": cert.certified_text,
         "facts": cert.facts,
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 def certificate_event_content_hash(event: CertificateEvent) -> str:
@@ -82,7 +81,7 @@ def certificate_event_content_hash(event: CertificateEvent) -> str:
         "document_path": event.document_path,
         "document_sha256": event.document_sha256,
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 def key_list_content_hash(row: SigningKeyList) -> str:
@@ -95,7 +94,7 @@ def key_list_content_hash(row: SigningKeyList) -> str:
         "key_list": bytes(row.key_list).hex(),
         "stored_at": clock.storage_text(row.stored_at),
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 def register_certificate(

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rfc8785
 from sqlmodel import Session, and_, or_, select
 
 from counter_tui.db.engine import Database
@@ -38,7 +37,7 @@ from counter_tui.db.models import (
     Material,
     Page,
 )
-from counter_tui.domain import clock
+from counter_tui.domain import canonical, clock
 from counter_tui.i18n import N_, _
 from counter_tui.services import (
     access_log,
@@ -72,7 +71,7 @@ def material_content_hash(material: Material) -> str:
         "created_at": _instant(material.created_at),
         "created_by": str(material.created_by) if material.created_by else None,
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 def page_content_hash(page: Page) -> str:
@@ -88,7 +87,7 @@ def page_content_hash(page: Page) -> str:
         "height": page.height,
         "created_at": _instant(page.created_at),
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 SEAL_KINDS = {

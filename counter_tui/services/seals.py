@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-import rfc8785
 from sqlmodel import SQLModel
 
-from counter_tui.domain import clock
+from counter_tui.domain import canonical, clock
 from counter_tui.i18n import _
 
 
@@ -39,7 +38,7 @@ def row_content_hash(row: SQLModel) -> str:
     """SHA-256 (hex) of every column of ``row`` (see the module docstring)."""
     table = row.__table__  # type: ignore[attr-defined]
     content = {c.name: _canonical(getattr(row, c.name)) for c in table.columns}
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical.dumps(content)).hexdigest()
 
 
 def seal_row(
