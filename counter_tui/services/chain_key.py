@@ -104,14 +104,15 @@ def read() -> ChainKey | None:
 def for_appending(next_seq: int) -> ChainKey | None:
     """The key to MAC events with from ``next_seq`` on: this keyring's, created (from the OS's
     random source) when the keyring is usable and holds none, remembering ``next_seq`` as
-    :data:`SINCE`. None when there is no usable keyring or it fails (the event is then written
-    without a MAC, which `audit verify` on a computer with the key reports; logged)."""
+    :data:`SINCE`. None when there is no usable keyring (the app says so once at start,
+    services.secrets.headless_notice) or it fails (logged); the event is then written without
+    a MAC, which `audit verify` on a computer with the key reports."""
+    if not secrets.keyring_usable():
+        return None  # a computer without a keyring: nothing to say at every event
     try:
         key = read()
         if key is not None:
             return key
-        if not secrets.keyring_usable():
-            return None
         secret = os.urandom(KEY_BYTES)
         secrets.set_secret(secrets.CHAIN_KEY, base64.b64encode(secret).decode("ascii"))
         keyring.set_password(secrets.SERVICE, SINCE, str(next_seq))

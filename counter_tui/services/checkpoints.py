@@ -83,19 +83,30 @@ class CheckpointRefused(CounterError, RuntimeError):
     key: appended behind the application's back). ``str()`` says what to do (UI language)."""
 
 
-def _refusal(session: Session, institution_id: object, code: str, head: AccessEvent) -> None:
-    """Raise CheckpointRefused when signing ``head`` would bless a rollback or an event
-    appended without the chain key (see :class:`CheckpointRefused`)."""
+def _kept(code: str) -> tuple[int, str] | None:
+    """The last checkpoint this computer signed for ``code`` as the keyring remembers it
+    (sequence number, head hash); None when it remembers none or there is no usable keyring."""
     try:
         kept = certificate_signing.remembered(f"{REMEMBERED}:{code}")
     except secrets.SecretsError:
-        kept = None
+        return None
     seq_text, _sep, kept_hash = (kept or "").partition(":")
-    kept_seq: int | None = None
-    if seq_text.isdigit():
-        kept_seq = int(seq_text)
-        at_kept = session.exec(select(AccessEvent).where(AccessEvent.seq == kept_seq)).first()
-        if head.seq < kept_seq or at_kept is None or at_kept.hash != kept_hash:
+    return (int(seq_text), kept_hash) if seq_text.isdigit() else None
+
+
+def _still_there(session: Session, kept: tuple[int, str]) -> bool:
+    """Whether the chain still holds, at the remembered number, the remembered hash."""
+    event = session.exec(select(AccessEvent).where(AccessEvent.seq == kept[0])).first()
+    return event is not None and event.hash == kept[1]
+
+
+def _refusal(session: Session, institution_id: object, code: str, head: AccessEvent) -> None:
+    """Raise CheckpointRefused when signing ``head`` would bless a rollback or an event
+    appended without the chain key (see :class:`CheckpointRefused`)."""
+    kept = _kept(code)
+    kept_seq = kept[0] if kept else None
+    if kept is not None:
+        if head.seq < kept[0] or not _still_there(session, kept):
             raise CheckpointRefused(
                 _(
                     "The access log was not signed: this computer signed it up to event no. "
@@ -261,14 +272,8 @@ def check(session: Session, report: Findings) -> tuple[int, int]:
     for institution_id, code in codes.items():
         if institution_id not in keyring_lists:
             continue
-        try:
-            kept = certificate_signing.remembered(f"{REMEMBERED}:{code}")
-        except secrets.SecretsError:
-            kept = None
-        if not kept:
-            continue
-        seq_text, _sep, _hash = kept.partition(":")
-        if seq_text.isdigit() and int(seq_text) > highest[institution_id]:
+        kept = _kept(code)
+        if kept is not None and kept[0] > highest[institution_id]:
             report.add(
                 "chain_checkpoint",
                 code,
@@ -277,7 +282,7 @@ def check(session: Session, report: Findings) -> tuple[int, int]:
                     "this computer signed a checkpoint of {institution} at event no. {seq}, "
                     "which the database no longer holds: checkpoints (and perhaps events) "
                     "were removed"
-                ).format(institution=code, seq=seq_text),
+                ).format(institution=code, seq=kept[0]),
             )
     return count, max(0, head_seq - latest_valid)
 
@@ -355,20 +360,13 @@ def rolled_back(session: Session) -> str | None:
     rollback or a rewrite) — else None. Cheap (one lookup per institution); read-only; None
     when there is no usable keyring or it remembers nothing."""
     for institution in session.exec(select(Institution).order_by(Institution.code)):
-        try:
-            kept = certificate_signing.remembered(f"{REMEMBERED}:{institution.code}")
-        except secrets.SecretsError:
-            return None
-        seq_text, _sep, kept_hash = (kept or "").partition(":")
-        if not seq_text.isdigit():
-            continue
-        event = session.exec(select(AccessEvent).where(AccessEvent.seq == int(seq_text))).first()
-        if event is None or event.hash != kept_hash:
+        kept = _kept(institution.code)
+        if kept is not None and not _still_there(session, kept):
             return _(
                 "This archive is behind what this computer signed (event no. {seq} of "
                 "{institution} is gone or changed): it was rolled back or rewritten, so its "
                 "records cannot be trusted here. Run counter-tui audit verify."
-            ).format(seq=seq_text, institution=institution.code)
+            ).format(seq=kept[0], institution=institution.code)
     return None
 
 

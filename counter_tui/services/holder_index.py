@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import keyring
 from sqlmodel import Session, col, select
 
-from counter_tui.db.models import CustodyEvent, Dossier, HolderIndex, Institution
+from counter_tui.db.models import Dossier, HolderIndex, Institution
 from counter_tui.i18n import _
 from counter_tui.services import custody, secrets
 
@@ -121,16 +121,3 @@ def entries_held(
                 )
             )
     return out
-
-
-def touched_dossiers(session: Session, custody_event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """The dossiers of the given custody events."""
-    if not custody_event_ids:
-        return []
-    return list(
-        set(
-            session.exec(
-                select(CustodyEvent.dossier_id).where(col(CustodyEvent.id).in_(custody_event_ids))
-            )
-        )
-    )

@@ -309,7 +309,7 @@ def push(
             rows = _load(session, entries)
             with central.write() as remote:
                 _check_schema(session, remote)
-                quarantined = _push_rows(remote, rows, origin, result, archive_root)
+                quarantined = _push_rows(session, remote, rows, origin, result, archive_root)
                 remote.flush()
         if after_central_commit is not None:
             after_central_commit()
@@ -332,10 +332,8 @@ def _load(session: Session, entries: Iterable[SyncOutbox]) -> list[tuple[str, SQ
         model = PUSHED.get(table)
         if model is None:
             continue
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for row in session.exec(select(model).where(col(model.id).in_(chunk))):  # type: ignore[attr-defined]
-                found[(table, row.id)] = row  # type: ignore[attr-defined]
+        for row in _by_id(session, model, ids):
+            found[(table, row.id)] = row  # type: ignore[attr-defined]
     return [(t, found[(t, i)]) for t, i in order if (t, i) in found]
 
 
@@ -408,6 +406,7 @@ def ours_filter(session: Session, rows: list[tuple[str, SQLModel]], origin: uuid
 
 
 def _push_rows(
+    session: Session,
     remote: Session,
     rows: list[tuple[str, SQLModel]],
     origin: uuid.UUID,
@@ -415,8 +414,7 @@ def _push_rows(
     archive_root: Path | None = None,
 ) -> list[SyncQuarantine]:
     by_table: dict[str, list[SQLModel]] = {}
-    session = Session.object_session(rows[0][1]) if rows else None
-    ours = ours_filter(session, rows, origin) if session is not None else (lambda _t, _r: True)
+    ours = ours_filter(session, rows, origin)
     for table, row in rows:
         if ours(table, row):
             by_table.setdefault(table, []).append(row)
@@ -431,7 +429,7 @@ def _push_rows(
             quarantined += _push_chain(remote, group, origin, result)
         else:
             quarantined += _push_table(remote, table, group, result)
-    _push_holder_entries(remote, by_table.get("custody_event", []), origin)
+    _push_holder_entries(session, remote, by_table.get("custody_event", []), origin)
     if archive_root is not None:
         _push_files(remote, by_table.get("page", []), origin, archive_root, result)
     suspicious = [q for q in quarantined if q.direction == "push"]
@@ -519,7 +517,9 @@ def fetch_files(
             result.files += 1
 
 
-def _push_holder_entries(remote: Session, custody_rows: list[SQLModel], origin: uuid.UUID) -> None:
+def _push_holder_entries(
+    session: Session, remote: Session, custody_rows: list[SQLModel], origin: uuid.UUID
+) -> None:
     """Write the holder index entries of the dossiers whose custody the batch changed and
     that this office holds now (services.holder_index); the later ``since`` wins."""
     if not custody_rows:
@@ -528,9 +528,6 @@ def _push_holder_entries(remote: Session, custody_rows: list[SQLModel], origin: 
         secret = holder_index.key(create=True)
     except secrets.SecretsError as exc:
         log.warning("holder index not written (no key): %s", exc)
-        return
-    session = Session.object_session(custody_rows[0])
-    if session is None:
         return
     dossiers = list({r.dossier_id for r in custody_rows})  # type: ignore[attr-defined]
     entries = holder_index.entries_held(session, origin, dossiers, secret)
@@ -837,11 +834,8 @@ def _apply(
             ids.setdefault(table, []).append(row.id)  # type: ignore[attr-defined]
     held: dict[tuple[str, uuid.UUID], SQLModel] = {}
     for table, wanted in ids.items():
-        model = PULLED[table]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for row in session.exec(select(model).where(col(model.id).in_(chunk))):  # type: ignore[attr-defined]
-                held[(table, row.id)] = row  # type: ignore[attr-defined]
+        for row in _by_id(session, PULLED[table], wanted):
+            held[(table, row.id)] = row  # type: ignore[attr-defined]
     dossiers = _present(
         session, models.Dossier, {getattr(r, "dossier_id", None) for _t, r in rows} - {None}
     ) | {r.id for t, r in rows if t == "dossier"}  # type: ignore[attr-defined]
@@ -920,14 +914,19 @@ def _apply(
     _apply_holder_entries(session, entries)
 
 
-def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[uuid.UUID]:
-    """Which of the ids ``wanted`` exist in ``model``'s table here."""
-    found: set[uuid.UUID] = set()
-    listed = list(wanted)
+def _by_id(session: Session, model: type[SQLModel], ids: Iterable[Any]) -> list[SQLModel]:
+    """The rows of ``model`` whose id is in ``ids``, read 500 ids to a query."""
+    listed = list(ids)
+    rows: list[SQLModel] = []
     for start in range(0, len(listed), 500):
         chunk = listed[start : start + 500]
-        found |= set(session.exec(select(model.id).where(col(model.id).in_(chunk))))  # type: ignore[attr-defined]
-    return found
+        rows += session.exec(select(model).where(col(model.id).in_(chunk))).all()  # type: ignore[attr-defined]
+    return rows
+
+
+def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[uuid.UUID]:
+    """Which of the ids ``wanted`` exist in ``model``'s table here."""
+    return {row.id for row in _by_id(session, model, wanted)}  # type: ignore[attr-defined]
 
 
 def _apply_holder_entries(session: Session, entries: list[models.HolderIndex]) -> None:
