@@ -131,6 +131,23 @@ class DossierView:
 
 
 @dataclass(frozen=True)
+class NearbyDossier:
+    """A dossier held by another institution, read from the central database to serve its
+    person here (就近办理, services.nearby): the read-only ``view`` (its ``holder_name`` and
+    ``held_since`` are the holder's), the holder's id, code, address and phone, the central
+    record of this view (``record_id``, cited when a certificate is issued from it) and when
+    it was read (aware UTC)."""
+
+    view: DossierView
+    holder_id: uuid.UUID
+    holder_code: str
+    holder_address: str
+    holder_phone: str
+    record_id: uuid.UUID
+    read_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class IssuedCertificate:
     """An issued certificate: serial, kind, the PDF written (``path``), the certified text,
     the typable 查验码 (``XXXX-XXXX-XXX``), the 电子证照-shaped identifier and the issuing

@@ -53,6 +53,9 @@ KIND_LABELS: dict[str, str] = {
     "consultation_added": N_("consultation registered (sealed)"),
     "dossier_added": N_("dossier registered (sealed)"),
     "institution_changed": N_("institution recorded or changed (sealed)"),
+    "nearby_view": N_("dossier held elsewhere viewed here (就近办理)"),
+    "nearby_viewed_elsewhere": N_("dossier held here viewed at another office (就近办理)"),
+    "nearby_issued_elsewhere": N_("certificate issued at another office from a dossier held here"),
 }
 """Each access event kind with its label for auditors (a msgid; translate when shown)."""
 KINDS = tuple(KIND_LABELS)

@@ -103,6 +103,21 @@ RULES: dict[str, Rule] = {
     ),
     "add_material": Rule(_COUNTER, "held", N_("add materials"), "supplement.add_material"),
     "issue_certificate": Rule(_ISSUERS, "held", N_("issue certificates"), "issuance.issue"),
+    "serve_nearby": Rule(
+        _COUNTER,
+        "none",
+        N_("serve at the nearest office"),
+        "nearby.open_nearby",
+        "online only; the applicant's full resident ID; read-only catalogue from central; "
+        "logged for the viewing office and the holder; not the clerk's own",
+    ),
+    "issue_nearby": Rule(
+        _ISSUERS,
+        "none",
+        N_("issue certificates for dossiers held elsewhere"),
+        "nearby.issue_nearby, issuance.issue",
+        "after a nearby view in this service, online; names the holder; this office's serial",
+    ),
     "certificate_history": Rule(
         _COUNTER,
         "held",

@@ -108,7 +108,7 @@ from counter_tui.db import migrate
 from counter_tui.db.engine import DATABASE_ERRORS, Database, explain
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import central_sql
+from counter_tui.services import central_nearby_sql, central_sql
 from counter_tui.services.central_sql import (
     LOGGED_TABLES,
     OFFICE_GROUP,
@@ -183,7 +183,8 @@ def init_central(admin_url: str) -> None:
         with db.begin_write_connection() as connection:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({central_sql.INIT_LOCK})")
             first = _schema_version(connection) is None
-            for statement in central_sql.init_statements(first_install=first):
+            statements = central_sql.init_statements(first_install=first)
+            for statement in [*statements, *central_nearby_sql.statements()]:
                 # The driver reads "%" as a placeholder mark even without parameters.
                 connection.exec_driver_sql(statement.replace("%", "%%"))
         log.info("central database %s prepared (schema %s)", db.describe(), SCHEMA_VERSION)

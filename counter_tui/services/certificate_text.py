@@ -61,7 +61,8 @@ class CertifiedTextContext:
 
     ``person_name``; ``gender`` "M", "F" or ""; ``id_number`` the full normalised resident ID
     (18 characters) and ``id_number_masked`` (first 6 + last 4); ``dossier_no`` 档号;
-    ``institution_name`` the issuing 存档机构; ``held_since`` the Beijing date the institution
+    ``institution_name`` the issuing 存档机构; ``holder_name`` the one holding the dossier
+    (the issuing one unless served elsewhere); ``held_since`` the Beijing date the institution
     received the dossier (None when unknown); ``facts`` the validated facts of the kind;
     ``sources`` the cited materials in catalogue order; ``purpose`` 用途; ``applicant``
     "本人" or the agent's wording.
@@ -78,6 +79,9 @@ class CertifiedTextContext:
     sources: tuple[SourceMaterial, ...]
     purpose: str
     applicant: str
+    holder_name: str = ""
+    """The 存档机构 holding the dossier when another one issues (就近办理, services.nearby);
+    "" means the issuing institution holds it."""
 
 
 def zh_date(value: dt.date | FactDate | None) -> str:
@@ -197,6 +201,7 @@ def render_certified_text(
         "id_number_masked": context.id_number_masked,
         "dossier_no": context.dossier_no,
         "institution_name": context.institution_name,
+        "holder_name": context.holder_name or context.institution_name,
         "held_since": context.held_since,
         "facts": _facts_mapping(context.facts),
         "sources": list(context.sources),

@@ -55,7 +55,7 @@ from counter_tui.domain import (
 from counter_tui.domain import text as text_rules
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.read_models import IssuedCertificate
+from counter_tui.read_models import IssuedCertificate, MaterialRow
 from counter_tui.services import (
     access_log,
     authorization,
@@ -99,6 +99,19 @@ class CertificateRequest:
     facts: tuple[tuple[str, str], ...] = ()
     """The kind's fact fields as typed or confirmed by the clerk: (field name, raw text)
     pairs, field names from ``domain.certificate_facts.FIELDS[kind_code]``."""
+
+
+@dataclass(frozen=True)
+class NearbySource:
+    """A dossier held by another institution, served here (就近办理, services.nearby): its
+    holder (id and name, named in the certified text), when the holder received it (aware
+    UTC, or None), and its catalogue as read from the central database (the materials are not
+    stored here, so citing checks against these rows)."""
+
+    holder_id: uuid.UUID
+    holder_name: str
+    held_since: dt.datetime | None
+    materials: tuple[MaterialRow, ...]
 
 
 def check_cited(kind_code: str, cited: Collection[object]) -> None:
@@ -218,6 +231,24 @@ def _cited_rows(
     return sorted(rows.values(), key=categories.display_key)
 
 
+def _cited_catalogue_rows(
+    rows: Iterable[MaterialRow], material_ids: Collection[uuid.UUID]
+) -> list[MaterialRow]:
+    """The cited catalogue rows of a dossier served here (already in catalogue order);
+    IssuanceError ``cited`` when one is not in that catalogue."""
+    wanted = set(material_ids)
+    cited = [r for r in rows if r.id in wanted]
+    if len(cited) != len(wanted):
+        raise IssuanceError("cited", _("A cited material is not in this dossier."))
+    return cited
+
+
+def _catalogue_sources(rows: Iterable[MaterialRow]) -> tuple[certificate_facts.SourceMaterial, ...]:
+    return tuple(
+        certificate_facts.SourceMaterial(r.number, r.category, r.title, r.formed_on) for r in rows
+    )
+
+
 def _birth_date(id_number: str | None) -> dt.date | None:
     """The holder's birth date from the resident ID (GB 11643), None when there is none."""
     if not id_number:
@@ -309,9 +340,17 @@ def issue(
     certificates_dir: Path,
     templates_dir: Path | None = None,
     now: dt.datetime | None = None,
+    nearby: NearbySource | None = None,
 ) -> IssuedCertificate:
     """Issue a certificate for ``dossier_id`` within the visit (which goes on): see the module
     docstring for what one issue writes.
+
+    ``nearby``: the dossier is held by another institution and served here (就近办理,
+    services.nearby, which checks the central database first): the rule ``issue_nearby``
+    applies instead of ``issue_certificate``, the dossier must still be held by
+    ``nearby.holder_id`` (not by this institution, not in transit), cited materials come from
+    ``nearby.materials``, and the certified text names the holder; the serial is this
+    institution's.
 
     ``templates_dir``: the institution's template overrides (``<kind>.txt.j2``), None for the
     shipped wording. Returns the :class:`IssuedCertificate` (PDF path, serial, 查验码).
@@ -328,9 +367,12 @@ def issue(
     local_day = clock.today(issued_at)
     clerk_id = workplace.clerk.id if workplace.clerk else None
     # Who may: checked (and a refusal logged) before a key could be created for them.
-    authorization.check(
-        db, workplace, "issue_certificate", dossier_id=dossier_id, error=IssuanceRefused
-    )
+    if nearby is None:
+        authorization.check(
+            db, workplace, "issue_certificate", dossier_id=dossier_id, error=IssuanceRefused
+        )
+    else:
+        authorization.check(db, workplace, "issue_nearby", error=IssuanceRefused)
     # The key first: a missing keyring or key is said before anything is written.
     certificate_signing.create_signing_key(workplace.institution.code, now=issued_at)
     written: Path | None = None
@@ -341,7 +383,18 @@ def issue(
             if dossier is None:
                 raise IssuanceError("dossier", _("This dossier no longer exists."))
             state = custody.states(session, [dossier_id])[dossier_id]
-            if not state.held_by(workplace.institution.id):
+            if nearby is not None:
+                if not state.held_by(nearby.holder_id) or nearby.holder_id == (
+                    workplace.institution.id
+                ):
+                    raise IssuanceError(
+                        "dossier",
+                        _(
+                            "This dossier is no longer held where the central database said; "
+                            "look it up again."
+                        ),
+                    )
+            elif not state.held_by(workplace.institution.id):
                 raise IssuanceError(
                     "dossier",
                     _("Only the institution holding a dossier issues certificates from it."),
@@ -357,8 +410,14 @@ def issue(
                         "with: counter-tui institution set {code} --uscc … --address …"
                     ).format(name=institution.name, code=institution.code),
                 )
-            cited_rows = _cited_rows(session, dossier_id, request.cited_material_ids)
-            sources = _sources(cited_rows)
+            if nearby is None:
+                cited_rows: list[Material] | list[MaterialRow] = _cited_rows(
+                    session, dossier_id, request.cited_material_ids
+                )
+                sources = _sources(cited_rows)  # type: ignore[arg-type]
+            else:
+                cited_rows = _cited_catalogue_rows(nearby.materials, request.cited_material_ids)
+                sources = _catalogue_sources(cited_rows)
             try:
                 facts = certificate_facts.validate_facts(
                     kind.code,
@@ -369,7 +428,8 @@ def issue(
                 )
             except certificate_facts.FactError as exc:
                 raise IssuanceError(f"fact:{exc.field}", str(exc)) from None
-            held_since = clock.today(state.since) if state.since else None
+            since = nearby.held_since if nearby is not None else state.since
+            held_since = clock.today(since) if since else None
             text = certificate_text.render_certified_text(
                 kind.code,
                 certificate_text.CertifiedTextContext(
@@ -379,6 +439,7 @@ def issue(
                     id_number_masked=resident_id.mask(dossier.id_number or ""),
                     dossier_no=dossier.dossier_no,
                     institution_name=institution.name,
+                    holder_name=nearby.holder_name if nearby is not None else institution.name,
                     held_since=held_since,
                     facts=facts,
                     sources=sources,

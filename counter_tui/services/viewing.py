@@ -69,23 +69,7 @@ def _read_view(
             scanned[page] += 1
     state = custody.states(session, [dossier_id])[dossier_id]
     names = institution_names(session)
-    corrected = {m.corrects for m in materials if m.corrects}
-    rows = [
-        MaterialRow(
-            id=m.id,
-            number=categories.catalogue_number(m.category, m.subcategory, m.item_no),
-            category=m.category,
-            subcategory=m.subcategory,
-            title=m.title,
-            formed_on=m.formed_on,
-            page_count=m.page_count,
-            remark=m.remark,
-            scanned_pages=scanned[m.id],
-            corrects=m.corrects,
-            corrected=m.id in corrected,
-        )
-        for m in sorted(materials, key=categories.display_key)
-    ]
+    rows = catalogue_rows(materials, scanned)
     view = DossierView(
         id=dossier.id,
         dossier_no=dossier.dossier_no,
@@ -100,6 +84,29 @@ def _read_view(
         materials=rows,
     )
     return view, dossier.id_number, state
+
+
+def catalogue_rows(materials: list[Material], scanned: dict[uuid.UUID, int]) -> list[MaterialRow]:
+    """The catalogue (材料目录) rows of ``materials`` in display order (category, subcategory,
+    item: domain.categories.display_key); ``scanned`` maps a material id to its number of
+    scanned pages (0 when absent). A material another one corrects is marked ``corrected``."""
+    corrected = {m.corrects for m in materials if m.corrects}
+    return [
+        MaterialRow(
+            id=m.id,
+            number=categories.catalogue_number(m.category, m.subcategory, m.item_no),
+            category=m.category,
+            subcategory=m.subcategory,
+            title=m.title,
+            formed_on=m.formed_on,
+            page_count=m.page_count,
+            remark=m.remark,
+            scanned_pages=scanned.get(m.id, 0),
+            corrects=m.corrects,
+            corrected=m.id in corrected,
+        )
+        for m in sorted(materials, key=categories.display_key)
+    ]
 
 
 def check_opening(
