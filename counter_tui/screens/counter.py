@@ -8,6 +8,7 @@ the text up and, for a single match held here, opens the dossier. The current vi
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter_tui.context import AppContext
+from counter_tui.context import AppContext, open_central
 from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.next_applicant import NextApplicant, NextApplicantDialog
 from counter_tui.domain import service_time
@@ -31,12 +32,16 @@ from counter_tui.messages import (
 )
 from counter_tui.read_models import DossierView, Visit
 from counter_tui.screens.dossier import DossierOutcome, DossierScreen
+from counter_tui.screens.nearby import NearbyOpened, NearbyScreen
 from counter_tui.screens.verify import VerifyScreen, is_certificate_text
-from counter_tui.services import lookup, viewing, visits
+from counter_tui.services import lookup, nearby, viewing, visits
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.pick_list import choice_lines
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
+
+if TYPE_CHECKING:
+    from counter_tui.context import Database
 
 
 def outcome_label(outcome: str) -> str:
@@ -59,6 +64,7 @@ class CounterScreen(ShowsMessages, Screen):
         Binding(
             "f6", "verify_certificate", _("Verify certificate"), id="counter.verify_certificate"
         ),
+        Binding("f7", "serve_nearby", _("Serve here"), id="counter.serve_nearby"),
         Binding("escape", "clear", _("Clear"), id="counter.clear"),
     ]
 
@@ -67,6 +73,8 @@ class CounterScreen(ShowsMessages, Screen):
         self.ctx = ctx
         self.busy: str | None = None  # the text being looked up or opened
         self.offered: str | None = None  # a kept scan put into the input, not yet looked up
+        self.nearby_id: str | None = None  # a resident ID held elsewhere: F7 serves it here
+        self._central: Database | None = None
 
     def compose(self) -> ComposeResult:
         place = self.ctx.workplace
@@ -157,6 +165,7 @@ class CounterScreen(ShowsMessages, Screen):
     def look_up(self, text: str) -> None:
         """Look ``text`` up in a worker (a new service starts if none is open)."""
         self.offered = None
+        self.nearby_id = None
         if self.busy is not None:
             # Another scan arriving while this one is looked up waits its turn instead of
             # being lost or mixed into it (a double Enter submits nothing: the field was
@@ -235,7 +244,17 @@ class CounterScreen(ShowsMessages, Screen):
             choices.focus()
         else:
             level = "error" if outcome.status in ("invalid", "refused") else "warning"
-            self.show_message(outcome.message, level=level)
+            message = outcome.message
+            if (
+                outcome.status == "held_elsewhere"
+                and outcome.query_kind == "resident_id"
+                and outcome.reason != "in_transit"
+            ):
+                self.nearby_id = event.query
+                message += " " + _(
+                    "With the applicant here: F7 serves it at this counter (就近办理, online)."
+                )
+            self.show_message(message, level=level)
             self._done(restore=True)
 
     def _follow_visit(self, visit: Visit | None) -> None:
@@ -296,6 +315,7 @@ class CounterScreen(ShowsMessages, Screen):
 
     def reset(self, message: str = "") -> None:
         """Back to an empty counter for the next applicant (a kept scan stays offered)."""
+        self.nearby_id = None
         scan = self.query_one(ScanInput)
         if self.offered and scan.value == self.offered and not self.ctx.scans:
             self.ctx.scans.append(self.offered)  # still the next lookup
@@ -319,6 +339,51 @@ class CounterScreen(ShowsMessages, Screen):
             self.show_message("")
             self._offer_pending()
         self.query_one(ScanInput).focus()
+
+    def action_serve_nearby(self) -> None:
+        """F7: serve here the applicant whose resident ID was just found held by another
+        office (就近办理): read its catalogue from central in a worker, then show it."""
+        if self.busy is not None:
+            return
+        if self.nearby_id is None:
+            self.show_message(
+                _(
+                    "F7 serves an applicant whose dossier another office holds: look up their "
+                    "resident ID first."
+                ),
+                level="warning",
+            )
+            return
+        if self.ctx.visit is None:
+            self.ctx.visit = Visit()
+            self._sync_timer()
+        self.busy = self.nearby_id
+        self.show_message(_("Reading the catalogue from the city's central database…"))
+        self.open_nearby(self.nearby_id, self.ctx.visit)
+
+    @work(thread=True, group="open")
+    def open_nearby(self, number: str, visit: Visit) -> None:
+        """Read the dossier held elsewhere from central and record the view (worker thread)."""
+        try:
+            if self._central is None and self.ctx.settings.central:
+                self._central = open_central(self.ctx.settings, ask=lambda _name: "")
+            served = nearby.open_nearby(
+                self.ctx.db, self._central, self.ctx.workplace, number, visit
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+            self.post_message(ServiceFailed(failure_message(self, exc)))
+            return
+        self.post_message(NearbyOpened(served, self._central))
+
+    @on(NearbyOpened)
+    def nearby_opened(self, event: NearbyOpened) -> None:
+        self.nearby_id = None
+        self._done(restore=False)
+        self.show_message("")
+        self.app.push_screen(
+            NearbyScreen(self.ctx, event.served, event.central, self.ctx.visit),
+            self.dossier_closed,
+        )
 
     def action_verify_certificate(self) -> None:
         """F6: the 查验 screen, to verify a certificate someone presents."""

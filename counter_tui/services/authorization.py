@@ -126,10 +126,10 @@ RULES: dict[str, Rule] = {
     ),
     "print_certificate": Rule(
         _ISSUERS,
-        "held",
+        "not_own",
         N_("print certificates"),
         "certificate_events.print_certificate",
-        "issued by this institution",
+        "issued by this institution (also from a dossier held elsewhere, 就近办理)",
     ),
     "reprint_certificate": Rule(
         _ISSUERS,

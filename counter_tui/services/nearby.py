@@ -18,9 +18,10 @@ The policy (docs/SECURITY.md, "Serving at the nearest office"):
   the dossier (services.issuance ``nearby``), within :data:`VIEW_VALID` of the view and only
   while central is reachable; central records the issue (``nearby_issue``) beside the view.
 - **Logged for both.** B's access chain has ``nearby_view`` and ``certificate``; A pulls
-  central's records of its dossiers (:func:`pull_records`, run by every sync) into its own
+  central's records of its dossiers into its own
   chain as ``nearby_viewed_elsewhere`` / ``nearby_issued_elsewhere`` naming B, the clerk and
-  the serial, and pulls B's certificate itself with the dossier's other facts (services.sync).
+  the serial (services.nearby_records, run by every sync), and pulls B's certificate itself
+  with the dossier's other facts (services.sync).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from counter_tui.db.engine import DATABASE_ERRORS, Database, explain
 from counter_tui.db.models import (
@@ -40,7 +41,6 @@ from counter_tui.db.models import (
     Dossier,
     Institution,
     Material,
-    SyncState,
     new_id,
     utcnow,
 )
@@ -48,7 +48,7 @@ from counter_tui.domain import resident_id
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.read_models import DossierView, IssuedCertificate, NearbyDossier, Visit
-from counter_tui.services import access_log, auth, authorization, custody, issuance, visits
+from counter_tui.services import access_log, auth, authorization, custody, issuance, sync, visits
 from counter_tui.services.central_nearby_sql import VIEW_VALID_HOURS
 from counter_tui.services.viewing import catalogue_rows
 from counter_tui.services.workplace import Workplace
@@ -58,11 +58,6 @@ log = logging.getLogger(__name__)
 VIEW_VALID = dt.timedelta(hours=VIEW_VALID_HOURS) - dt.timedelta(minutes=5)
 """How long after the view a certificate may be issued from it here (central allows
 :data:`~counter_tui.services.central_nearby_sql.VIEW_VALID_HOURS`; a margin for clocks)."""
-
-CURSOR_KEY = "nearby_cursor"
-"""sync_state key of :func:`pull_records`'s cursor ``"<xid>:<record uuid>"``."""
-
-_START = "0:00000000-0000-0000-0000-000000000000"
 
 
 class NearbyError(CounterError):
@@ -232,68 +227,6 @@ def issue_nearby(
     return issued
 
 
-def pull_records(
-    office: Database, central: Database, origin: uuid.UUID, *, batch: int = 500
-) -> int:
-    """Copy central's records of other offices viewing or issuing from dossiers that
-    ``origin`` holds into this office's access chain (``nearby_viewed_elsewhere`` /
-    ``nearby_issued_elsewhere``; institution = the other office; target = the central record;
-    reason = its code, the clerk's username and name, the serial), in central's (xid, id)
-    order below the snapshot's xmin (as services.sync's pull), the cursor moving in the same
-    local transaction. Returns the number of records copied. Raises SQLAlchemy / driver
-    errors (the caller, services.sync, reports them)."""
-    copied = 0
-    while True:
-        with office.write() as session:
-            cursor = session.get(SyncState, CURSOR_KEY)
-            xid, _sep, last = (cursor.value if cursor else _START).partition(":")
-            with central.read() as remote:
-                rows = remote.execute(
-                    text(
-                        "SELECT id, xid::text, action, dossier_id, office_institution_id, "
-                        "clerk_username, clerk_name, serial FROM nearby_access "
-                        "WHERE holder_institution_id = :me AND office_institution_id <> :me "
-                        "AND (xid > CAST(:x AS xid8) OR (xid = CAST(:x AS xid8) "
-                        "AND id > CAST(:i AS uuid))) "
-                        "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
-                        "ORDER BY xid, id LIMIT :n"
-                    ),
-                    {"me": origin, "x": xid, "i": last, "n": batch},
-                ).all()
-            if not rows:
-                return copied
-            _record(session, rows)
-            end = f"{rows[-1][1]}:{rows[-1][0]}"
-            if cursor is None:
-                session.add(SyncState(key=CURSOR_KEY, value=end))
-            else:
-                cursor.value = end
-                session.add(cursor)
-            copied += len(rows)
-
-
-def _record(session: Session, rows: list[Any]) -> None:
-    dossiers = {r[3] for r in rows}
-    present = set(session.exec(select(Dossier.id).where(col(Dossier.id).in_(dossiers))))
-    codes = {
-        i.id: i.code
-        for i in session.exec(
-            select(Institution).where(col(Institution.id).in_({r[4] for r in rows}))
-        )
-    }
-    chain = access_log.Chain(session)
-    for record_id, _xid, action, dossier_id, office_id, username, name, serial in rows:
-        office_code = codes.get(office_id, str(office_id))
-        chain.append(
-            kind="nearby_issued_elsewhere" if action == "issue" else "nearby_viewed_elsewhere",
-            clerk_id=None,
-            institution_id=office_id if office_id in codes else None,
-            dossier_id=dossier_id if dossier_id in present else None,
-            target_id=record_id,
-            reason=" ".join(p for p in (office_code, username, name, serial) if p),
-        )
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -358,8 +291,6 @@ def _keep_copy(
 ) -> None:
     """Store the dossier's header and custody events as pulled rows (sealed, never pushed
     back; services.sync), unless already here."""
-    from counter_tui.services import sync  # sync imports this module
-
     rows: list[tuple[str, Any]] = [("dossier", dossier)]
     rows += [("custody_event", e) for e in events]
     sync.apply_rows(session, rows, origin)

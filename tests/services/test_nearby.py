@@ -47,10 +47,9 @@ class Office:
     """Office CY-JY: its own SQLite archive, its central role, one logged-in clerk."""
 
     def __init__(self, city: City, folder: Path, *, role: str = "clerk", own_id: str = "") -> None:
-        password = central.add_office(city.admin_url, "CY-JY")
-        self.central = Database(
-            central.office_url(city.admin_url, "CY-JY").replace("@", f":{password}@", 1)
-        )
+        self.password = central.add_office(city.admin_url, "CY-JY")
+        self.url = central.office_url(city.admin_url, "CY-JY")
+        self.central = Database(self.url.replace("@", f":{self.password}@", 1))
         with city.office.db.read() as s:
             self.origin = s.exec(select(Institution).where(Institution.code == "CY-JY")).one().id
         self.db = tiny_archive_empty(folder, city)
