@@ -64,7 +64,7 @@ class CounterScreen(ShowsMessages, Screen):
         Binding(
             "f6", "verify_certificate", _("Verify certificate"), id="counter.verify_certificate"
         ),
-        Binding("f7", "serve_nearby", _("Serve here"), id="counter.serve_nearby"),
+        Binding("f7", "serve_nearby", _("Serve here"), id="counter.serve_nearby", show=False),
         Binding("escape", "clear", _("Clear"), id="counter.clear"),
     ]
 
