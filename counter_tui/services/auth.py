@@ -773,7 +773,8 @@ def add_institution(
     ``code`` is NFKC-folded and upper-cased; ``serial_prefix`` (the certificate serial's
     prefix) must be 1–8 letters; ``uscc``, if given, a 统一社会信用代码 with a correct GB 32100
     check character (stored normalised); ``address`` is printed on certificates. Raises
-    AuthError ``invalid`` or ``exists``."""
+    AuthError ``invalid``, or ``exists`` (the code, or the serial prefix: serials are unique per
+    prefix, so two institutions never share one)."""
     code = clean_field(code, what=N_("institution code")).upper()
     name = clean_field(name, what=N_("institution name"))
     prefix = text_rules.fold(serial_prefix).upper()
@@ -794,6 +795,18 @@ def add_institution(
         if session.exec(select(Institution).where(Institution.code == code)).first():
             raise AuthError(
                 "exists", _("An institution with code {code} already exists.").format(code=code)
+            )
+        same_prefix = session.exec(
+            select(Institution.code).where(func.upper(Institution.serial_prefix) == prefix)
+        ).first()
+        if same_prefix is not None:
+            # Certificate serials are "<prefix>-<year>-<number>": unique only per prefix.
+            raise AuthError(
+                "exists",
+                _(
+                    "Institution {other} already issues certificates with the serial prefix "
+                    "{prefix}; choose another prefix."
+                ).format(other=same_prefix, prefix=prefix),
             )
         institution = Institution(
             code=code,

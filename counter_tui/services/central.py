@@ -201,6 +201,7 @@ def add_office(admin_url: str, institution_code: str, password: str | None = Non
     base64 (RFC 4648 §5). The server receives only the SCRAM-SHA-256 verifier (RFC 7677).
 
     Raises CentralError: ``not_prepared`` (run init first), ``unknown_institution``,
+    ``prefix_taken`` (another institution has the same certificate serial prefix),
     ``bad_code`` (no role name can be made of the code), ``role_too_powerful`` (a role of
     that name exists and is a superuser or holds another powerful membership: not changed),
     ``not_admin``; DatabaseUnavailable when the server cannot be used."""
@@ -235,6 +236,24 @@ def add_office(admin_url: str, institution_code: str, password: str | None = Non
                 raise CentralError(
                     _("No institution with code {code} in the central database.").format(code=code),
                     reason="unknown_institution",
+                )
+            # Serials carry the institution's prefix: two offices issuing offline under the
+            # same prefix would collide (central keeps serials unique and would refuse one).
+            shared = connection.execute(
+                text(
+                    "SELECT o.code FROM institution o JOIN institution i ON i.id = :inst "
+                    "WHERE o.id <> i.id AND upper(o.serial_prefix) = upper(i.serial_prefix) "
+                    "ORDER BY o.code LIMIT 1"
+                ),
+                {"inst": institution},
+            ).scalar()
+            if shared is not None:
+                raise CentralError(
+                    _(
+                        "Institution {code} has the same certificate serial prefix as {other}; "
+                        "their serials would collide. Give one of them another prefix first."
+                    ).format(code=code, other=shared),
+                    reason="prefix_taken",
                 )
             _create_or_rekey(connection, role, secret)
             database = connection.exec_driver_sql("SELECT current_database()").scalar()

@@ -56,6 +56,23 @@ def test_without_a_code_the_institution_is_still_created(db: Database) -> None:
         assert s.exec(select(Institution.uscc)).one() == ""
 
 
+def test_two_institutions_never_share_a_serial_prefix(db: Database) -> None:
+    auth.add_institution(db, code="CY-RC", name="北京市朝阳区人才服务中心", serial_prefix="CY")
+    with pytest.raises(auth.AuthError) as refused:
+        auth.add_institution(db, code="CY-JW", name="建外街道社保所", serial_prefix="ｃｙ")
+    assert refused.value.reason == "exists"
+    assert "CY-RC" in str(refused.value) and "CY" in str(refused.value)
+    with db.read() as s:
+        assert s.exec(select(Institution.code)).all() == ["CY-RC"]
+
+
+def test_the_demo_institutions_have_distinct_serial_prefixes() -> None:
+    from counter_tui.demo.institutions import INSTITUTIONS
+
+    prefixes = [prefix for *_rest, prefix in INSTITUTIONS]
+    assert len(set(prefixes)) == len(prefixes)
+
+
 def test_the_demo_institutions_have_valid_codes() -> None:
     from counter_tui.demo.institutions import INSTITUTION_DETAILS, INSTITUTIONS
 
