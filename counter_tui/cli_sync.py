@@ -53,6 +53,30 @@ def _batch_size(text: str) -> int:
     return value
 
 
+def _office_on_central(central, code: str):  # noqa: ANN001, ANN202 - Database -> UUID | None
+    """This office's institution id as central knows its role (services.central), when it is
+    the institution ``code``; None after printing why not."""
+    from counter_tui.errors import user_message
+    from counter_tui.services import central as central_service
+
+    try:
+        origin, known = central_service.office_institution(central)
+    except Exception as exc:  # noqa: BLE001 - said in plain words, never a traceback
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return None
+    if known.upper() != code.strip().upper():
+        print(
+            "counter-tui: "
+            + _(
+                "This office's central role belongs to {known}, not {code}; check institution "
+                "in settings.toml."
+            ).format(known=known, code=code.strip().upper()),
+            file=sys.stderr,
+        )
+        return None
+    return origin
+
+
 def run(settings: config.Settings, args: argparse.Namespace) -> int:
     """Run ``sync`` as parsed by :func:`add_parser`; returns the exit status."""
     from counter_tui.context import open_central, open_database
@@ -70,9 +94,15 @@ def run(settings: config.Settings, args: argparse.Namespace) -> int:
         try:
             origin = workplace.institution_id(office, settings.institution)
         except LookupError as exc:
-            print(f"counter-tui: {exc}", file=sys.stderr)
-            return 2
+            if not settings.institution.strip():
+                print(f"counter-tui: {exc}", file=sys.stderr)
+                return 2
+            origin = None  # a new office's empty archive: central says which it is
         central = open_central(settings, url)
+        if origin is None:
+            origin = _office_on_central(central, settings.institution)
+            if origin is None:
+                return 2
         delay = 2.0
         while True:
             # The chain's head as it is goes up signed with the office's facts.

@@ -279,6 +279,26 @@ def add_office(admin_url: str, institution_code: str, password: str | None = Non
     return secret
 
 
+def office_institution(office_central: Database) -> tuple[uuid.UUID, str]:
+    """The institution (id, code) whose office role ``office_central`` logs in with
+    (``current_office()``): what a new office's empty archive learns before its first pull.
+    Raises CentralError ``not_an_office`` when the role is no registered office's; SQLAlchemy
+    or driver errors when central cannot be reached."""
+    with office_central.read() as session:
+        row = session.execute(
+            text("SELECT i.id, i.code FROM institution i WHERE i.id = current_office()")
+        ).first()
+    if row is None:
+        raise CentralError(
+            _(
+                "The central database does not know this office's role as an office "
+                "(counter-tui central add-office)."
+            ),
+            reason="not_an_office",
+        )
+    return uuid.UUID(str(row[0])), str(row[1])
+
+
 def office_url(admin_url: str, institution_code: str) -> str:
     """The URL an office's counter uses (``--db``): ``admin_url`` with the office's role as
     user and no password (the password lives in the office's keyring)."""

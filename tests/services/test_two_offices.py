@@ -580,12 +580,6 @@ def test_both_offices_keep_serving_while_central_is_unreachable_and_drain_after(
     assert len(set(serials)) == len(serials) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli_sync looks the office's institution up in its own database before the first "
-    "pull: a new office's empty archive has none, so `counter-tui sync` exits 2 ('No "
-    "institution CY-JY in this archive') and the README's first sync cannot be done",
-)
 def test_a_new_office_makes_its_first_sync_with_the_command(
     city: City, capsys: pytest.CaptureFixture[str]
 ) -> None:
