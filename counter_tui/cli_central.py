@@ -1,6 +1,8 @@
-"""``counter-tui central init URL`` and ``counter-tui central add-office URL CODE
-[--store-password]``: an administrator prepares the city-wide central PostgreSQL database and
-gives each office its own role (services.central).
+"""``counter-tui central init URL``, ``counter-tui central institutions URL`` and
+``counter-tui central add-office URL CODE [--store-password]``: an administrator prepares the
+city-wide central PostgreSQL database, registers the institutions of an archive (``--db``:
+ids kept; a code or serial prefix held by another institution is refused) and gives each
+office its own role (services.central).
 
 URL is the SQLAlchemy URL of a PostgreSQL superuser, without a password
 (``postgresql+psycopg://admin@host:5432/central``): as for ``--db``, a password typed into a
@@ -25,9 +27,6 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from counter_tui import config
 from counter_tui.i18n import _
@@ -58,6 +57,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
         action="store_true",
         help=_("keep the office's password in this computer's keyring instead of showing it"),
     )
+    institutions = central_sub.add_parser(
+        "institutions",
+        help=_("copy this archive's institutions (--db) into the central database"),
+    )
+    institutions.add_argument(
+        "url", metavar="URL", help=_("PostgreSQL URL of an administrator, without password")
+    )
     return central_sub
 
 
@@ -73,10 +79,11 @@ def run(
     from counter_tui.services import central, secrets
     from counter_tui.services.central import CentralError
 
-    del settings  # the central URL is given on the command line, not the counter's --db
     url = _admin_url(args.url)
     if url is None:
         return 2
+    if args.central_command == "institutions":
+        return _institutions(settings, url, ask)
     if args.central_command == "add-office" and args.store_password:
         if not secrets.keyring_usable():
             print(
@@ -125,8 +132,43 @@ def run(
     return 0
 
 
+def _institutions(settings: config.Settings, url: str, ask: Callable[[str], str] | None) -> int:
+    """``central institutions URL``: the archive's institutions copied to central."""
+    from counter_tui.context import open_database
+    from counter_tui.errors import user_message
+    from counter_tui.services import central
+
+    try:
+        archive = open_database(settings, read_only=True)
+    except Exception as exc:  # noqa: BLE001 - said in plain words
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return 1
+    try:
+        done = _with_admin_password(
+            url, lambda admin: central.register_institutions(admin, archive), ask
+        )
+    except Exception as exc:  # noqa: BLE001
+        print(f"counter-tui: {user_message(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        archive.dispose()
+    for label, codes in (
+        (_("added"), done.added),
+        (_("updated"), done.updated),
+        (_("unchanged"), done.unchanged),
+    ):
+        if codes:
+            print(f"{label}: {', '.join(codes)}")
+    for code, why in done.refused.items():
+        print(_("refused: {code} ({why})").format(code=code, why=why), file=sys.stderr)
+    return 1 if done.refused else 0
+
+
 def _admin_url(url: str) -> str | None:
     """``url`` checked: a PostgreSQL URL without a password (None after printing why not)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
@@ -156,6 +198,8 @@ def _admin_url(url: str) -> str | None:
 
 
 def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -164,6 +208,8 @@ def _with_admin_password(url, action, ask):  # noqa: ANN001, ANN202
     peer authentication), then, if the server refuses the log-in, the one typed at a prompt.
     Raises EOFError when there is no terminal to ask on; DatabaseUnavailable and
     CentralError from ``action``."""
+    from sqlalchemy.engine import make_url
+
     from counter_tui.context import DatabaseUnavailable
     from counter_tui.services import secrets
 

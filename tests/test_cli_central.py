@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from counter_tui import cli
+from counter_tui.services import central
 from tests.support.factories import tiny_archive
 from tests.support.pg import PASSWORD_GROUP
 
@@ -52,7 +53,7 @@ def test_init_then_add_office_prints_the_password_once(seeded: str, capsys) -> N
     assert cli.main(["central", "init", seeded]) == 0
     assert cli.main(["central", "init", seeded]) == 0  # safe to rerun
     out = capsys.readouterr().out
-    assert out.count("架构版本 1") == 2  # Chinese by default
+    assert out.count(f"架构版本 {central.SCHEMA_VERSION}") == 2  # Chinese by default
 
     assert cli.main(["--lang", "en", "central", "add-office", seeded, "CY-RC"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -153,3 +154,40 @@ def test_help_is_in_chinese_by_default(capsys) -> None:
         cli.main(["central", "add-office", "--help"])
     out = capsys.readouterr().out
     assert "--store-password" in out and "机构代码" in out
+
+
+def test_institutions_are_registered_from_an_archive_and_kept_current(
+    tmp_path, postgres_url: str, capsys
+) -> None:
+    archive = tiny_archive(tmp_path)
+    assert cli.main(["central", "init", postgres_url]) == 0
+    with admin_connect(postgres_url) as conn:
+        # Another institution already uses the prefix CJ (CY-JY's): CY-JY is refused.
+        conn.execute(
+            "INSERT INTO institution (id, code, name, kind, serial_prefix, uscc, address, phone) "
+            "VALUES (gen_random_uuid(), 'HD-RC', '海淀区人才服务中心', 'district', 'CJ', '', '', '')"
+        )
+    capsys.readouterr()
+    db_args = ["--db", archive.settings.db]
+    assert cli.main([*db_args, "central", "institutions", postgres_url]) == 1
+    captured = capsys.readouterr()
+    assert "CY-RC" in captured.out and "CY-JY" in captured.err and "HD-RC" in captured.err
+    with admin_connect(postgres_url) as conn:
+        conn.execute("UPDATE institution SET serial_prefix = 'HD' WHERE code = 'HD-RC'")
+    assert cli.main(["--lang", "en", *db_args, "central", "institutions", postgres_url]) == 0
+    out = capsys.readouterr().out
+    assert "added: CY-JY" in out and "unchanged: CY-RC" in out
+    with archive.db.write() as s:
+        from sqlmodel import select
+
+        from counter_tui.db.models import Institution
+
+        row = s.exec(select(Institution).where(Institution.code == "CY-RC")).one()
+        row.phone = "010-65000000"
+        s.add(row)
+    assert cli.main(["--lang", "en", *db_args, "central", "institutions", postgres_url]) == 0
+    assert "updated: CY-RC" in capsys.readouterr().out
+    with admin_connect(postgres_url) as conn:
+        ids = dict(conn.execute("SELECT code, id FROM institution").fetchall())
+        phone = conn.execute("SELECT phone FROM institution WHERE code = 'CY-RC'").fetchone()[0]
+    assert ids["CY-RC"] == archive.ids["here"] and phone == "010-65000000"

@@ -24,7 +24,7 @@ COMMAND_WORDS = {
     *"report demo build db upgrade revision user add disable enable passwd list".split(),
     *"intake audit verify barcode read receive locate checkpoint sync".split(),
     *"certificate print reprint void institution set".split(),
-    *"central init add-office".split(),
+    *"central init add-office institutions".split(),
     *"zh_CN en csv json clerk supervisor archivist auditor admin".split(),
     "nonsense",  # values typed by mistake in the tests below
     "x",

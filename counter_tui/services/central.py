@@ -98,6 +98,7 @@ import hashlib
 import logging
 import secrets as token_source
 import uuid
+from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
@@ -277,6 +278,118 @@ def add_office(admin_url: str, institution_code: str, password: str | None = Non
     finally:
         db.dispose()
     return secret
+
+
+INSTITUTION_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "parent_code",
+    "serial_prefix",
+    "uscc",
+    "address",
+    "phone",
+)
+"""The columns of ``institution`` :func:`register_institutions` copies (with ``id``)."""
+
+
+@dataclass(frozen=True)
+class InstitutionsRegistered:
+    """What :func:`register_institutions` did, by institution code: ``added``, ``updated``
+    (a field differed), ``unchanged``, and ``refused`` (code → why: the code is held by
+    another id on central, or the serial prefix is another institution's)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    refused: dict[str, str]
+
+
+def register_institutions(admin_url: str, archive: Database) -> InstitutionsRegistered:
+    """Copy every institution of the archive ``archive`` (an office's, or the city's list)
+    into the prepared central database ``admin_url`` (an administrator's URL), keeping its id:
+    new ones inserted, changed ones updated (offices pull the change). An institution whose
+    code central holds under another id, or whose serial prefix another institution uses, is
+    refused and named, never merged. One transaction. Raises CentralError ``not_prepared``,
+    ``not_admin``; DatabaseUnavailable when a database cannot be used."""
+    from sqlmodel import select
+
+    from counter_tui.db.models import Institution
+
+    with archive.read() as session:
+        rows = [
+            {"id": i.id, **{f: getattr(i, f) for f in INSTITUTION_FIELDS}}
+            for i in session.exec(select(Institution).order_by(Institution.code))
+        ]
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    refused: dict[str, str] = {}
+    db = admin_database(admin_url)
+    try:
+        with db.begin_write_connection() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({central_sql.INIT_LOCK})")
+            if _schema_version(connection) is None:
+                raise CentralError(
+                    _(
+                        "{where} is not a prepared central database; run counter-tui central "
+                        "init first."
+                    ).format(where=db.describe()),
+                    reason="not_prepared",
+                )
+            _check_admin(connection, db)
+            columns = ", ".join(INSTITUTION_FIELDS)
+            for row in rows:
+                code = row["code"]
+                other = connection.execute(
+                    text("SELECT id FROM institution WHERE upper(code) = upper(:c) AND id <> :i"),
+                    {"c": code, "i": row["id"]},
+                ).scalar()
+                if other is not None:
+                    refused[code] = _("central holds this code under another institution id")
+                    continue
+                prefix = connection.execute(
+                    text(
+                        "SELECT code FROM institution WHERE upper(serial_prefix) = upper(:p) "
+                        "AND id <> :i LIMIT 1"
+                    ),
+                    {"p": row["serial_prefix"], "i": row["id"]},
+                ).scalar()
+                if prefix is not None:
+                    refused[code] = _("serial prefix {prefix} is {other}'s").format(
+                        prefix=row["serial_prefix"], other=prefix
+                    )
+                    continue
+                held = connection.execute(
+                    text(f"SELECT {columns} FROM institution WHERE id = :i"), {"i": row["id"]}
+                ).first()
+                if held is None:
+                    connection.execute(
+                        text(
+                            f"INSERT INTO institution (id, {columns}) VALUES (:id, "
+                            + ", ".join(f":{f}" for f in INSTITUTION_FIELDS)
+                            + ")"
+                        ),
+                        row,
+                    )
+                    added.append(code)
+                elif tuple(held) != tuple(row[f] for f in INSTITUTION_FIELDS):
+                    connection.execute(
+                        text(
+                            "UPDATE institution SET "
+                            + ", ".join(f"{f} = :{f}" for f in INSTITUTION_FIELDS)
+                            + " WHERE id = :id"
+                        ),
+                        row,
+                    )
+                    updated.append(code)
+                else:
+                    unchanged.append(code)
+    except DATABASE_ERRORS as exc:
+        raise explain(exc, db.url) from exc
+    finally:
+        db.dispose()
+    return InstitutionsRegistered(tuple(added), tuple(updated), tuple(unchanged), refused)
 
 
 def office_institution(office_central: Database) -> tuple[uuid.UUID, str]:
