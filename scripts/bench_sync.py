@@ -20,6 +20,7 @@ Prints the figures; timings are wall-clock on this machine (not asserted anywher
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import sys
 import tempfile
@@ -34,6 +35,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facts", type=int, default=10_000)
     parser.add_argument("--scope", type=int, default=5_000)
+    parser.add_argument(
+        "--batch", type=int, default=None, help="rows per pull transaction (sync.BATCH)"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write the pull's cProfile statistics to FILE"
+    )
     args = parser.parse_args()
 
     import keyring
@@ -122,14 +129,23 @@ def main() -> int:
         sync.push(office.db, central_db, origin)
         laptop = Database(f"sqlite:///{work / 'laptop.db'}")
         migrate.upgrade(laptop)
+        profiler = cProfile.Profile() if args.profile else None
+        cpu = time.process_time()
         started = time.perf_counter()
-        pulled = sync.pull(laptop, central_db, origin)
+        if profiler is not None:
+            profiler.enable()
+        pulled = sync.pull(laptop, central_db, origin, batch=args.batch or sync.BATCH)
         took = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         with laptop.read() as s:
             dossiers = s.exec(select(func.count()).select_from(Dossier)).one()
         print(
             f"pull: {dossiers} dossiers in scope, {pulled.pulled} rows stored and sealed "
-            f"({pulled.skipped} skipped) in {took:.2f} s = {pulled.pulled / took:,.0f} rows/s"
+            f"({pulled.skipped} skipped) in {took:.2f} s = {pulled.pulled / took:,.0f} rows/s "
+            f"(this process's CPU {cpu:.2f} s; the rest is central's and waiting)"
         )
         central_db.dispose()
         admin.dispose()

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SCHEMA_VERSION = "1"
-"""Version of the central-only schema below, kept in ``central_meta`` under ``schema_version``."""
+SCHEMA_VERSION = "2"
+"""Version of the central-only schema below, kept in ``central_meta`` under ``schema_version``
+(2: ``public_accounts``, visits readable through the facts that name them, key lists
+city-wide)."""
 
 OFFICE_GROUP = "counter_office"
 """NOLOGIN group role holding every office's privileges; each office's LOGIN role is a member.
@@ -199,6 +201,8 @@ TABLES = [
         origin uuid NOT NULL,
         at timestamptz NOT NULL DEFAULT now())""",
     "CREATE INDEX IF NOT EXISTS ix_page_sha256 ON public.page (sha256)",
+    # service_visit's read policy asks whether a consultation names the visit.
+    "CREATE INDEX IF NOT EXISTS ix_consultation_visit_id ON public.consultation (visit_id)",
 ]
 
 ADD_MISSING_CHAIN_COLUMNS = """
@@ -276,6 +280,22 @@ FUNCTIONS = [
         AS $$ BEGIN
             RETURN (SELECT version_num FROM public.alembic_version LIMIT 1);
         END $$""",
+    # The public fields of the accounts named (another office's clerks that made the facts of
+    # a dossier now in the caller's scope), never a password or own-ID hash; only for a
+    # registered office (session_user: inside a definer function current_user is its owner).
+    f"""CREATE OR REPLACE FUNCTION public.public_accounts(ids uuid[])
+        RETURNS TABLE (id uuid, institution_id uuid, username text, name text, role text,
+                       created_at timestamptz)
+        LANGUAGE plpgsql STABLE SECURITY DEFINER {_FIXED_PATH}
+        AS $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM public.office_role r WHERE r.role_name = session_user)
+            THEN
+                RETURN;
+            END IF;
+            RETURN QUERY SELECT c.id, c.institution_id, c.username::text, c.name::text,
+                                c.role::text, c.created_at::timestamptz
+                FROM public.clerk c WHERE c.id = ANY(ids);
+        END $$""",
     f"""CREATE OR REPLACE FUNCTION public.central_existing(tbl text, ids uuid[])
         RETURNS SETOF uuid
         LANGUAGE plpgsql STABLE SECURITY DEFINER {_FIXED_PATH}
@@ -310,6 +330,7 @@ DEFINER_FUNCTIONS = (
     "public.material_dossier(uuid)",
     "public.central_existing(text, uuid[])",
     "public.central_revision()",
+    "public.public_accounts(uuid[])",
 )
 """Callable by offices (EXECUTE revoked from PUBLIC, granted to the office group)."""
 
@@ -442,7 +463,8 @@ POLICIES: dict[str, list[tuple[str, str, str | None, str | None]]] = {
             "office_read",
             "SELECT",
             f"institution_id = {ME} OR dossier_id IN {SCOPE} "
-            f"OR (table_name IN ('institution', 'holder_index') AND {REGISTERED})",
+            f"OR (table_name IN ('institution', 'holder_index', 'signing_key_list') "
+            f"AND {REGISTERED})",
             None,
         )
     ],
@@ -514,14 +536,27 @@ POLICIES: dict[str, list[tuple[str, str, str | None, str | None]]] = {
         ("office_insert", "INSERT", None, f"institution_id = {ME}"),
     ],
     "service_visit": [
-        ("office_read", "SELECT", f"institution_id = {ME}", None),
-        ("office_insert", "INSERT", None, f"institution_id = {ME}"),
-    ],
-    "service_event": [
+        # Its own visits, and another office's visit a certificate or consultation it may see
+        # names (a dossier transferred to it arrives with the visits its facts were made in).
         (
             "office_read",
             "SELECT",
-            "EXISTS (SELECT 1 FROM public.service_visit v WHERE v.id = service_event.visit_id)",
+            f"institution_id = {ME} "
+            "OR EXISTS (SELECT 1 FROM public.certificate c WHERE c.visit_id = service_visit.id) "
+            "OR EXISTS (SELECT 1 FROM public.consultation c "
+            "WHERE c.visit_id = service_visit.id)",
+            None,
+        ),
+        ("office_insert", "INSERT", None, f"institution_id = {ME}"),
+    ],
+    "service_event": [
+        # Only of its own visits: another office's visit readable through a fact does not
+        # open its steps (which dossiers were opened in it, and when).
+        (
+            "office_read",
+            "SELECT",
+            f"EXISTS (SELECT 1 FROM public.service_visit v WHERE v.id = service_event.visit_id "
+            f"AND v.institution_id = {ME})",
             None,
         ),
         (
@@ -533,7 +568,8 @@ POLICIES: dict[str, list[tuple[str, str, str | None, str | None]]] = {
         ),
     ],
     "signing_key_list": [
-        ("office_read", "SELECT", f"institution_id = {ME}", None),
+        # Public keys: every office verifies every institution's certificates.
+        ("office_read", "SELECT", REGISTERED, None),
         ("office_insert", "INSERT", None, f"institution_id = {ME}"),
     ],
     "chain_checkpoint": [

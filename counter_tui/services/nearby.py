@@ -121,7 +121,7 @@ def open_nearby(
     }
     holder_id = uuid.UUID(holder["id"])
     with db.write() as session:
-        _keep_copy(session, dossier, events, workplace.institution.id)
+        _keep_copy(session, remote, dossier, events, workplace.institution.id)
         if visit is not None:
             visits.ensure_started(session, workplace, visit)
             visits.record(session, visit.id, "dossier_opened", dossier_id=dossier.id)
@@ -242,6 +242,16 @@ def _require_central(central: Database | None) -> Database:
     return central
 
 
+def _offline(exc: BaseException, central: Database) -> NearbyError:
+    return NearbyError(
+        _(
+            "The city's central database cannot be used now ({error}); a dossier held "
+            "elsewhere can only be served online. Tell the applicant where it is held."
+        ).format(error=str(explain(exc, central.url)).splitlines()[0]),
+        reason="offline",
+    )
+
+
 def _ask_central(
     central: Database, query: str, params: dict[str, Any], *, expect_json: bool = True
 ) -> dict[str, Any]:
@@ -251,13 +261,7 @@ def _ask_central(
         with central.write() as remote:
             value = remote.execute(text(query), params).scalar()
     except DATABASE_ERRORS as exc:
-        raise NearbyError(
-            _(
-                "The city's central database cannot be used now ({error}); a dossier held "
-                "elsewhere can only be served online. Tell the applicant where it is held."
-            ).format(error=str(explain(exc, central.url)).splitlines()[0]),
-            reason="offline",
-        ) from exc
+        raise _offline(exc, central) from exc
     if not expect_json:
         return {}
     if isinstance(value, str):
@@ -287,10 +291,19 @@ def _status_error(db: Database, status: object, answer: dict[str, Any]) -> Nearb
 
 
 def _keep_copy(
-    session: Session, dossier: Dossier, events: list[CustodyEvent], origin: uuid.UUID
+    session: Session,
+    central: Database,
+    dossier: Dossier,
+    events: list[CustodyEvent],
+    origin: uuid.UUID,
 ) -> None:
     """Store the dossier's header and custody events as pulled rows (sealed, never pushed
-    back; services.sync), unless already here."""
+    back; services.sync), unless already here, with stand-ins of the accounts they name
+    (public fields only, services.sync.account_stub)."""
     rows: list[tuple[str, Any]] = [("dossier", dossier)]
     rows += [("custody_event", e) for e in events]
-    sync.apply_rows(session, rows, origin)
+    try:
+        with central.read() as remote:
+            sync.apply_rows(session, rows, origin, central=remote)
+    except DATABASE_ERRORS as exc:
+        raise _offline(exc, central) from exc

@@ -5,7 +5,8 @@
 fact's own transaction (migration 0011): the push cursor (``sync_state`` ``push_cursor``) is
 that number, never UUIDv7 order, so a fact whose transaction committed late is never skipped.
 A batch of up to :data:`BATCH` outbox entries is sent to central in one transaction, table by
-table in :data:`PUSHED` order (parents first): ``INSERT … SELECT … FROM
+table in :data:`PUSHED` order (parents first; the batch's transfers after its materials and
+pages, which central would refuse once the dossier has left the scope): ``INSERT … SELECT … FROM
 jsonb_populate_recordset(…) ON CONFLICT DO NOTHING RETURNING id``; access events go to
 ``office_chain_event`` under the office's institution id (``origin``). The local cursor moves
 only after central committed, so a push killed anywhere is simply repeated: rows central
@@ -21,11 +22,25 @@ number central already holds under another key is quarantined the same way.
 transaction's id). The office reads, through row-level security, the entries of its scope in
 (xid, id) order **below the snapshot's xmin** (``pg_snapshot_xmin(pg_current_snapshot())``):
 every transaction below it has ended, so no later-committing transaction can still add an
-entry behind the cursor, whatever order transactions commit in. Rows are applied and sealed
-in the local access chain (a pulled material gets ``material_added`` with its content hash, as
-an intake would) and the pull cursor ``"<xid>:<id>"`` moves in the same local transaction:
-kill-safe by construction. A row that cannot be applied (e.g. it refers to an account this
-office does not have) stops the pull there without moving the cursor, saying why.
+entry behind the cursor, whatever order transactions commit in. Rows are read with one query
+per table and batch (plain rows, not ORM objects), stored with one executemany per table and
+sealed in the local access chain with one more (a pulled material gets ``material_added`` with
+its content hash, as an intake would; each seal hashed and MACed as
+``access_log.Chain.append`` does), and the pull cursor ``"<xid>:<id>"`` moves in the same local
+transaction: kill-safe by construction. A row that cannot be applied stops the pull there
+without moving the cursor, saying why.
+
+**History and references.** A dossier that comes into the scope (a transfer to this office)
+brings its earlier rows, read by dossier from central's log. What those facts name and this
+office lacks is fetched first: the service visits its certificates and consultations were made
+in (central shows an office another's visit when a fact it may see names it) and the accounts
+that made them. Another institution's account comes through central's ``public_accounts``
+(id, institution, username, name, role, creation time: never a password or own-ID hash) and is
+stored as an inactive stub without any secret (:func:`account_stub`: username
+``username@CODE``), sealed ``account_added``: it cannot log in, and like every pulled row it is
+not pushed back. Signing key lists are public: every institution's are pulled, so that a
+certificate issued elsewhere verifies here (those logged before the cursor are caught up at
+the start of each pull).
 
 **Schema.** Every batch names the schema revision of both sides (services.schema): a side that
 is not at the same revision stops before applying anything and says which.
@@ -43,13 +58,17 @@ import json
 import logging
 import os
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy import text
-from sqlalchemy.orm import make_transient
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, func, select
 
 from counter_tui.db import models
@@ -64,6 +83,7 @@ from counter_tui.services import (
     custody,
     fixity,
     holder_index,
+    nearby_records,
     seals,
     secrets,
 )
@@ -107,7 +127,17 @@ PULLED: dict[str, type[SQLModel]] = {
     "signing_key_list": models.SigningKeyList,
 }
 """Tables an office pulls from its scope, parents before children. Service visits and events
-and access events stay with the office that made them (statistics and the access trail)."""
+and access events stay with the office that made them (statistics and the access trail); a
+visit a pulled certificate or consultation was made in comes with it (:data:`APPLIED`)."""
+
+APPLIED: dict[str, type[SQLModel]] = {
+    "institution": models.Institution,
+    "clerk": models.Clerk,
+    "service_visit": models.ServiceVisit,
+    **{table: model for table, model in PULLED.items() if table not in ("institution", "clerk")},
+}
+"""The order pulled rows are stored in (parents first): :data:`PULLED` and the service visits
+pulled facts name (stored, not sealed: an office seals none of its visits either)."""
 
 SEAL_KIND = {
     "material": "material_added",
@@ -352,11 +382,18 @@ class _Ownership:
         self._certificate: dict[uuid.UUID, bool] = {}
 
     def held(self, dossier_ids: Iterable[uuid.UUID]) -> None:
-        """Learn the holders of ``dossier_ids`` in one query."""
+        """Learn the holders of ``dossier_ids`` (one query, and one more for dossiers in
+        transit). A dossier this office has sent away counts as held for its materials and
+        pages: they were recorded before the transfer (commit order), and central, which
+        takes a batch's transfers last, still sees this office holding it when they arrive."""
         wanted = [d for d in set(dossier_ids) if d not in self._held]
-        for dossier_id, state in custody.states(self.session, wanted).items():
-            self._held[dossier_id] = state.held_by(self.origin) or (
-                state.holder_id is None and not state.in_transit
+        found = custody.states(self.session, wanted)
+        sent = _sent_by(self.session, [d for d, s in found.items() if s.in_transit])
+        for dossier_id, state in found.items():
+            self._held[dossier_id] = (
+                state.held_by(self.origin)
+                or (state.holder_id is None and not state.in_transit)
+                or sent.get(dossier_id) == self.origin
             )
 
     def ours(self, table: str, row: Any) -> bool:
@@ -390,6 +427,31 @@ class _Ownership:
         return True  # access events: the office's own chain
 
 
+def _sent_by(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The institution that held each of ``dossier_ids`` (dossiers in transit) before its
+    latest transfer (services.custody's order and rule: refused events left out)."""
+    if not dossier_ids:
+        return {}
+    refused = select(SyncQuarantine.row_id).where(
+        SyncQuarantine.direction == "refused", SyncQuarantine.table_name == "custody_event"
+    )
+    events: dict[uuid.UUID, list[models.CustodyEvent]] = {d: [] for d in dossier_ids}
+    for event in session.exec(
+        select(models.CustodyEvent).where(
+            col(models.CustodyEvent.dossier_id).in_(dossier_ids),
+            col(models.CustodyEvent.id).not_in(refused),
+        )
+    ):
+        events[event.dossier_id].append(event)
+    out: dict[uuid.UUID, uuid.UUID | None] = {}
+    for dossier_id, listed in events.items():
+        listed.sort(key=lambda e: (e.at, e.id))
+        last = max((i for i, e in enumerate(listed) if e.kind == "transferred_out"), default=None)
+        if last is not None:
+            out[dossier_id] = custody.state_from_events(listed[:last]).holder_id
+    return out
+
+
 def ours_filter(session: Session, rows: list[tuple[str, SQLModel]], origin: uuid.UUID):  # noqa: ANN201
     """The predicate ``(table, row) -> bool`` of :class:`_Ownership` for ``rows``."""
     owner = _Ownership(session, origin)
@@ -421,10 +483,7 @@ def _push_rows(
         else:
             result.not_ours += 1
     quarantined: list[SyncQuarantine] = []
-    for table in PUSHED:
-        group = by_table.get(table)
-        if not group:
-            continue
+    for table, group in _push_order(by_table):
         if table == "access_event":
             quarantined += _push_chain(remote, group, origin, result)
         else:
@@ -452,6 +511,25 @@ def _push_rows(
             )
         result.quarantined += len(suspicious)
     return quarantined
+
+
+def _push_order(by_table: dict[str, list[SQLModel]]) -> list[tuple[str, list[SQLModel]]]:
+    """The batch's groups of rows in :data:`PUSHED` order, except that transfers go after the
+    materials and pages: a transfer takes the dossier out of this office's scope on central,
+    which would then refuse the office's materials and pages of it recorded before the
+    transfer in the same batch."""
+    out: list[tuple[str, list[SQLModel]]] = []
+    moves: list[SQLModel] = []
+    for table in PUSHED:
+        group = by_table.get(table, [])
+        if table == "custody_event":
+            moves = [e for e in group if e.kind == "transferred_out"]  # type: ignore[attr-defined]
+            group = [e for e in group if e.kind != "transferred_out"]  # type: ignore[attr-defined]
+        if group:
+            out.append((table, group))
+        if table == "page" and moves:
+            out.append(("custody_event", moves))
+    return out
 
 
 def _push_files(
@@ -705,6 +783,36 @@ def _push_chain(
 # --- pull ----------------------------------------------------------------------------------
 
 
+class _Pulled(types.SimpleNamespace):
+    """A row read from central (or from this database for a comparison) as plain attributes,
+    with its table's ``__table__``: what the content hashes (services.seals, fixity,
+    certificate_audit) and :func:`row_json` read, without an ORM object's cost. Subclassed
+    per table by :func:`_row_type`."""
+
+    __table__: Any
+
+
+_ROW_TYPES: dict[str, type[_Pulled]] = {}
+
+
+def _row_type(table: str) -> type[_Pulled]:
+    """The :class:`_Pulled` class of ``table`` (one per table, made once)."""
+    made = _ROW_TYPES.get(table)
+    if made is None:
+        model = APPLIED[table]
+        made = _ROW_TYPES[table] = type(
+            f"Pulled{model.__name__}", (_Pulled,), {"__table__": model.__table__}
+        )
+    return made
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """Every column of ``row`` (a :class:`_Pulled` or a model instance) by name."""
+    if isinstance(row, _Pulled):
+        return vars(row)
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
+
+
 def _pull_cursor(session: Session) -> tuple[str, int]:
     value = _get(session, "pull_cursor", "0:0")
     xid, _sep, last = value.partition(":")
@@ -722,8 +830,10 @@ def pull(
 ) -> SyncResult:
     """Pull this office's scope from central, batch by batch (module docstring); with
     ``archive_root``, the image files of the pages received are fetched too (:func:`fetch_files`).
+    Every institution's key lists are brought up to date first (:func:`_catch_up_key_lists`).
     Raises SyncError (``schema``, ``cannot_apply``) and SQLAlchemy/driver errors."""
     result = result or SyncResult()
+    _catch_up_key_lists(office, central, origin, result)
     while True:
         with office.write() as session:
             xid, last = _pull_cursor(session)
@@ -742,6 +852,7 @@ def pull(
                     return result
                 rows = _fetch(remote, entries)
                 rows = _with_history(session, remote, rows) + rows
+                rows = _referenced(session, remote, rows, origin) + rows
             _apply(session, rows, origin, result)
             _set(session, "pull_cursor", f"{entries[-1][1]}:{entries[-1][0]}")
         if archive_root is not None:
@@ -749,7 +860,52 @@ def pull(
         result.batches += 1
 
 
-def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
+def _catch_up_key_lists(
+    office: Database, central: Database, origin: uuid.UUID, result: SyncResult
+) -> None:
+    """Store the signing key lists central holds and this office does not, of institutions
+    this office knows (every institution's: public keys, to verify the certificates of
+    dossiers that come here), oldest first, sealed like pulled rows, in one local transaction
+    before the log is read. The log brings new lists in order; this brings those it logged
+    before the pull cursor (e.g. before central made them city-wide), so that each
+    institution's lists are still sealed here in their own order (services.key_lists)."""
+    with office.write() as session, central.read() as remote:
+        _check_schema(session, remote)
+        known = set(session.execute(sa_select(models.Institution.id)).scalars())  # type: ignore[call-overload]
+        there = remote.execute(
+            text("SELECT id FROM signing_key_list WHERE institution_id = ANY(:known)"),
+            {"known": list(known)},
+        ).scalars()
+        listed = list(there)
+        missing = set(listed) - _present(session, "signing_key_list", listed)
+        if not missing:
+            return
+        rows = _read_rows(remote, "signing_key_list", missing)
+        rows.sort(key=lambda r: (r.stored_at, r.id))
+        _apply(session, [("signing_key_list", r) for r in rows], origin, result)
+
+
+def _read_rows(session: Session, table: str, ids: Iterable[Any]) -> list[_Pulled]:
+    """The rows of ``table`` whose id is in ``ids`` (what the session's role may read), as
+    :class:`_Pulled` rows, 2,000 ids to a query."""
+    columns = APPLIED[table].__table__  # type: ignore[attr-defined]
+    make = _row_type(table)
+    listed = list(ids)
+    out: list[_Pulled] = []
+    for start in range(0, len(listed), 2000):
+        # An IN list, not "= ANY(array)": PostgreSQL plans the array form worse under the
+        # row-level security policies (measured: twice the wait in scripts/bench_sync.py).
+        query = sa_select(columns).where(columns.c.id.in_(listed[start : start + 2000]))
+        found = session.execute(query)
+        names = tuple(found.keys())
+        for values in found:
+            row = make()
+            row.__dict__.update(zip(names, values, strict=True))
+            out.append(row)
+    return out
+
+
+def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, Any]]:
     wanted: dict[str, list[uuid.UUID]] = {}
     order = []
     for _id, _xid, table, row_id in entries:
@@ -757,7 +913,7 @@ def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
         if table in PULLED or table == "holder_index":
             wanted.setdefault(table, []).append(row_uuid)
             order.append((table, row_uuid))
-    found: dict[tuple[str, uuid.UUID], SQLModel] = {}
+    found: dict[tuple[str, uuid.UUID], Any] = {}
     for table, ids in wanted.items():
         if table == "holder_index":
             for id_hash_, institution_id, since, updated_at, key in remote.execute(
@@ -767,16 +923,15 @@ def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
                 ),
                 {"ids": ids},
             ):
-                found[(table, key)] = models.HolderIndex(
+                found[(table, key)] = _HolderRow(
                     id_hash=id_hash_,
                     institution_id=institution_id,
                     since=since,
                     updated_at=updated_at,
                 )
             continue
-        model = PULLED[table]
-        for row in remote.exec(select(model).where(col(model.id).in_(ids))):  # type: ignore[attr-defined]
-            found[(table, row.id)] = models_copy(row)  # type: ignore[attr-defined]
+        for row in _read_rows(remote, table, set(ids)):
+            found[(table, row.id)] = row
     # One entry per row, at its last mention (an updated index entry is logged again).
     seen: set[tuple[str, uuid.UUID]] = set()
     out = []
@@ -787,18 +942,24 @@ def _fetch(remote: Session, entries: list[Any]) -> list[tuple[str, SQLModel]]:
     return out[::-1]
 
 
+class _HolderRow(_Pulled):
+    """A pulled holder-index entry."""
+
+    __table__ = models.HolderIndex.__table__  # type: ignore[attr-defined]
+
+
 def _with_history(
-    session: Session, remote: Session, rows: list[tuple[str, SQLModel]]
-) -> list[tuple[str, SQLModel]]:
+    session: Session, remote: Session, rows: list[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
     """Rows of dossiers that have just come into this office's scope (a transfer to it):
     their earlier rows were logged before the pull cursor, so they are fetched by dossier
     from central's log (``central_log.dossier_id``; what row-level security lets this office
     see), oldest first, to be applied before the batch."""
-    in_batch = {r.id for t, r in rows if t == "dossier"}  # type: ignore[attr-defined]
+    in_batch = {r.id for t, r in rows if t == "dossier"}
     referenced = {getattr(r, "dossier_id", None) for _t, r in rows} - {None} - in_batch
     if not referenced:
         return []
-    missing = referenced - _present(session, models.Dossier, referenced)
+    missing = referenced - _present(session, "dossier", referenced)
     if not missing:
         return []
     entries = remote.execute(
@@ -811,42 +972,134 @@ def _with_history(
     return _fetch(remote, entries)
 
 
-def models_copy(row: SQLModel) -> SQLModel:
-    """``row`` taken out of the session that loaded it (to be added to another): detached
-    and transient, its loaded values kept (cheaper than a validated copy)."""
-    session = Session.object_session(row)
-    if session is not None:
-        session.expunge(row)
-    make_transient(row)
-    return row
+CLERK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "custody_event": ("clerk_id",),
+    "material": ("created_by",),
+    "service_visit": ("clerk_id",),
+    "consultation": ("recorded_by",),
+    "certificate": ("issued_by",),
+    "certificate_event": ("clerk_id",),
+}
+"""Columns of pulled rows naming the account that made them (foreign keys to ``clerk``)."""
+
+STUB_USERNAME = "{username}@{code}"
+"""Local username of another institution's account (the local column is unique; central's
+usernames are unique city-wide, so the institution code keeps them apart from this office's)."""
+
+
+def _referenced(
+    session: Session, remote: Session, rows: list[tuple[str, Any]], origin: uuid.UUID
+) -> list[tuple[str, Any]]:
+    """What the pulled ``rows`` refer to and this office lacks, to be applied before them:
+    the service visits their certificates and consultations were made in (central shows an
+    office another's visit when a fact it may see names it), and the accounts that made them
+    or the visits. Accounts of another institution come through central's ``public_accounts``
+    (public fields only) as :func:`account_stub` rows; this institution's own accounts come
+    with the log (a missing one stops the pull, saying why)."""
+    in_batch: dict[str, set[Any]] = {}
+    for table, row in rows:
+        if table in ("clerk", "service_visit"):
+            in_batch.setdefault(table, set()).add(row.id)
+    visit_ids = {
+        r.visit_id for t, r in rows if t in ("certificate", "consultation") and r.visit_id
+    } - in_batch.get("service_visit", set())
+    out: list[tuple[str, Any]] = []
+    if visit_ids:
+        missing = visit_ids - _present(session, "service_visit", visit_ids)
+        out += [("service_visit", v) for v in _read_rows(remote, "service_visit", missing)]
+    clerk_ids = (
+        {
+            getattr(row, column)
+            for table, row in [*rows, *out]
+            for column in CLERK_COLUMNS.get(table, ())
+        }
+        - {None}
+        - in_batch.get("clerk", set())
+    )
+    if clerk_ids:
+        missing = clerk_ids - _present(session, "clerk", clerk_ids)
+        if missing:
+            out[:0] = [("clerk", s) for s in _account_stubs(session, remote, missing, origin)]
+    return out
+
+
+def _account_stubs(
+    session: Session, remote: Session, ids: set[Any], origin: uuid.UUID
+) -> list[_Pulled]:
+    codes = dict(session.execute(sa_select(models.Institution.id, models.Institution.code)).all())  # type: ignore[arg-type]
+    try:
+        found = remote.execute(
+            text("SELECT * FROM public_accounts(CAST(:ids AS uuid[]))"),
+            {"ids": [str(i) for i in ids]},
+        ).mappings()
+    except DATABASE_ERRORS as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42883":  # undefined_function
+            raise
+        raise SyncError(
+            _(
+                "The central database was prepared by an older version (it lacks {what}); "
+                "nothing was received. Its administrator runs counter-tui central init "
+                "again, then sync again."
+            ).format(what="public_accounts"),
+            reason="schema",
+        ) from exc
+    return [
+        account_stub(row, codes.get(row["institution_id"], str(row["institution_id"])[:8]))
+        for row in found
+        if row["institution_id"] != origin
+    ]
+
+
+def account_stub(public: Any, institution_code: str) -> Any:
+    """The local stand-in of another institution's account, from its public fields
+    (``public``: a mapping with ``id``, ``institution_id``, ``username``, ``name``, ``role``,
+    ``created_at``, as central's ``public_accounts`` returns them): the same id, institution,
+    name, role and creation time; username :data:`STUB_USERNAME` (at most 64 characters: a
+    long username is cut and keeps 8 hex digits of the id); inactive, no password hash, no
+    own-ID hash — it names who made a fact and can never log in here."""
+    suffix = "@" + institution_code
+    username = str(public["username"])
+    if len(username) + len(suffix) > 64:
+        username = f"{username[: 64 - len(suffix) - 9]}~{uuid.UUID(str(public['id'])).hex[-8:]}"
+    return _row_type("clerk")(
+        id=public["id"],
+        username=STUB_USERNAME.format(username=username, code=institution_code),
+        name=str(public["name"])[:64],
+        role=str(public["role"])[:16],
+        institution_id=public["institution_id"],
+        password_hash=None,
+        id_number_hash=None,
+        active=False,
+        created_at=public["created_at"],
+    )
 
 
 def _apply(
-    session: Session, rows: list[tuple[str, SQLModel]], origin: uuid.UUID, result: SyncResult
+    session: Session, rows: list[tuple[str, Any]], origin: uuid.UUID, result: SyncResult
 ) -> None:
     """Store the pulled ``rows`` (in central's log order) that are new here, table by table
-    (parents first) in bulk; compare those already held (quarantine on a difference); skip
-    those whose dossier or material is not here; seal the new ones in the access chain; and
-    take them out of the outbox (they are not this office's to push)."""
+    (parents first, :data:`APPLIED` order) in bulk; compare those already held (quarantine on
+    a difference); skip those whose dossier or material is not here; seal the new ones in the
+    access chain; and take them out of the outbox (they are not this office's to push)."""
     ids: dict[str, list[uuid.UUID]] = {}
     for table, row in rows:
         if table != "holder_index":
-            ids.setdefault(table, []).append(row.id)  # type: ignore[attr-defined]
-    held: dict[tuple[str, uuid.UUID], SQLModel] = {}
+            ids.setdefault(table, []).append(row.id)
+    held: dict[tuple[str, uuid.UUID], Any] = {}
     for table, wanted in ids.items():
-        for row in _by_id(session, PULLED[table], wanted):
-            held[(table, row.id)] = row  # type: ignore[attr-defined]
+        for row in _read_rows(session, table, set(wanted)):
+            held[(table, row.id)] = row
     dossiers = _present(
-        session, models.Dossier, {getattr(r, "dossier_id", None) for _t, r in rows} - {None}
-    ) | {r.id for t, r in rows if t == "dossier"}  # type: ignore[attr-defined]
+        session, "dossier", {getattr(r, "dossier_id", None) for _t, r in rows} - {None}
+    ) | {r.id for t, r in rows if t == "dossier"}
     materials = _present(
-        session, models.Material, {getattr(r, "material_id", None) for _t, r in rows} - {None}
-    ) | {r.id for t, r in rows if t == "material"}  # type: ignore[attr-defined]
-    fresh: dict[str, list[SQLModel]] = {}
-    entries: list[models.HolderIndex] = []
+        session, "material", {getattr(r, "material_id", None) for _t, r in rows} - {None}
+    ) | {r.id for t, r in rows if t == "material"}
+    fresh: dict[str, list[Any]] = {}
+    entries: list[Any] = []
     for table, row in rows:
         if table == "holder_index":
-            entries.append(row)  # type: ignore[arg-type]
+            entries.append(row)
             continue
         dossier_id = getattr(row, "dossier_id", None)
         material_id = getattr(row, "material_id", None)
@@ -855,10 +1108,10 @@ def _apply(
         ):
             # A fact of a dossier outside this office's scope (e.g. a custody event naming
             # this office, of a dossier since sent on): nothing here to attach it to.
-            log.info("pulled %s %s skipped: its dossier or material is not here", table, row.id)  # type: ignore[attr-defined]
+            log.info("pulled %s %s skipped: its dossier or material is not here", table, row.id)
             result.skipped += 1
             continue
-        there = held.get((table, row.id))  # type: ignore[attr-defined]
+        there = held.get((table, row.id))
         if there is not None:
             if table not in MUTABLE and seals.row_content_hash(there) != seals.row_content_hash(
                 row
@@ -866,7 +1119,7 @@ def _apply(
                 session.add(
                     SyncQuarantine(
                         table_name=table,
-                        row_id=row.id,  # type: ignore[attr-defined]
+                        row_id=row.id,
                         direction="pull",
                         received=_canonical_json(row),
                         held=_canonical_json(there),
@@ -875,19 +1128,26 @@ def _apply(
                 )
                 result.quarantined += 1
             continue
-        held[(table, row.id)] = row  # type: ignore[attr-defined]
+        held[(table, row.id)] = row
         fresh.setdefault(table, []).append(row)
-    if not fresh:
-        _apply_holder_entries(session, entries)
-        return
-    before = session.exec(select(func.max(SyncOutbox.seq))).one() or 0
-    for table in PULLED:
+    if fresh:
+        _store(session, fresh, origin, result)
+    _apply_holder_entries(session, entries)
+
+
+def _store(
+    session: Session, fresh: dict[str, list[Any]], origin: uuid.UUID, result: SyncResult
+) -> None:
+    """Insert the new rows table by table (one executemany each), take them out of the
+    outbox, and seal them in the access chain after every earlier event (one executemany)."""
+    session.flush()
+    before = session.execute(text("SELECT max(seq) FROM sync_outbox")).scalar() or 0
+    for table, model in APPLIED.items():
         group = fresh.get(table)
         if not group:
             continue
-        session.add_all(group)
         try:
-            session.flush()
+            session.execute(sa_insert(model.__table__), [_values(r) for r in group])  # type: ignore[attr-defined]
         except DATABASE_ERRORS as exc:
             raise SyncError(
                 _(
@@ -895,7 +1155,7 @@ def _apply(
                     "({error}); the pull stopped before it and will retry."
                 ).format(
                     table=table,
-                    id=group[0].id,  # type: ignore[attr-defined]
+                    id=group[0].id,
                     error=str(getattr(exc, "orig", exc)).splitlines()[0][:200],
                 ),
                 reason="cannot_apply",
@@ -905,13 +1165,110 @@ def _apply(
         text("DELETE FROM sync_outbox WHERE seq > :before AND table_name <> 'access_event'"),
         {"before": before},
     )
-    chain = access_log.Chain(session)
-    for table in PULLED:
+    sealed = []
+    dossier_of = _seal_dossiers(session, fresh)
+    for table in APPLIED:
         for row in fresh.get(table, ()):
             if table in SEAL_KIND:
-                _seal(chain, table, row, origin)
+                sealed.append(
+                    (
+                        SEAL_KIND[table],
+                        dossier_of(table, row),
+                        row.id,
+                        _CONTENT.get(table, seals.row_content_hash)(row),
+                    )
+                )
             result.pulled += 1
-    _apply_holder_entries(session, entries)
+    _append_seals(session, sealed, origin)
+
+
+def _seal_dossiers(session: Session, fresh: dict[str, list[Any]]) -> Callable[[str, Any], Any]:
+    """``(table, row) -> dossier id`` for the seal of a pulled row, as the office's own seals
+    name it: a dossier itself, a page's material's dossier, a certificate event's
+    certificate's dossier (services.certificate_verify reads a certificate's seals by
+    dossier), the row's ``dossier_id`` otherwise."""
+    material = {r.id: r.dossier_id for r in fresh.get("material", ())}
+    certificate = {r.id: r.dossier_id for r in fresh.get("certificate", ())}
+    material.update(
+        _dossiers_of(
+            session, "material", {r.material_id for r in fresh.get("page", ())} - set(material)
+        )
+    )
+    certificate.update(
+        _dossiers_of(
+            session,
+            "certificate",
+            {r.certificate_id for r in fresh.get("certificate_event", ())} - set(certificate),
+        )
+    )
+
+    def dossier_of(table: str, row: Any) -> Any:
+        if table == "dossier":
+            return row.id
+        if table == "page":
+            return material.get(row.material_id)
+        if table == "certificate_event":
+            return certificate.get(row.certificate_id)
+        return getattr(row, "dossier_id", None)
+
+    return dossier_of
+
+
+def _dossiers_of(session: Session, table: str, ids: set[Any]) -> dict[Any, Any]:
+    """``id -> dossier_id`` of the rows of ``table`` here whose id is in ``ids``."""
+    columns = APPLIED[table].__table__.c  # type: ignore[attr-defined]
+    listed = list(ids)
+    found: dict[Any, Any] = {}
+    for start in range(0, len(listed), 2000):
+        query = sa_select(columns.id, columns.dossier_id).where(
+            columns.id.in_(listed[start : start + 2000])
+        )
+        found.update(session.execute(query).tuples().all())
+    return found
+
+
+_CONTENT: dict[str, Callable[[Any], str]] = {
+    "material": fixity.material_content_hash,
+    "page": fixity.page_content_hash,
+    "certificate": certificate_audit.certificate_content_hash,
+    "certificate_event": certificate_audit.certificate_event_content_hash,
+    "signing_key_list": certificate_audit.key_list_content_hash,
+}
+"""Content hash of a sealed row, by table (services.seals.row_content_hash for the others)."""
+
+
+def _append_seals(
+    session: Session, sealed: list[tuple[str, Any, Any, str]], origin: uuid.UUID
+) -> None:
+    """Append one access event per ``(kind, dossier id, target id, content hash)`` after the
+    chain's head, hashed and MACed as services.access_log.Chain.append does (canonical
+    content, SHA-256 over it and the previous hash, HMAC under the chain key), inserted in
+    one executemany instead of one ORM object each."""
+    if not sealed:
+        return
+    chain = access_log.Chain(session)  # the head, the chain key (and PostgreSQL's lock)
+    seq, head, key = chain.seq, chain.head, chain.key
+    events = []
+    for kind, dossier_id, target_id, reason in sealed:
+        if kind not in access_log.KINDS:
+            raise ValueError(f"unknown access event kind {kind!r}")
+        seq += 1
+        event = types.SimpleNamespace(
+            id=models.new_id(),
+            seq=seq,
+            at=models.utcnow(),
+            clerk_id=None,
+            institution_id=origin,
+            kind=kind,
+            dossier_id=dossier_id,
+            target_id=target_id,
+            reason=reason[:255],
+            prev_hash=head,
+        )
+        event.hash = head = access_log.compute_hash(event)  # type: ignore[arg-type]
+        event.mac = key.mac(head) if key else ""
+        events.append(vars(event))
+    session.execute(sa_insert(models.AccessEvent.__table__), events)  # type: ignore[attr-defined]
 
 
 def _by_id(session: Session, model: type[SQLModel], ids: Iterable[Any]) -> list[SQLModel]:
@@ -924,49 +1281,57 @@ def _by_id(session: Session, model: type[SQLModel], ids: Iterable[Any]) -> list[
     return rows
 
 
-def _present(session: Session, model: type[SQLModel], wanted: set[Any]) -> set[uuid.UUID]:
-    """Which of the ids ``wanted`` exist in ``model``'s table here."""
-    return {row.id for row in _by_id(session, model, wanted)}  # type: ignore[attr-defined]
+def _present(session: Session, table: str, wanted: Iterable[Any]) -> set[Any]:
+    """Which of the ids ``wanted`` exist in ``table`` here (ids only, 2,000 to a query)."""
+    column = APPLIED[table].__table__.c.id  # type: ignore[attr-defined]
+    listed = list(set(wanted))
+    found: set[Any] = set()
+    for start in range(0, len(listed), 2000):
+        chunk = listed[start : start + 2000]
+        found.update(session.execute(sa_select(column).where(column.in_(chunk))).scalars())
+    return found
 
 
-def _apply_holder_entries(session: Session, entries: list[models.HolderIndex]) -> None:
-    """Apply pulled holder-index entries (after the institutions they name): the later
-    ``since`` wins."""
-    with session.no_autoflush:
-        for entry in entries:
-            _apply_holder_entry(session, entry)
-    session.flush()
-
-
-def _apply_holder_entry(session: Session, entry: models.HolderIndex) -> None:
-    held = session.get(models.HolderIndex, entry.id_hash)
-    if held is None:
-        session.add(entry)
-    elif held.since <= entry.since:
-        held.institution_id, held.since, held.updated_at = (
-            entry.institution_id,
-            entry.since,
-            entry.updated_at,
-        )
-        session.add(held)
-
-
-def _seal(chain: access_log.Chain, table: str, row: SQLModel, origin: uuid.UUID) -> None:
-    content = {
-        "material": fixity.material_content_hash,
-        "page": fixity.page_content_hash,
-        "certificate": certificate_audit.certificate_content_hash,
-        "certificate_event": certificate_audit.certificate_event_content_hash,
-        "signing_key_list": certificate_audit.key_list_content_hash,
-    }.get(table, seals.row_content_hash)
-    chain.append(
-        kind=SEAL_KIND[table],
-        clerk_id=None,
-        institution_id=origin,
-        dossier_id=getattr(row, "dossier_id", None),
-        target_id=row.id,  # type: ignore[attr-defined]
-        reason=content(row),  # type: ignore[operator]
+def _apply_holder_entries(session: Session, entries: list[Any]) -> None:
+    """Apply pulled holder-index entries (after the institutions they name) in one upsert
+    statement per entry, executed together: the later ``since`` wins."""
+    if not entries:
+        return
+    table = models.HolderIndex.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[table.c.id_hash],
+        set_={
+            "institution_id": upsert.excluded.institution_id,
+            "since": upsert.excluded.since,
+            "updated_at": upsert.excluded.updated_at,
+        },
+        where=table.c.since <= upsert.excluded.since,
     )
+    session.execute(statement, [_values(e) for e in entries])
+
+
+def apply_rows(
+    session: Session,
+    rows: list[tuple[str, SQLModel]],
+    origin: uuid.UUID,
+    *,
+    central: Session | None = None,
+) -> SyncResult:
+    """Store rows of central's tables read by another path than the pull (services.nearby:
+    a dossier served here for another office) exactly as pulled rows are stored: new ones
+    sealed, known ones compared (quarantined on a difference), never pushed back. Inside the
+    caller's write transaction; ``rows`` parents first. With ``central`` (a session on the
+    central database), the accounts and visits the rows name and this office lacks are
+    fetched first, as the pull does (:func:`_referenced`). Raises SyncError ``cannot_apply``
+    (e.g. a row naming an account this office does not have, without ``central``)."""
+    result = SyncResult()
+    listed: list[tuple[str, Any]] = list(rows)
+    if central is not None:
+        listed = _referenced(session, central, listed, origin) + listed
+    _apply(session, listed, origin, result)
+    return result
 
 
 # --- once ----------------------------------------------------------------------------------
@@ -990,6 +1355,7 @@ def sync_once(
         try:
             push(office, central, origin, batch=batch, result=result, archive_root=archive_root)
             pull(office, central, origin, batch=batch, result=result, archive_root=archive_root)
+            nearby_records.pull_records(office, central, origin)
         except DATABASE_ERRORS as exc:
             explained = explain(exc, central.url)
             reason = getattr(explained, "reason", "unreachable")

@@ -4,8 +4,6 @@ F7 offline says why and opens nothing (a real PostgreSQL central, the office's o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
 

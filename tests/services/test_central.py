@@ -563,6 +563,56 @@ def test_central_existing_answers_for_keys_outside_the_scope(city: City) -> None
             b.execute("SELECT central_existing('office_role', %s)", ([unknown],))
 
 
+def test_what_a_dossier_brings_along_is_readable_and_no_more(city: City) -> None:
+    """Another office's visit is readable where a certificate or consultation the office may
+    see names it (never its steps); another office's accounts only through public_accounts
+    (no password or own-ID hash); key lists of every institution (public keys)."""
+    d1, d3 = city.ids["DA00000001"], city.ids["DA00000003"]
+    clerk = city.ids["clerk"]
+    with city.admin() as conn:
+        named = insert(conn, "service_visit", institution_id=city.a, clerk_id=clerk)
+        consulted = insert(conn, "service_visit", institution_id=city.a)
+        other = insert(conn, "service_visit", institution_id=city.a)
+        insert(conn, "service_event", visit_id=named)
+        # On DA00000003 (in transit to CY-JY, so in its scope) and on DA00000001 (not).
+        insert(
+            conn,
+            "certificate",
+            serial="CY-9",
+            dossier_id=d3,
+            institution_id=city.a,
+            visit_id=named,
+            issued_by=clerk,
+        )
+        insert(conn, "consultation", dossier_id=d3, institution_id=city.a, visit_id=consulted)
+        insert(
+            conn,
+            "certificate",
+            serial="CY-10",
+            dossier_id=d1,
+            institution_id=city.a,
+            visit_id=other,
+        )
+        insert(conn, "signing_key_list", institution_id=city.a)
+        conn.execute("UPDATE clerk SET id_number_hash = 'secret' WHERE id = %s", (clerk,))
+    with city.office("CY-JY") as b:
+        assert ids_of(b, "SELECT id FROM service_visit") == {named, consulted}
+        assert b.execute("SELECT count(*) FROM service_event").fetchone() == (0,)
+        assert b.execute("SELECT count(*) FROM signing_key_list").fetchone() == (1,)
+        logged = {r[0] for r in b.execute("SELECT table_name FROM central_log")}
+        assert "signing_key_list" in logged
+        assert ids_of(b, "SELECT id FROM clerk") == set()
+        cursor = b.execute("SELECT * FROM public_accounts(%s)", ([clerk, new_id()],))
+        columns = [c.name for c in cursor.description]
+        rows = cursor.fetchall()
+    assert columns == ["id", "institution_id", "username", "name", "role", "created_at"]
+    assert [r[:5] for r in rows] == [(clerk, city.a, "clerk1", "王芳", "clerk")]
+    with city.admin() as conn:  # not an office: nothing
+        assert conn.execute("SELECT count(*) FROM public_accounts(%s)", ([clerk],)).fetchone() == (
+            0,
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # The log the pull side reads
 

@@ -18,6 +18,7 @@ from counter_tui.db.models import (
     AccessEvent,
     Certificate,
     Clerk,
+    CustodyEvent,
     Dossier,
     Institution,
     Material,
@@ -77,6 +78,19 @@ class Office:
 @pytest.fixture
 def city(tmp_path: Path, postgres_url: str) -> City:
     archive = tiny_archive(tmp_path / "rc")
+    with archive.db.write() as s:
+        # CY-RC's clerk1 reshelved DA00000001: the copy at CY-JY names an account it lacks.
+        event = CustodyEvent(
+            dossier_id=archive.ids["DA00000001"],
+            kind="shelved",
+            holder_institution_id=archive.ids["here"],
+            shelf_location="1库-02架-1层-004",
+            clerk_id=archive.ids["clerk"],
+            at=dt.datetime(2025, 1, 6, 2, 0, tzinfo=dt.UTC),
+        )
+        s.add(event)
+        s.flush()
+        custody.register_event(access_log.Chain(s), event, clerk_id=archive.ids["clerk"])
     city = City(postgres_url, archive)
     sync.sync_once(city.office.db, city.central, city.origin)
     yield city
@@ -113,6 +127,9 @@ def test_a_dossier_held_elsewhere_is_served_here_and_both_offices_see_it(
         assert s.get(Dossier, view.id) is not None
         state = custody.states(s, [view.id])[view.id]
         assert state.held_by(city.origin) and not state.held_by(jy.origin)
+        # The account the copy names is a stand-in without secrets that cannot log in.
+        stub = s.get(Clerk, city.office.ids["clerk"])
+        assert (stub.username, stub.active, stub.password_hash) == ("clerk1@CY-RC", False, None)
     [seen] = jy.events("nearby_view")
     assert seen.dossier_id == view.id and seen.target_id == served.record_id
 
@@ -133,10 +150,7 @@ def test_a_dossier_held_elsewhere_is_served_here_and_both_offices_see_it(
     # What central recorded, for the holder's eyes: the view and the issue, by CY-JY's clerk.
     with city.admin.read() as remote:
         records = remote.execute(
-            text(
-                "SELECT action, clerk_username, serial FROM nearby_access "
-                "ORDER BY action DESC"
-            )
+            text("SELECT action, clerk_username, serial FROM nearby_access ORDER BY action DESC")
         ).all()
     assert [tuple(r) for r in records] == [("view", "jy1", ""), ("issue", "jy1", issued.serial)]
 
@@ -185,7 +199,9 @@ def test_the_holder_pulls_the_certificate_issued_elsewhere_and_verifies_it(
         jy.db,
         jy.central,
         issuance.CertificateRequest(
-            kind_code="custody", purpose="办理退休", cited_material_ids=(served.view.materials[0].id,)
+            kind_code="custody",
+            purpose="办理退休",
+            cited_material_ids=(served.view.materials[0].id,),
         ),
         served,
         workplace=jy.workplace,
@@ -262,9 +278,7 @@ def test_what_central_cannot_serve_is_said(city: City, number: str, reason: str)
     assert str(caught.value)
 
 
-def test_the_clerks_own_dossier_and_other_roles_are_refused(
-    city: City, tmp_path: Path
-) -> None:
+def test_the_clerks_own_dossier_and_other_roles_are_refused(city: City, tmp_path: Path) -> None:
     own = Office(city, tmp_path / "own", own_id=ZHANG_WEI)
     try:
         with pytest.raises(nearby.NearbyRefused) as caught:
