@@ -203,6 +203,18 @@ TABLES = [
     "CREATE INDEX IF NOT EXISTS ix_page_sha256 ON public.page (sha256)",
     # service_visit's read policy asks whether a consultation names the visit.
     "CREATE INDEX IF NOT EXISTS ix_consultation_visit_id ON public.consultation (visit_id)",
+    # An account name is unique within its institution, not city-wide: two offices may each
+    # have a clerk1 (other offices keep them as stubs named clerk1@CODE, services.sync). The
+    # migration's unique index becomes a plain one plus a unique (institution, username).
+    """DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = 'public'
+                   AND indexname = 'ix_clerk_username' AND indexdef LIKE 'CREATE UNIQUE%') THEN
+            DROP INDEX public.ix_clerk_username;
+        END IF;
+    END $$""",
+    "CREATE INDEX IF NOT EXISTS ix_clerk_username ON public.clerk (username)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS uq_clerk_institution_username "
+    "ON public.clerk (institution_id, username)",
 ]
 
 ADD_MISSING_CHAIN_COLUMNS = """

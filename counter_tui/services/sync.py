@@ -851,7 +851,7 @@ def pull(
                 if not entries:
                     return result
                 rows = _fetch(remote, entries)
-                rows = _with_history(session, remote, rows) + rows
+                rows = _with_history(session, remote, rows, origin) + rows
                 rows = _referenced(session, remote, rows, origin) + rows
             _apply(session, rows, origin, result)
             _set(session, "pull_cursor", f"{entries[-1][1]}:{entries[-1][0]}")
@@ -949,17 +949,30 @@ class _HolderRow(_Pulled):
 
 
 def _with_history(
-    session: Session, remote: Session, rows: list[tuple[str, Any]]
+    session: Session, remote: Session, rows: list[tuple[str, Any]], origin: uuid.UUID
 ) -> list[tuple[str, Any]]:
     """Rows of dossiers that have just come into this office's scope (a transfer to it):
     their earlier rows were logged before the pull cursor, so they are fetched by dossier
     from central's log (``central_log.dossier_id``; what row-level security lets this office
-    see), oldest first, to be applied before the batch."""
+    see), oldest first, to be applied before the batch. A dossier this office has only as a
+    copy (its header and custody, kept when it was served here for another office:
+    services.nearby) counts as new: it has custody events, none naming this office; and so
+    does a dossier the batch sends here (again), whose rows added elsewhere meanwhile are
+    behind the cursor as well."""
     in_batch = {r.id for t, r in rows if t == "dossier"}
     referenced = {getattr(r, "dossier_id", None) for _t, r in rows} - {None} - in_batch
     if not referenced:
         return []
     missing = referenced - _present(session, "dossier", referenced)
+    missing |= _copies_only(session, referenced - missing, origin)
+    # Sent here (again): what others added since it left is behind the cursor too.
+    missing |= {
+        r.dossier_id
+        for t, r in rows
+        if t == "custody_event"
+        and r.kind == "transferred_out"
+        and r.holder_institution_id == origin
+    } - in_batch
     if not missing:
         return []
     entries = remote.execute(
@@ -1279,6 +1292,28 @@ def _by_id(session: Session, model: type[SQLModel], ids: Iterable[Any]) -> list[
         chunk = listed[start : start + 500]
         rows += session.exec(select(model).where(col(model.id).in_(chunk))).all()  # type: ignore[attr-defined]
     return rows
+
+
+def _copies_only(session: Session, dossier_ids: set[Any], origin: uuid.UUID) -> set[Any]:
+    """Which of ``dossier_ids`` have custody events here but none naming ``origin``: copies
+    kept to serve another office's dossier (services.nearby), whose catalogue is not here."""
+    if not dossier_ids:
+        return set()
+    table = models.CustodyEvent.__table__  # type: ignore[attr-defined]
+    listed = list(dossier_ids)
+    with_events: set[Any] = set()
+    ours: set[Any] = set()
+    for start in range(0, len(listed), 2000):
+        chunk = listed[start : start + 2000]
+        for dossier_id, holder in session.execute(
+            sa_select(table.c.dossier_id, table.c.holder_institution_id)
+            .where(table.c.dossier_id.in_(chunk))
+            .distinct()
+        ):
+            with_events.add(dossier_id)
+            if holder == origin:
+                ours.add(dossier_id)
+    return with_events - ours
 
 
 def _present(session: Session, table: str, wanted: Iterable[Any]) -> set[Any]:

@@ -332,3 +332,30 @@ def test_offices_can_neither_write_the_record_nor_issue_without_a_view(
 def _count(db: Database, model: type) -> int:
     with db.read() as s:
         return s.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_dossier_served_here_and_later_sent_here_arrives_with_its_catalogue(
+    city: City, jy: Office
+) -> None:
+    nearby.open_nearby(jy.db, jy.central, jy.workplace, ZHANG_WEI, Visit())
+    sync.sync_once(jy.db, jy.central, jy.origin)  # the cursor passes CY-RC's old rows
+    with city.office.db.write() as s:
+        event = CustodyEvent(
+            dossier_id=city.office.ids["DA00000001"],
+            kind="transferred_out",
+            holder_institution_id=jy.origin,
+            at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+        )
+        s.add(event)
+        s.flush()
+        custody.register_event(access_log.Chain(s), event)
+    sync.sync_once(city.office.db, city.central, city.origin)
+    sync.sync_once(jy.db, jy.central, jy.origin)
+    with jy.db.read() as s:
+        titles = set(
+            s.exec(
+                select(Material.title).where(Material.dossier_id == city.office.ids["DA00000001"])
+            )
+        )
+    assert titles == {"干部履历表", "高等学校毕业生登记表", "录用审批表"}
+    assert fixity.verify(jy.db).ok

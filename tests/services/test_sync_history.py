@@ -392,3 +392,53 @@ def test_key_lists_logged_before_the_pull_cursor_are_caught_up(offices: Offices)
         report = fixity.verify(offices.b)
     assert verdict.outcome is certificate_verify.Outcome.VALID, verdict.message
     assert report.ok, report.problems
+
+
+def test_a_dossier_sent_back_brings_what_the_other_office_added_meanwhile(
+    offices: Offices,
+) -> None:
+    work_at_a(offices)
+    offices.sync_a()
+    offices.sync_b()
+    dossier = offices.made["dossier"]
+    # B receives it and adds a material; A pulls meanwhile (its cursor passes B's rows, which
+    # it may not see while the dossier is B's).
+    with computer(offices.b_keys), offices.b.write() as s:
+        received = CustodyEvent(
+            dossier_id=dossier,
+            kind="received",
+            holder_institution_id=offices.jy,
+            at=dt.datetime(2026, 6, 2, tzinfo=dt.UTC),
+        )
+        s.add(received)
+        s.flush()
+        custody.register_event(access_log.Chain(s), received)
+        added = Material(
+            dossier_id=dossier, category=3, item_no=9, title="2026年度考核登记表", page_count=1
+        )
+        s.add(added)
+        s.flush()
+        fixity.register_material(
+            access_log.Chain(s), added, clerk_id=None, institution_id=offices.jy
+        )
+    offices.sync_b()
+    offices.sync_a()
+    with offices.a.read() as s:
+        assert s.get(Material, added.id) is None
+    with computer(offices.b_keys), offices.b.write() as s:
+        back = CustodyEvent(
+            dossier_id=dossier,
+            kind="transferred_out",
+            holder_institution_id=offices.city.origin,
+            at=dt.datetime(2026, 6, 5, tzinfo=dt.UTC),
+        )
+        s.add(back)
+        s.flush()
+        custody.register_event(access_log.Chain(s), back)
+    offices.sync_b()
+    offices.sync_a()
+    with offices.a.read() as s:
+        assert s.get(Material, added.id).title == "2026年度考核登记表"
+    with computer(offices.a_keys):
+        report = fixity.verify(offices.a)
+    assert report.ok, report.problems
