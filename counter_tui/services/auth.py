@@ -637,11 +637,28 @@ def _get(session: Session, username: str) -> Clerk:
     return clerk
 
 
+def _stand_in(session: Session, clerk: Clerk) -> bool:
+    """Whether ``clerk`` is another institution's account kept by the sync as a stand-in
+    (services.sync.account_stub: ``username@CODE`` of its institution, no password)."""
+    if clerk.password_hash or "@" not in clerk.username:
+        return False
+    institution = session.get(Institution, clerk.institution_id)
+    return institution is not None and clerk.username.endswith("@" + institution.code)
+
+
 def _change(db: Database, username: str, actor: Workplace | None, kind: str, change) -> None:  # noqa: ANN001
     """Apply ``change(session, clerk)`` to the account as an administrator and seal it."""
     with db.write() as session:
         admin = _require_admin(session, actor, kind)
         clerk = _get(session, username)
+        if _stand_in(session, clerk):
+            raise AuthError(
+                "invalid",
+                _(
+                    "{name} stands for an account of another office (it came with that "
+                    "office's facts); it cannot log in here and is not changed here."
+                ).format(name=username),
+            )
         change(session, clerk)
         session.add(clerk)
         session.flush()

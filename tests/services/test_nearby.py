@@ -359,3 +359,36 @@ def test_a_dossier_served_here_and_later_sent_here_arrives_with_its_catalogue(
         )
     assert titles == {"干部履历表", "高等学校毕业生登记表", "录用审批表"}
     assert fixity.verify(jy.db).ok
+
+
+def test_an_administrator_cannot_revive_another_offices_stand_in_account(
+    city: City, tmp_path: Path
+) -> None:
+    admin = Office(city, tmp_path / "adm", role="admin")
+    try:
+        with admin.db.write() as s:
+            account = Clerk(
+                username="jy2",
+                name="周强",
+                role="clerk",
+                institution_id=admin.origin,
+                password_hash=PASSWORD_HASH,
+            )
+            s.add(account)
+            s.flush()
+            auth.register_account(access_log.Chain(s), account, kind="account_added", clerk_id=None)
+        place = auth.authenticate(admin.db, "jy2", PASSWORD)
+        nearby.open_nearby(admin.db, admin.central, place, ZHANG_WEI, Visit())
+        for change in (
+            lambda: auth.set_active(admin.db, "clerk1@CY-RC", True, actor=admin.workplace),
+            lambda: auth.set_password(
+                admin.db, "clerk1@CY-RC", "a-new-long-password-1", actor=admin.workplace
+            ),
+        ):
+            with pytest.raises(auth.AuthError) as refused:
+                change()
+            assert "另一机构" in str(refused.value) or "其他机构" in str(refused.value)
+        with pytest.raises(auth.AuthError):
+            auth.authenticate(admin.db, "clerk1@CY-RC", PASSWORD)
+    finally:
+        admin.central.dispose()
