@@ -67,10 +67,15 @@ Offices (:func:`add_office`, ``counter-tui central add-office URL CODE``)
       ``custody_event``, ``material`` (and their ``page`` rows), ``certificate`` and
       ``consultation`` of dossiers in scope, plus custody events naming me and certificates
       and consultations of me; ``certificate_event`` of a certificate it sees;
-      ``service_visit``/``service_event`` of its own visits; ``clerk``, ``signing_key_list``,
-      ``chain_checkpoint`` of me; ``office_chain_event``/``sync_quarantine`` of origin me;
-      ``central_log`` rows of me, of a dossier in scope, and every ``institution`` and
-      ``holder_index`` row.
+      ``service_visit``/``service_event`` of its own visits, and a visit (not its events) that
+      a certificate or consultation it sees names; ``clerk`` and ``chain_checkpoint`` of me;
+      every ``signing_key_list`` (public keys: certificates verify anywhere);
+      ``office_chain_event``/``sync_quarantine`` of origin me; ``nearby_access`` rows naming
+      me as viewer or holder (services.central_nearby_sql); ``central_log`` rows of me, of a
+      dossier in scope, and every ``institution``, ``signing_key_list`` and ``holder_index``
+      row. Another institution's accounts only through ``public_accounts(ids)`` (SECURITY
+      DEFINER: id, institution, username, name, role, created_at — never a hash), and another
+      office's dossier only through ``nearby_view`` (就近办理, recorded for the holder).
     * INSERT facts of its own institution only: rows whose institution column is me
       (certificate, consultation, service_visit, signing_key_list, chain_checkpoint, clerk);
       service events of its own visits; certificate events of its own certificates; materials
