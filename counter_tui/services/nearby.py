@@ -177,6 +177,8 @@ def issue_nearby(
     (should central fail between the two, the certificate still reaches the holder with the
     next sync, and the failure is logged). Raises NearbyError, IssuanceError and what
     issuance.issue raises."""
+    # Who may: before anything else (a refusal is logged), as issuance.issue checks again.
+    authorization.check(db, workplace, "issue_nearby", error=issuance.IssuanceRefused)
     moment = now or utcnow()
     if moment - nearby.read_at > VIEW_VALID:
         raise NearbyError(

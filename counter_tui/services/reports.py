@@ -317,18 +317,41 @@ def _visit_rows(
     else:
         kinds_agg = func.string_agg(cert.c.kind, ",")
     kinds = select(kinds_agg).where(cert.c.visit_id == visit.c.id).scalar_subquery()
-    stmt = select(
-        _raw(visit.c.id),
-        _raw(visit.c.institution_id),
-        visit.c.counter,
-        _raw(visit.c.clerk_id),
-        _epoch_ms(visit.c.started_at, dialect),
-        _first_event_ms("closed", dialect),
-        _first_event_ms("abandoned", dialect),
-        _first_event_ms("dossier_opened", dialect),
-        _first_event_ms("consultation_recorded", dialect),
-        kinds,
-    ).where(visit.c.started_at >= lo, visit.c.started_at < hi)
+    firsts = ("closed", "abandoned", "dossier_opened", "consultation_recorded")
+    if dialect == "sqlite":
+        # SQLite: one covering-index probe per visit and kind (it would run a GROUP BY over
+        # the join below by scanning every visit in key order: 0.2 s at city scale).
+        stmt = select(
+            _raw(visit.c.id),
+            _raw(visit.c.institution_id),
+            visit.c.counter,
+            _raw(visit.c.clerk_id),
+            _epoch_ms(visit.c.started_at, dialect),
+            *(_first_event_ms(kind, dialect) for kind in firsts),
+            kinds,
+        )
+    else:
+        # PostgreSQL: the day's visits joined once to all their events (index-only) and
+        # grouped, instead of four probes per visit: 21 ms instead of 35 ms of execution for
+        # the city's 3,851 services of a day (1.71 M dossiers, issue 13).
+        event = ServiceEvent.__table__.alias()
+        stmt = (
+            select(
+                _raw(visit.c.id),
+                _raw(visit.c.institution_id),
+                visit.c.counter,
+                _raw(visit.c.clerk_id),
+                _epoch_ms(visit.c.started_at, dialect),
+                *(
+                    _epoch_ms(func.min(event.c.at).filter(event.c.kind == kind), dialect)
+                    for kind in firsts
+                ),
+                kinds,
+            )
+            .select_from(visit.outerjoin(event, event.c.visit_id == visit.c.id))
+            .group_by(visit.c.id)
+        )
+    stmt = stmt.where(visit.c.started_at >= lo, visit.c.started_at < hi)
     if institution_id is not None:
         stmt = stmt.where(visit.c.institution_id == institution_id)
     rows = []

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import col, select
 
 from counter_tui.db.models import AccessEvent, Clerk, Institution
-from counter_tui.read_models import ClerkRef, Workplace
+from counter_tui.read_models import ClerkRef, NearbyDossier, Workplace
 from counter_tui.services import (
     audit_log,
     auth,
@@ -25,6 +25,7 @@ from counter_tui.services import (
     intake,
     issuance,
     lookup,
+    nearby,
     receipt,
     reports,
     supplement,
@@ -210,7 +211,44 @@ CALLS: dict[str, Callable[[Place, Workplace], object]] = {
     ),
     "receive": _receive,
     "receipt_deadlines": lambda p, wp: receipt.pending(p.archive.db, wp),
+    "serve_nearby": lambda p, wp: _without_central(
+        lambda: nearby.open_nearby(p.archive.db, None, wp, "110105199001010010", None)
+    ),
+    "issue_nearby": lambda p, wp: _without_central(
+        lambda: nearby.issue_nearby(
+            p.archive.db,
+            None,
+            issuance.CertificateRequest("custody", "落户"),
+            _served_elsewhere(p),
+            workplace=wp,
+            visit_id=None,
+            certificates_dir=p.archive.settings.certificates_dir,
+        )
+    ),
 }
+
+
+def _without_central(call: Callable[[], object]) -> None:
+    """Call a 就近办理 service on an office without a central database: allowed, it gets as
+    far as saying that central is needed (not_configured); refused, Forbidden leaves."""
+    with pytest.raises(nearby.NearbyError) as caught:
+        call()
+    if isinstance(caught.value, Forbidden):
+        raise caught.value
+    assert caught.value.reason == "not_configured"
+
+
+def _served_elsewhere(p: Place) -> NearbyDossier:
+    view = viewing.load_view(p.archive.db, p.archive.ids["DA00000003"])
+    return NearbyDossier(
+        view=view,
+        holder_id=p.archive.ids["there"],
+        holder_code="CY-JY",
+        holder_address="",
+        holder_phone="",
+        record_id=uuid.uuid4(),
+        read_at=dt.datetime.now(dt.UTC),
+    )
 
 
 def test_every_action_of_the_table_is_called_here() -> None:
