@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import importlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -19,8 +22,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
-from counter_tui.context import AppContext, open_central
+from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import LockDialog
 from counter_tui.domain.clock import utcnow
 from counter_tui.domain.scanning import TERMINATORS, Decision, ScanGate, looks_like_card_or_code
@@ -28,13 +32,12 @@ from counter_tui.errors import user_message
 from counter_tui.i18n import _
 from counter_tui.messages import SessionEnded
 from counter_tui.read_models import Workplace
-from counter_tui.screens.audit import AuditScreen
-from counter_tui.screens.counter import CounterScreen
-from counter_tui.screens.dashboard import DashboardScreen
 from counter_tui.screens.login import LoginScreen
-from counter_tui.services import auth, checkpoints, issuance, sync, visits
-from counter_tui.services.workplace import institution_id
 from counter_tui.widgets.scan_input import ScanInput
+
+# Start-up draws the log-in screen first (issue 13): the work screens, the services and the
+# database layer (SQLAlchemy, the models, Alembic, fpdf, argon2 …) are imported where they are
+# used, or by the worker that opens the database while the clerk types the password.
 
 ROLE_MODES = {
     "clerk": "counter",
@@ -49,6 +52,17 @@ ARCHIVE_MODES = ("intake", "receive", "counter")
 comparison (接收比对) and the counter (补登 from the dossier screen)."""
 ARCHIVE_ROLES = frozenset({"archivist"})
 IDLE_CHECK_S = 5.0
+OPENING_SWITCH_INTERVAL_S = 0.0005
+WARM_UP_AFTER_S = 1.0
+"""Seconds without a key on the log-in screen before the work screens' modules are imported."""
+WARM_MODULES = (
+    "counter_tui.services.auth",
+    "counter_tui.screens.counter",
+    "counter_tui.screens.dossier",
+    "counter_tui.dialogs.certificate",
+)
+"""Imported by the worker that opens the database, while the clerk logs in: the counter, the
+dossier and the certificate dialog then open as fast as before start-up was deferred."""
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +74,9 @@ def known_binding_ids() -> set[str]:
     from counter_tui.dialogs.end_service import EndServiceDialog
     from counter_tui.dialogs.material import MaterialDialog
     from counter_tui.dialogs.next_applicant import NextApplicantDialog
+    from counter_tui.screens.audit import AuditScreen
+    from counter_tui.screens.counter import CounterScreen
+    from counter_tui.screens.dashboard import DashboardScreen
     from counter_tui.screens.dossier import DossierScreen
     from counter_tui.screens.verify import VerifyScreen
     from counter_tui.widgets.catalogue_table import CatalogueTable
@@ -114,6 +131,24 @@ class CounterPalette(CommandPalette):
         self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, show_no_matches)
 
 
+def _counter_screen(ctx: AppContext) -> Screen:
+    from counter_tui.screens.counter import CounterScreen
+
+    return CounterScreen(ctx)
+
+
+def _audit_screen(ctx: AppContext) -> Screen:
+    from counter_tui.screens.audit import AuditScreen
+
+    return AuditScreen(ctx)
+
+
+def _dashboard_screen(ctx: AppContext) -> Screen:
+    from counter_tui.screens.dashboard import DashboardScreen
+
+    return DashboardScreen(ctx)
+
+
 def _intake_screen(ctx: AppContext) -> Screen:
     # Imported when an archivist first needs it: image libraries stay out of the start-up.
     from counter_tui.screens.intake import IntakeScreen
@@ -133,6 +168,12 @@ class CounterApp(App):
 
     sync_line: reactive[str] = reactive("")
     """How sync with the central database stands, for the top bar ("" without a central)."""
+    needs_first_admin = False
+    """Set when the database opened after start-up has no account: the app ends so that the
+    command line can ask for the first administrator at the terminal."""
+    start_error: BaseException | None = None
+    """Why the database opened after start-up cannot be used (the app has ended; the command
+    line reports it as it reports a database that fails before the app starts)."""
 
     CSS_PATH = ["styles/app.tcss", "styles/dialog.tcss"]
     BINDINGS = [
@@ -170,9 +211,9 @@ class CounterApp(App):
 
     def _add_work_modes(self) -> None:
         ctx = self.ctx
-        self.add_mode("counter", lambda: CounterScreen(ctx))
-        self.add_mode("audit", lambda: AuditScreen(ctx))
-        self.add_mode("supervisor", lambda: DashboardScreen(ctx))
+        self.add_mode("counter", lambda: _counter_screen(ctx))
+        self.add_mode("audit", lambda: _audit_screen(ctx))
+        self.add_mode("supervisor", lambda: _dashboard_screen(ctx))
         self.add_mode("intake", lambda: _intake_screen(ctx))
         self.add_mode("receive", lambda: _receive_screen(ctx))
 
@@ -183,6 +224,8 @@ class CounterApp(App):
         screen with the reason."""
         if self.ctx.workplace is None:
             return
+        from counter_tui.services import visits
+
         visit, workplace = self.ctx.visit, self.ctx.workplace
         if visit is not None:
             try:
@@ -201,7 +244,8 @@ class CounterApp(App):
             screen.show(event.message)
 
     def on_mount(self) -> None:
-        self.apply_keymap(self.ctx.settings.keymap)
+        if self.ctx.settings.keymap:
+            self.apply_keymap(self.ctx.settings.keymap)
         if self.ctx.workplace is None:
             self.switch_mode("login")
         else:
@@ -209,17 +253,99 @@ class CounterApp(App):
         self.set_interval(IDLE_CHECK_S, self.lock_if_idle)
         for notice in self.ctx.notices:
             self.notify(notice, severity="warning", timeout=15)
-        self.reconcile_certificates()
-        self.set_interval(checkpoints.INTERVAL.total_seconds(), self.sign_checkpoint)
+        if self.ctx.opened:
+            self._archive_open()
         if self.ctx.settings.central:
             self.set_interval(self.ctx.settings.sync_interval_s, self.sync_now)
             self.set_timer(1, self.sync_now)
         self.call_after_refresh(self._ready)
+        if not self.ctx.opened:
+            # After the first frame: the database's imports and migrations would delay it.
+            self.call_after_refresh(self.open_archive)
+
+    @work(thread=True, group="startup", exit_on_error=False)
+    def open_archive(self) -> None:
+        """Open and migrate the database of a context from ``context.start_context`` once the
+        log-in screen is drawn (worker thread); a log-in waits for it (``AppContext.db``).
+        When it cannot be opened the app ends and the command line says why, as it did
+        before the screen was drawn; a database without accounts ends it too, to create the
+        first administrator at the terminal (:attr:`needs_first_admin`)."""
+        if self.ctx.opened or self.ctx.opening_error is not None:
+            return
+        # This thread imports and migrates while the clerk types. Keys must keep their pace
+        # and order (Enter moves to the password before the next key arrives): no full
+        # collection (each walks every object the imports made, 100–350 ms with the UI thread
+        # stopped), and the interpreter handed back to the UI thread every 0.5 ms, not 5 ms.
+        switch_interval = sys.getswitchinterval()
+        collecting = gc.isenabled()
+        sys.setswitchinterval(min(switch_interval, OPENING_SWITCH_INTERVAL_S))
+        gc.disable()
+        try:
+            self._open_and_warm_up()
+        finally:
+            # What start-up built (modules, classes, mappers, the stylesheet) lives as long as
+            # the process: frozen out of the collector's sight, later full collections do
+            # not walk it either.
+            gc.freeze()
+            if collecting:
+                gc.enable()
+            sys.setswitchinterval(switch_interval)
+
+    def _open_and_warm_up(self) -> None:
+        try:
+            self.ctx.finish_opening()
+            from counter_tui.services import auth
+
+            has_accounts = auth.has_accounts(self.ctx.db)
+        except Exception as exc:  # noqa: BLE001 - the command line reports it
+            self.start_error = exc
+            self._from_opening(self.exit, return_code=1)
+            return
+        if not has_accounts:
+            self.needs_first_admin = True
+            self._from_opening(self.exit, return_code=1)
+            return
+        # The housekeeping's and the work screens' modules (fpdf, numpy, cryptography … behind
+        # checkpoints) are imported here, not on the UI thread, where they would stop the
+        # log-in form for half a second; and only once the clerk pauses (or has logged in):
+        # their native modules' set-up holds the interpreter, and keys read in one lump after
+        # such a stop would look like a scanner's burst to the scan gate.
+        worker = get_current_worker()
+        while (
+            self.ctx.workplace is None
+            and self.clock() - self.last_activity < WARM_UP_AFTER_S
+            and not worker.is_cancelled
+        ):
+            time.sleep(0.1)
+        importlib.import_module("counter_tui.services.checkpoints")
+        self._from_opening(self._archive_open)
+        for module in WARM_MODULES:
+            importlib.import_module(module)
+
+    def _from_opening(self, callback, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        """``call_from_thread`` for the opening worker, unless the app is ending (ctrl+q on
+        the log-in screen while the database opened)."""
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:  # the app ended meanwhile
+            log.debug("app ended while the database was opening", exc_info=True)
+
+    def _archive_open(self) -> None:
+        """The database is open: start its housekeeping (UI thread; after a deferred open
+        its modules are already imported)."""
+        from counter_tui.services import checkpoints
+
+        self.reconcile_certificates()
+        self.set_interval(checkpoints.INTERVAL.total_seconds(), self.sign_checkpoint)
 
     @work(thread=True, group="startup", exit_on_error=False)
     def reconcile_certificates(self) -> None:
         """Move certificate PDFs that no row names (an issue that crashed between writing
         its PDF and its commit) aside, and say so (worker thread, at start)."""
+        from counter_tui.services import issuance
+
         try:
             moved = issuance.reconcile_orphans(self.ctx.db, self.ctx.settings.certificates_dir)
         except Exception:  # noqa: BLE001 - housekeeping must not block the counter
@@ -266,6 +392,8 @@ class CounterApp(App):
                     )
                 )
             return
+        from counter_tui.services import auth
+
         self.ctx.workplace = workplace
         self.last_activity = self.clock()
 
@@ -280,6 +408,8 @@ class CounterApp(App):
     @work(thread=True, group="write")
     def close_stale_visits(self, workplace: Workplace, logged_in_at: dt.datetime) -> None:
         """End this counter's visits left open by an earlier session (worker thread)."""
+        from counter_tui.services import visits
+
         try:
             visits.abandon_open(self.ctx.db, workplace, before=logged_in_at)
         except Exception:  # noqa: BLE001 - housekeeping must not block the counter
@@ -290,6 +420,8 @@ class CounterApp(App):
         open, then quit."""
         visit, workplace = self.ctx.visit, self.ctx.workplace
         if visit is not None and workplace is not None:
+            from counter_tui.services import visits
+
             try:
                 visits.end_visit(self.ctx.db, workplace, visit)
             except Exception:  # noqa: BLE001 - quitting must always work
@@ -302,6 +434,8 @@ class CounterApp(App):
     def _sign_checkpoint(self, institution_code: str) -> bool:
         """Sign the access chain's head for the institution (services.checkpoints); a failure
         (no keyring, no key) is logged and told once, never stops the counter."""
+        from counter_tui.services import checkpoints
+
         try:
             checkpoints.sign(self.ctx.db, institution_code)
         except Exception as exc:  # noqa: BLE001 - tamper evidence must not stop the service
@@ -324,6 +458,10 @@ class CounterApp(App):
         ``sync_interval_s`` seconds, and after a failure again after 2, 4, 8 … seconds up to
         that interval. The counter keeps serving whatever happens; the top bar says how it
         stands (:attr:`sync_line`)."""
+        from counter_tui.context import open_central
+        from counter_tui.services import sync
+        from counter_tui.services.workplace import institution_id
+
         settings = self.ctx.settings
         online: bool | None = None
         try:

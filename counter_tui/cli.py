@@ -888,24 +888,41 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
 
 
 def _run_app(settings: config.Settings) -> int:
-    from counter_tui.context import build_context
-    from counter_tui.services import auth, secrets
+    from counter_tui.context import build_context, open_database, opens_later, start_context
 
-    # Only the central PostgreSQL password needs a secret today; a SQLite counter needs none.
-    notice = secrets.headless_notice() if settings.db_url.startswith("postgresql") else None
-    if notice:
-        print(notice, file=sys.stderr)
-    ctx = build_context(settings)
-    if notice:
-        ctx.notices.append(notice)
+    if opens_later(settings):
+        # An existing SQLite archive: the log-in screen is drawn first and the database
+        # opened and migrated behind it (issue 13); a log-in waits for that. A failure ends
+        # the app and is reported below exactly as it was before the screen was drawn.
+        ctx = start_context(settings)
+    else:
+        from counter_tui.services import auth, secrets
 
-    if not auth.has_accounts(ctx.db) and not _first_admin(ctx.db):
-        ctx.close()
-        return 1
+        # Only the central PostgreSQL password needs a secret today; a SQLite counter needs none.
+        notice = secrets.headless_notice() if settings.db_url.startswith("postgresql") else None
+        if notice:
+            print(notice, file=sys.stderr)
+        ctx = build_context(settings)
+        if notice:
+            ctx.notices.append(notice)
+
+        if not auth.has_accounts(ctx.db) and not _first_admin(ctx.db):
+            ctx.close()
+            return 1
     from counter_tui.app import CounterApp  # imported after set_language: bindings are translated
 
     app = guard_app(CounterApp(ctx))
     app.run()
+    if app.start_error is not None:
+        raise app.start_error
+    if app.needs_first_admin:
+        db = open_database(settings)
+        try:
+            if not _first_admin(db):
+                return 1
+        finally:
+            db.dispose()
+        return _run_app(settings)
     return app.return_code or 0
 
 

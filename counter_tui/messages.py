@@ -7,7 +7,6 @@ from textual.message import Message
 
 from counter_tui.errors import user_message
 from counter_tui.read_models import DossierView, LookupOutcome, Visit
-from counter_tui.services import authorization
 
 
 class LookupFinished(Message):
@@ -87,6 +86,8 @@ def failure_message(node: DOMNode, exc: BaseException) -> str:
     """The sentence for a clerk about ``exc`` (errors.user_message); when it means the
     account was disabled, the app is also told to end the session (safe from a worker
     thread: ``post_message`` is)."""
+    from counter_tui.services import authorization  # not at import: the log-in screen needs none
+
     if authorization.ends_session(exc):
         node.app.post_message(SessionEnded(str(exc)))
     return user_message(exc)

@@ -13,8 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import uuid6
-
 
 @dataclass(frozen=True)
 class InstitutionRef:
@@ -204,6 +202,12 @@ class RecordedConsultation:
     id: uuid.UUID
 
 
+def _uuid7() -> uuid.UUID:
+    import uuid6  # not at import: it reads its package metadata, ~30 ms before the log-in screen
+
+    return uuid6.uuid7()
+
+
 @dataclass(frozen=True)
 class Visit:
     """The applicant being served now, as the counter knows it before the database does.
@@ -215,7 +219,7 @@ class Visit:
     ``time.monotonic()`` for the on-screen timer; ``ticket`` the queue ticket or None.
     """
 
-    id: uuid.UUID = field(default_factory=uuid6.uuid7)
+    id: uuid.UUID = field(default_factory=_uuid7)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     started: float = field(default_factory=time.monotonic)
     ticket: str | None = None

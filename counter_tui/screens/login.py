@@ -39,7 +39,8 @@ class LoginScreen(CredentialsCheck, Screen):
 
     @on(Input.Submitted, "#username")
     def username_done(self) -> None:
-        self.query_one("#password", Input).focus()
+        # At once, not after the app's queue (Widget.focus): the next key typed goes to it.
+        self.set_focus(self.query_one("#password", Input))
 
     @on(Input.Submitted, "#password")
     def password_done(self) -> None:

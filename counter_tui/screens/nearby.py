@@ -37,10 +37,10 @@ class NearbyOpened(Message):
         self.central = central
 
 
-class NearbyScreen(DossierScreen):
-    """A dossier held elsewhere, served here: catalogue read-only, certificates issued here."""
+class NearbyScreen(DossierScreen, inherit_bindings=False):
+    """A dossier held elsewhere, served here: catalogue read-only, certificates issued here
+    (none of the dossier screen's other keys: no consultation, no material added)."""
 
-    inherit_bindings = False
     BINDINGS = [
         Binding("c", "certificate", _("Certificate"), id="nearby.certificate"),
         Binding("p", "print_certificate", _("Print"), id="nearby.print", show=False),
@@ -73,10 +73,18 @@ class NearbyScreen(DossierScreen):
             )
             if part
         )
-        banner = _(
-            "就近办理 — held by {holder}{contact}. Catalogue read from the city's central "
-            "database, read-only; this view is recorded for the holder. Page images stay there."
-        ).format(holder=served.view.holder_name, contact=f" ({contact})" if contact else "")
+        banner = (
+            _(
+                "就近办理 — held by {holder} ({contact}). Catalogue read from the city's "
+                "central database, read-only; this view is recorded for the holder. Page "
+                "images stay there."
+            )
+            if contact
+            else _(
+                "就近办理 — held by {holder}. Catalogue read from the city's central database, "
+                "read-only; this view is recorded for the holder. Page images stay there."
+            )
+        ).format(holder=served.view.holder_name, contact=contact)
         self.mount(Static(banner, id="nearby-banner"), before=self.query_one(CatalogueTable))
         self.show_message(
             _(
