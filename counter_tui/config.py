@@ -18,10 +18,9 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import platformdirs
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from counter_tui.errors import CounterError, describe_os_error
 from counter_tui.i18n import _
@@ -259,9 +258,9 @@ def load(
     if settings.scanner_suffix and not settings.scanner_prefix:
         raise SettingsError(_("scanner_suffix needs a scanner_prefix"))
     try:
-        url = make_url(settings.db_url)
-        backend = url.get_backend_name()
-    except (ArgumentError, ValueError) as exc:
+        url = _parse_url(settings.db_url)
+        backend = url.backend
+    except ValueError as exc:
         raise SettingsError(
             _("db is not a database URL: {value!r}").format(value=_hide_password(settings.db_url))
         ) from exc
@@ -277,7 +276,7 @@ def load(
                 "db must not contain a password ({value}): settings are no place for secrets. "
                 "Store the central database password in the keyring (service counter-tui, "
                 "name db-password), e.g. keyring set counter-tui db-password"
-            ).format(value=url.render_as_string(hide_password=True))
+            ).format(value=_hide_password(settings.db_url))
         )
     if settings.central:
         _check_central(settings.central)
@@ -289,9 +288,9 @@ def load(
 def _check_central(value: str) -> None:
     """Refuse a central URL that is not PostgreSQL or that carries a password."""
     try:
-        url = make_url(value)
-        backend = url.get_backend_name()
-    except (ArgumentError, ValueError) as exc:
+        url = _parse_url(value)
+        backend = url.backend
+    except ValueError as exc:
         raise SettingsError(
             _("central is not a database URL: {value!r}").format(value=_hide_password(value))
         ) from exc
@@ -306,8 +305,38 @@ def _check_central(value: str) -> None:
             _(
                 "central must not contain a password ({value}): store it in the keyring "
                 "(service counter-tui, name db-password)"
-            ).format(value=url.render_as_string(hide_password=True))
+            ).format(value=_hide_password(value))
         )
+
+
+@dataclass(frozen=True)
+class _Url:
+    backend: str
+    password: str | None
+    database: str | None
+
+
+_URL_RE = re.compile(
+    r"^(?P<name>[A-Za-z][\w.]*)(?:\+(?P<driver>[\w.]+))?://(?P<rest>.*)$", re.DOTALL
+)
+
+
+def _parse_url(url: str) -> _Url:
+    """The parts of an SQLAlchemy database URL (RFC 1738 form ``backend[+driver]://[user[:
+    password]@]host[:port]/database[?query]``) these checks need, read the way
+    ``sqlalchemy.engine.make_url`` reads them but without importing SQLAlchemy (the log-in
+    screen is drawn before it is imported). Raises ValueError when ``url`` has no such form."""
+    match = _URL_RE.match(url.strip())
+    if match is None:
+        raise ValueError(f"not a database URL: {url!r}")
+    rest = match["rest"].split("?", 1)[0]
+    netloc, slash, database = rest.partition("/")
+    password = None
+    if "@" in netloc:
+        userinfo = netloc.rsplit("@", 1)[0]
+        if ":" in userinfo:
+            password = unquote(userinfo.split(":", 1)[1])
+    return _Url(match["name"].lower(), password, unquote(database) if slash else None)
 
 
 def _hide_password(url: str) -> str:
@@ -318,7 +347,7 @@ def _hide_password(url: str) -> str:
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a ``sqlite:///`` URL (None for other databases or in-memory SQLite)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    parsed = _parse_url(url)
+    if parsed.backend != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser()

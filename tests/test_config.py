@@ -136,3 +136,40 @@ def test_keymap_table_and_environment(tmp_path: Path) -> None:
     path.write_text('[keymap]\n"counter.clear" = 5\n')
     with pytest.raises(config.SettingsError):
         config.load(config_path=path, environ={})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////tmp/x.db",
+        "sqlite:///rel.db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///~/a b.db",
+        "sqlite:////tmp/a%20b.db",
+        "postgresql+psycopg://u:p%40w@h:5432/db?sslmode=require",
+        "postgresql+psycopg://u@h/db",
+        "postgresql://u:@h/db",
+        "postgresql+psycopg://office_cy_rc@127.0.0.1:1/central?connect_timeout=2",
+    ],
+)
+def test_urls_are_read_as_sqlalchemy_reads_them(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from counter_tui.config import _parse_url
+
+    theirs, ours = make_url(url), _parse_url(url)
+    assert (ours.backend, ours.password or None, ours.database) == (
+        theirs.get_backend_name(),
+        theirs.password or None,
+        theirs.database,
+    )
+
+
+def test_reading_the_settings_does_not_import_sqlalchemy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, counter_tui.config as c; c.sqlite_file('sqlite:///a.db'); print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
