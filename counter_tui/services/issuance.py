@@ -575,13 +575,26 @@ def reconcile_orphans(
     ]
     if not candidates:
         return []
+    # A document is "<serial>.pdf" or "<serial>.reprint-<n>.pdf": only the certificates of
+    # the candidates' serials are read (an index range each), never every row of a city.
+    serials = sorted({path.name.split(".", 1)[0] for path in candidates})
+    named: set[str] = set()
     with db.read() as session:
-        named = {Path(p).name for p in session.exec(select(Certificate.text_path))} | {
-            Path(p).name
-            for p in session.exec(
-                select(CertificateEvent.document_path).where(
-                    col(CertificateEvent.document_path).is_not(None)
+        for start in range(0, len(serials), 500):
+            chunk = serials[start : start + 500]
+            rows = session.exec(
+                select(Certificate.id, Certificate.text_path).where(
+                    col(Certificate.serial).in_(chunk)
                 )
-            )
-        }
+            ).all()
+            named |= {Path(text_path).name for _id, text_path in rows}
+            named |= {
+                Path(document).name
+                for document in session.exec(
+                    select(CertificateEvent.document_path).where(
+                        col(CertificateEvent.certificate_id).in_([i for i, _p in rows]),
+                        col(CertificateEvent.document_path).is_not(None),
+                    )
+                )
+            }
     return [_set_aside(path, certificates_dir) for path in candidates if path.name not in named]

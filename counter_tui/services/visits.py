@@ -19,7 +19,7 @@ import uuid
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from counter_tui.db.engine import Database
 from counter_tui.db.models import ServiceEvent, ServiceVisit, utcnow
@@ -224,6 +224,41 @@ def next_applicant(
             ensure_started(session, workplace, new)
 
 
+OPEN_WINDOW = dt.timedelta(days=30)
+"""How far back :func:`abandon_open` looks for visits left open (a bounded index range on a
+city's year of visits; older open visits are already out of every day's figures)."""
+
+
+def _open_visit_ids(
+    session: Session,
+    workplace: Workplace,
+    clerk_id: uuid.UUID | None,
+    before: dt.datetime,
+    stale_after: dt.timedelta,
+) -> list[uuid.UUID]:
+    """Ids of this counter's visits that :func:`abandon_open` ends (read only)."""
+    return list(
+        session.exec(
+            select(ServiceVisit.id).where(
+                ServiceVisit.institution_id == workplace.institution.id,
+                ServiceVisit.started_at >= before - OPEN_WINDOW,
+                ServiceVisit.started_at < before,
+                ServiceVisit.counter == workplace.counter,
+                or_(
+                    ServiceVisit.clerk_id == clerk_id,
+                    ServiceVisit.started_at < before - stale_after,
+                ),
+                ~select(ServiceEvent.id)
+                .where(
+                    ServiceEvent.visit_id == ServiceVisit.id,
+                    ServiceEvent.kind.in_(END_KINDS),  # type: ignore[attr-defined]
+                )
+                .exists(),
+            )
+        )
+    )
+
+
 def abandon_open(
     db: Database,
     workplace: Workplace,
@@ -235,18 +270,23 @@ def abandon_open(
     last event, with the outcome they earned (:func:`outcome_of`: a visit that issued a
     certificate was served); returns how many.
 
-    Only visits of this counter started before ``before`` (aware) that have no end event,
-    and either belong to the clerk now logging in (their own earlier session) or started
+    Only visits of this counter started before ``before`` (aware), within
+    :data:`OPEN_WINDOW` of it, that have no end event, and either belong to the clerk now logging in (their own earlier session) or started
     more than ``stale_after`` before ``before`` (anyone's, e.g. yesterday's). A colleague's
     service in progress at the same counter number is never touched. Called at log-in so
     that the dashboard does not count them as still being served.
     """
     clerk_id = workplace.clerk.id if workplace.clerk else None
+    # Found in a read transaction (no write lock while a year of visits is looked at), over
+    # the last OPEN_WINDOW of visits (an index range); ended in a short write transaction.
+    with db.read() as session:
+        found = _open_visit_ids(session, workplace, clerk_id, before, stale_after)
+    if not found:
+        return 0
     with db.write() as session:
         open_visits = session.exec(
             select(ServiceVisit).where(
-                ServiceVisit.institution_id == workplace.institution.id,
-                ServiceVisit.counter == workplace.counter,
+                col(ServiceVisit.id).in_(found),
                 ServiceVisit.started_at < before,
                 or_(
                     ServiceVisit.clerk_id == clerk_id,

@@ -15,7 +15,13 @@ import pytest
 import zxingcpp
 from sqlmodel import select
 
-from counter_tui.db.models import AccessEvent, Certificate, CustodyEvent, SigningKeyList
+from counter_tui.db.models import (
+    AccessEvent,
+    Certificate,
+    CertificateEvent,
+    CustodyEvent,
+    SigningKeyList,
+)
 from counter_tui.services import certificate_signing as cs
 from counter_tui.services import fixity, issuance, secrets
 from counter_tui.services.workplace import Workplace
@@ -306,11 +312,22 @@ def test_a_crash_between_the_pdf_and_the_commit_is_reconciled_at_start(tmp_path:
     # Just written: it may be another counter's, between its fsync and its commit.
     assert issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir) == []
     an_hour_ago = orphan.stat().st_mtime - 3600
-    os.utime(orphan, (an_hour_ago, an_hour_ago))
+    # Both old enough now: the committed one is found by its serial and stays; so does a
+    # reprint document its event names.
+    reprint = issued.path.with_name(f"{issued.serial}.reprint-1.pdf")
+    reprint.write_bytes(b"%PDF-1.4 reprint")
+    with archive.db.write() as s:
+        s.add(
+            CertificateEvent(
+                certificate_id=issued.id, kind="reprinted", copy_no=1, document_path=str(reprint)
+            )
+        )
+    for path in (orphan, issued.path, reprint):
+        os.utime(path, (an_hour_ago, an_hour_ago))
     moved = issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir)
     assert [m.read_bytes() for m in moved] == [b"%PDF-1.4 never committed"]
     assert moved[0].parent == archive.settings.certificates_dir / "orphans"
-    assert not orphan.exists() and issued.path.exists()  # the committed one stays
+    assert not orphan.exists() and issued.path.exists() and reprint.exists()
     assert issuance.reconcile_orphans(archive.db, archive.settings.certificates_dir) == []
 
 
