@@ -28,9 +28,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pypdfium2 as pdfium
-import zxingcpp
 from PIL import Image, ImageFilter, ImageOps, ImageSequence
 
 from counter_tui.domain.identifiers import InvalidVerificationCode, normalise_verification_code
@@ -38,6 +37,9 @@ from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services.certificate_signing import PREFIX
 from counter_tui.services.images import IMAGE_ERRORS, grey
+
+if TYPE_CHECKING:
+    import zxingcpp
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,8 @@ class _Found:
 
 def _qr_texts(image: Image.Image, binarizer: zxingcpp.Binarizer | None = None) -> list[str]:
     """Every QR text zxing-cpp reads in ``image`` (8-bit grey), top to bottom, left to right."""
+    import zxingcpp  # only when a certificate is read (not at the app's start)
+
     if image.width < 21 or image.height < 21:  # smaller than a version-1 QR at 1 px a module
         return []
     options = {"binarizer": binarizer} if binarizer is not None else {}
@@ -255,6 +259,8 @@ def _sharpened(image: Image.Image, radius: float = 2, percent: int = 160) -> Ima
 
 def _variants(image: Image.Image) -> Iterator[tuple[str, Image.Image, zxingcpp.Binarizer | None]]:
     """Pictures to search, likeliest first, each built only when asked for."""
+    import zxingcpp
+
     long_side = max(image.size)
     base = image
     if long_side > _FIRST_LOOK_MAX_SIDE:
@@ -409,6 +415,8 @@ def _unreadable_pdf(path: Path, exc: BaseException) -> CertificateInputError:
 
 
 def _render_pages(path: Path, dpi: float, max_pages: int) -> list[Image.Image]:
+    import pypdfium2 as pdfium  # only when a PDF is read
+
     if not path.exists():
         raise _missing(path)
     if path.is_dir():

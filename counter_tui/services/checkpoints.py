@@ -41,7 +41,7 @@ from counter_tui.db.models import AccessEvent, ChainCheckpoint, Institution
 from counter_tui.domain import clock
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
-from counter_tui.services import certificate_signing, chain_key, issuance, key_lists, secrets
+from counter_tui.services import certificate_signing, chain_key, key_lists, secrets
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,8 @@ def sign(
         ).first()
         if institution is None:
             raise LookupError(institution_code)
+        from counter_tui.services import issuance  # PDF and image libraries: not at start
+
         issuance.store_key_list(session, institution, None)  # may seal a new list first
         session.flush()
         head = _head(session)
