@@ -117,15 +117,15 @@ def run(
         print(
             _(
                 "Role {role} is ready; its password is stored in this computer's keyring. "
-                "This counter uses --db {url}"
+                'In this office\'s settings.toml: central = "{url}"'
             ).format(role=role, url=office)
         )
         return 0
     print(
         _(
             "Role {role} is ready. Its password is shown only this once: store it in the "
-            "office's keyring (service counter-tui, name db-password). The office uses "
-            "--db {url}"
+            "office's keyring (service counter-tui, name db-password). In the office's "
+            'settings.toml: central = "{url}"'
         ).format(role=role, url=office)
     )
     print(password)
