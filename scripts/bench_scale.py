@@ -3,6 +3,7 @@
 Usage:
   .venv/bin/python scripts/bench_scale.py [--scale F] [--sqlite PATH]
       [--postgres URL | --no-postgres] [--queries N] [--build-only | --measure-only]
+      [--lookups-only]
 
 **Build** (unless ``--measure-only``): Beijing's 1.71 million dossiers × ``--scale`` held by
 17 institutions (the city centre and 16 district talent-service centres), about 40 materials
@@ -1050,11 +1051,20 @@ def _timed(fn: Callable[[int], object], n: int) -> list[float]:
 
 
 def measure(
-    db, queries: int, seed: int, work: Path, *, certificates: int, dashboard_runs: int
-) -> list[tuple]:  # noqa: ANN001
+    db,  # noqa: ANN001
+    queries: int,
+    seed: int,
+    work: Path,
+    *,
+    certificates: int,
+    dashboard_runs: int,
+    lookups_only: bool = False,
+) -> list[tuple]:
     """Time the counter's operations on ``db`` (a built city), ``queries`` random dossiers
     held at HOME, ``certificates`` certificates written under ``work``; returns rows
-    (operation, app (median, p95, p99) ms, floor (median, p95, p99) ms or None, note)."""
+    (operation, app (median, p95, p99) ms, floor (median, p95, p99) ms or None, note).
+    ``lookups_only``: the four lookups and their breakdown, nothing else (nothing written
+    but the lookups' own access events)."""
     from counter_tui.domain import queries as q
     from counter_tui.read_models import Visit
     from counter_tui.services import auth, certificate_pdf, issuance, lookup, reports, viewing
@@ -1102,6 +1112,12 @@ def measure(
         lambda i: found(lookup.find(db, samples[i].dossier_no, place)),
         lambda i: raw.run(dossier_sql, (samples[i].dossier_no, samples[i].dossier_no)),
     )
+    own_sql, own_args = _lookup_statement(db, place)
+    pair(
+        "lookup by barcode, beside its own statement raw (account, dossier, custody, names)",
+        lambda i: found(lookup.find(db, samples[i].dossier_no, place)),
+        lambda i: raw.run(own_sql, own_args(samples[i].dossier_no)),
+    )
     typed = [s.dossier_no[:2].lower() + " " + s.dossier_no[2:] for s in samples]
     pair(
         "lookup by dossier no. (typed: 'cy 00012345')",
@@ -1135,6 +1151,9 @@ def measure(
         f"held here listed: median {statistics.median(hits):.0f}, max {max(hits)}",
     )
     rows.extend(lookup_breakdown(db, samples, place))
+    if lookups_only:
+        raw.close()
+        return rows
     sixty = draw_samples(db, min(n, queries), seed + 1, sixty=True)
     mat_sql = "SELECT * FROM material WHERE dossier_id = ?"
     for s in sixty:  # their catalogues read once, so both sides are timed warm
@@ -1218,47 +1237,49 @@ def measure(
     return rows
 
 
-def lookup_breakdown(db, samples: list[Sample], place) -> list[tuple]:  # noqa: ANN001
-    """Where a lookup by dossier number spends its time: each statement services.lookup.find
-    runs, timed alone in one read session per sample (median / p95 / p99 rows, no floor)."""
-    from sqlmodel import or_, select
+def _lookup_statement(db, place) -> tuple[str, Callable[[str], tuple]]:  # noqa: ANN001
+    """The one statement services.lookup runs for a dossier number, as SQL with ``?`` marks
+    for :class:`_Raw`, and a function giving its arguments for a typed number: a second
+    floor, the lookup's own work in the raw driver (the first floor reads the dossier row
+    alone)."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    from counter_tui.db.models import Dossier
-    from counter_tui.services import authorization, custody
-    from counter_tui.services.workplace import institution_names
+    from counter_tui.services import lookup
+
+    compiled = lookup._dossiers_statement("dossier_no").compile(dialect=sqlite_dialect.dialect())
+    fixed = dict(compiled.params)
+    fixed["clerk_id"] = _key(db, place.clerk.id)
+
+    def args(value: str) -> tuple:
+        return tuple(value if name == "value" else fixed[name] for name in compiled.positiontup)
+
+    return str(compiled), args
+
+
+def lookup_breakdown(db, samples: list[Sample], place) -> list[tuple]:  # noqa: ANN001
+    """Where a lookup by dossier number spends its time: the parts of services.lookup.find,
+    timed alone in one read session per sample (median / p95 / p99 rows, no floor). Since
+    issue 13 the read is one Core statement (account, dossier, custody events, institution
+    names), so the parts are the session, that statement and building the outcome."""
+    from counter_tui.domain import queries as q
+    from counter_tui.services import lookup
 
     steps: dict[str, list[float]] = {
         "  ↳ read session begin + end (db.read)": [],
-        "  ↳ authorization.require (the clerk row)": [],
-        "  ↳ the dossier (ORM select)": [],
-        "  ↳ custody.states (its custody events)": [],
-        "  ↳ institution_names (skipped when held here)": [],
+        "  ↳ the one statement: pool checkout, BEGIN (SQLite) / ping (PG), execute, rows": [],
+        "  ↳ the outcome from the rows (custody rule, summaries)": [],
     }
     labels = list(steps)
     for sample in samples:
         t0 = time.perf_counter()
         with db.read() as session:
-            session.connection()
             t1 = time.perf_counter()
-            authorization.require(session, place, "lookup")
+            read = lookup._read_dossiers(session, place, dossier_no=sample.dossier_no)
             t2 = time.perf_counter()
-            rows = session.exec(
-                select(Dossier).where(
-                    or_(
-                        Dossier.dossier_no == sample.dossier_no,
-                        Dossier.barcode == sample.dossier_no,
-                    )
-                )
-            ).all()
+            lookup._outcome(session, read, q.Query("dossier_no", sample.dossier_no), place)
             t3 = time.perf_counter()
-            custody.states(session, [d.id for d in rows])
-            t4 = time.perf_counter()
-            institution_names(session)
-            t5 = time.perf_counter()
-        t6 = time.perf_counter()
-        for label, took in zip(
-            labels, (t1 - t0 + t6 - t5, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True
-        ):
+        t4 = time.perf_counter()
+        for label, took in zip(labels, (t1 - t0 + t4 - t3, t2 - t1, t3 - t2), strict=True):
             steps[label].append(took)
     return [(label, percentiles(times), None, "") for label, times in steps.items()]
 
@@ -1384,6 +1405,11 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--build-only", action="store_true")
     mode.add_argument("--measure-only", action="store_true")
+    parser.add_argument(
+        "--lookups-only",
+        action="store_true",
+        help="measure only the lookups (barcode, dossier no., resident ID, /name)",
+    )
     args = parser.parse_args(argv)
     _use_keyring(args.keyring or args.sqlite.parent / "keyring.json")
     print(
@@ -1421,8 +1447,9 @@ def main(argv: list[str] | None = None) -> int:
                     work,
                     certificates=args.certificates,
                     dashboard_runs=args.dashboard_runs,
+                    lookups_only=args.lookups_only,
                 )
-                if not db.is_sqlite:
+                if not db.is_sqlite and not args.lookups_only:
                     rows.append(measure_sync(url))
                 db.dispose()
                 print_measurements(db.describe(), rows)

@@ -67,10 +67,22 @@ class Clerk(SQLModel, table=True):
 class Dossier(SQLModel, table=True):
     """档案: one person's personnel dossier."""
 
+    # The name search (services.lookup) reads dossiers in (person_name, dossier_no) order and
+    # stops at 51; the prefix search uses ix_dossier_person_name, text_pattern_ops on
+    # PostgreSQL so that LIKE 'x%' is an index range under any collation (migration 0014).
+    __table_args__ = (
+        Index(
+            "ix_dossier_person_name",
+            "person_name",
+            postgresql_ops={"person_name": "text_pattern_ops"},
+        ),
+        Index("ix_dossier_person_name_dossier_no", "person_name", "dossier_no"),
+    )
+
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     dossier_no: str = Field(max_length=32, unique=True, index=True)  # 档号
     barcode: str | None = Field(default=None, max_length=64, index=True)
-    person_name: str = Field(max_length=64, index=True)
+    person_name: str = Field(max_length=64)
     id_number: str | None = Field(default=None, max_length=18, index=True)
     gender: str = Field(default="", max_length=1)  # "M" / "F" as recorded
     birth_date_recorded: str = Field(default="", max_length=32)  # as written in the dossier
@@ -85,9 +97,14 @@ class CustodyEvent(SQLModel, table=True):
     """
 
     __tablename__ = "custody_event"
+    # A dossier's events, and "has this institution ever held it" (the name search's
+    # candidates) from the index alone (migration 0014).
+    __table_args__ = (
+        Index("ix_custody_event_dossier_id_holder", "dossier_id", "holder_institution_id"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    dossier_id: uuid.UUID = Field(foreign_key="dossier.id", index=True)
+    dossier_id: uuid.UUID = Field(foreign_key="dossier.id")
     kind: str = Field(max_length=16)
     holder_institution_id: uuid.UUID = Field(foreign_key="institution.id", index=True)
     shelf_location: str = Field(default="", max_length=64)
@@ -339,7 +356,7 @@ class SyncQuarantine(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     table_name: str = Field(max_length=32)
-    row_id: uuid.UUID
+    row_id: uuid.UUID = Field(index=True)  # custody.not_refused probes it (migration 0014)
     direction: str = Field(max_length=8)
     received: str
     held: str

@@ -13,8 +13,9 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, exists, select
 
 from counter_tui.db.models import CustodyEvent, SyncQuarantine
 from counter_tui.domain.clock import local_date
@@ -49,8 +50,26 @@ class CustodyState:
         )
 
 
-def state_from_events(events: Iterable[CustodyEvent]) -> CustodyState:
-    """Derive the state from one dossier's events (any order)."""
+class EventFacts(Protocol):
+    """What :func:`state_from_events` reads of a custody event: a :class:`CustodyEvent` row,
+    or a tuple of these columns read without the ORM (services.lookup)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def holder_institution_id(self) -> uuid.UUID: ...
+    @property
+    def shelf_location(self) -> str: ...
+    @property
+    def at(self) -> dt.datetime: ...
+
+
+def state_from_events(events: Iterable[EventFacts]) -> CustodyState:
+    """Derive the state from one dossier's events (any order; the latest by ``(at, id)``
+    decides, see the module docstring). ``events``: CustodyEvent rows or any objects with
+    their ``id``, ``kind``, ``holder_institution_id``, ``shelf_location`` and ``at``."""
     holder: uuid.UUID | None = None
     destination: uuid.UUID | None = None
     in_transit = False
@@ -85,19 +104,29 @@ def states(session: Session, dossier_ids: list[uuid.UUID]) -> dict[uuid.UUID, Cu
     derives; the archivist resolves the conflict (a new transfer or receipt)."""
     if not dossier_ids:
         return {}
-    refused = select(SyncQuarantine.row_id).where(
-        SyncQuarantine.direction == "refused", SyncQuarantine.table_name == "custody_event"
-    )
     rows = session.exec(
         select(CustodyEvent).where(
             CustodyEvent.dossier_id.in_(dossier_ids),  # type: ignore[attr-defined]
-            CustodyEvent.id.not_in(refused),  # type: ignore[attr-defined]
+            not_refused(CustodyEvent.id),
         )
     ).all()
     grouped: dict[uuid.UUID, list[CustodyEvent]] = {d: [] for d in dossier_ids}
     for row in rows:
         grouped[row.dossier_id].append(row)
     return {d: state_from_events(evts) for d, evts in grouped.items()}
+
+
+def not_refused(event_id):  # noqa: ANN001, ANN201 - SQL expressions
+    """The condition "custody event ``event_id`` (a column) was not refused by central": no
+    ``sync_quarantine`` row of direction ``refused`` names it. :func:`states` and every other
+    reader of custody (services.lookup) leave refused events out with it, so all derive the
+    same holder. ``NOT EXISTS`` probes ix_sync_quarantine_row_id per event, so a lookup does
+    not read the whole quarantine (central's grows with every office's refused pushes)."""
+    return ~exists().where(
+        col(SyncQuarantine.row_id) == event_id,
+        col(SyncQuarantine.direction) == "refused",
+        col(SyncQuarantine.table_name) == "custody_event",
+    )
 
 
 def whereabouts(state: CustodyState, names: Mapping[uuid.UUID, str]) -> str:
