@@ -50,7 +50,6 @@ from counter_tui.read_models import (
 )
 from counter_tui.services import (
     certificate_events,
-    certificate_pdf,
     consultation,
     issuance,
     supplement,
@@ -222,6 +221,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         """Load the certificate font while the clerk fills the dialog, so that issuing does
         not wait for it (worker thread; a missing font is said when issuing)."""
         try:
+            from counter_tui.services import certificate_pdf  # fpdf2 (tens of MB): when needed
+
             certificate_pdf.warm_up()
         except Exception:  # noqa: BLE001 - issuing reports it properly
             log.debug("certificate font not warmed up", exc_info=True)

@@ -25,6 +25,7 @@ import hashlib
 import subprocess
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, func, select
 
@@ -46,10 +47,12 @@ from counter_tui.services import (
     access_log,
     authorization,
     certificate_audit,
-    certificate_pdf,
     issuance,
 )
 from counter_tui.services.workplace import Workplace
+
+if TYPE_CHECKING:
+    from counter_tui.services import certificate_pdf
 
 ACTING_ROLES = frozenset({"clerk", "supervisor"})
 MAX_REASON_CHARS = 100
@@ -320,6 +323,8 @@ def document_for(
     ids = [uuid.UUID(i) for i in cert.cited_material_ids.split(",") if i]
     rows = session.exec(select(Material).where(col(Material.id).in_(ids))).all() if ids else []
     kind = certificates.KINDS_BY_CODE[cert.kind]
+    from counter_tui.services import certificate_pdf  # fpdf2: only when a PDF is made
+
     return certificate_pdf.CertificateDocument(
         institution_name=institution.name,
         title=kind.title_zh,
@@ -392,6 +397,8 @@ def reprint(
                 ).one()
                 + 1
             )
+            from counter_tui.services import certificate_pdf
+
             data = certificate_pdf.render_pdf(document_for(session, cert, reprint_count=copy_no))
             original = Path(cert.text_path)
             path = original.with_name(f"{cert.serial}.reprint-{copy_no}.pdf")

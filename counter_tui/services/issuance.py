@@ -60,7 +60,6 @@ from counter_tui.services import (
     access_log,
     authorization,
     certificate_audit,
-    certificate_pdf,
     certificate_signing,
     certificate_text,
     custody,
@@ -464,6 +463,8 @@ def issue(
             payload = certificate_signing.sign_claims(institution.code, claims, now=issued_at)
             code = certificate_signing.verification_code_for(payload)
             clerk_name = workplace.clerk.name if workplace.clerk else ""
+            from counter_tui.services import certificate_pdf  # fpdf2: at the first certificate
+
             document = certificate_pdf.CertificateDocument(
                 institution_name=institution.name,
                 title=kind.title_zh,
