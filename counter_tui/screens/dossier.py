@@ -154,9 +154,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     def on_mount(self) -> None:
         table = self.query_one(CatalogueTable)
-        table.load(self.view.materials)
-        if self.view.materials:
-            table.action_jump(self.view.materials[0].category)
+        materials = self.view.materials
+        table.load(materials, jump_to=materials[0].category if materials else None)
         table.focus()
         self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
 
