@@ -154,8 +154,9 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     def on_mount(self) -> None:
         table = self.query_one(CatalogueTable)
-        materials = self.view.materials
-        table.load(materials, jump_to=materials[0].category if materials else None)
+        table.load(self.view.materials)
+        if self.view.materials:
+            table.action_jump(self.view.materials[0].category)
         table.focus()
         self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
 

@@ -115,8 +115,6 @@ class CatalogueTable(DataTable):
         self._rows: dict[str, MaterialRow] = {}
         self._category_rows: dict[int, int] = {}
         self._materials: list[MaterialRow] = []
-        self._pending = False  # load() came before the first size: fill at on_resize
-        self._jump_to: int | None = None
 
     def on_mount(self) -> None:
         # Every width is set by _fit_columns from the labels and the data, so that the title
@@ -128,29 +126,15 @@ class CatalogueTable(DataTable):
         self.add_column(_("Pages"), key="pages", width=1)
         self.add_column(_("Remarks"), key="remark", width=1)
 
-    def load(self, materials: list[MaterialRow], *, jump_to: int | None = None) -> None:
-        """Fill the table from catalogue rows (already in catalogue order); ``jump_to``: a
-        category to put the cursor on once filled (:meth:`action_jump`). Before the table
-        has its width (just mounted) the rows are built once, at its first size."""
+    def load(self, materials: list[MaterialRow]) -> None:
+        """Fill the table from catalogue rows (already in catalogue order)."""
         self._materials = list(materials)
-        self._jump_to = jump_to
-        if not self.size.width:
-            self._pending = True
-            return
         self._fit_columns()
         self._fill()
-        self._jump_pending()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._fit_columns() or self._pending:
-            self._pending = False
+        if self._fit_columns():
             self._fill()
-            self._jump_pending()
-
-    def _jump_pending(self) -> None:
-        if self._jump_to is not None:
-            category, self._jump_to = self._jump_to, None
-            self.action_jump(category)
 
     def _fit_columns(self) -> bool:
         """Size every column for the current data and width; True if the title width changed
