@@ -225,16 +225,7 @@ def add_office(admin_url: str, institution_code: str, password: str | None = Non
     db = admin_database(admin_url)
     try:
         with db.begin_write_connection() as connection:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({central_sql.INIT_LOCK})")
-            if _schema_version(connection) is None:
-                raise CentralError(
-                    _(
-                        "{where} is not a prepared central database; run counter-tui central "
-                        "init first."
-                    ).format(where=db.describe()),
-                    reason="not_prepared",
-                )
-            _check_admin(connection, db)
+            _prepared(connection, db)
             institution = connection.execute(
                 text("SELECT id FROM institution WHERE upper(code) = :code"), {"code": code}
             ).scalar()
@@ -333,16 +324,7 @@ def register_institutions(admin_url: str, archive: Database) -> InstitutionsRegi
     db = admin_database(admin_url)
     try:
         with db.begin_write_connection() as connection:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({central_sql.INIT_LOCK})")
-            if _schema_version(connection) is None:
-                raise CentralError(
-                    _(
-                        "{where} is not a prepared central database; run counter-tui central "
-                        "init first."
-                    ).format(where=db.describe()),
-                    reason="not_prepared",
-                )
-            _check_admin(connection, db)
+            _prepared(connection, db)
             columns = ", ".join(INSTITUTION_FIELDS)
             for row in rows:
                 code = row["code"]
@@ -442,6 +424,21 @@ def schema_version(connection: Connection) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def _prepared(connection: Connection, db: Database) -> None:
+    """Take the administrators' lock and check that ``db`` is a prepared central database
+    and the connection an administrator's. Raises CentralError ``not_prepared`` /
+    ``not_admin``."""
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({central_sql.INIT_LOCK})")
+    if _schema_version(connection) is None:
+        raise CentralError(
+            _(
+                "{where} is not a prepared central database; run counter-tui central init first."
+            ).format(where=db.describe()),
+            reason="not_prepared",
+        )
+    _check_admin(connection, db)
 
 
 def _schema_version(connection: Connection) -> str | None:
