@@ -206,7 +206,8 @@ class CounterApp(App):
         self._ready_at: float | None = None  # keys read before this were typed ahead
         self._typed_ahead: list[events.Key] = []
         self._checkpoint_warned = False
-        self._central = None  # the central database, opened at the first sync
+        self._central = None  # the central database (central_database), opened when first used
+        self._central_lock = threading.Lock()
         self._sync_delay = 2.0
 
     def _add_work_modes(self) -> None:
@@ -452,21 +453,30 @@ class CounterApp(App):
             return False
         return True
 
+    def central_database(self):  # noqa: ANN201 - Database | None (db.engine not imported here)
+        """The city's central database (setting ``central``, the office's password from the
+        keyring), opened once and shared by the sync and 就近办理 (screens.counter); None when
+        no central is set. Raises what context.open_central raises (SecretsError …)."""
+        with self._central_lock:
+            if self._central is None and self.ctx.settings.central:
+                from counter_tui.context import open_central
+
+                self._central = open_central(self.ctx.settings, ask=lambda _name: "")
+            return self._central
+
     @work(thread=True, group="sync", exclusive=True, exit_on_error=False)
     def sync_now(self) -> None:
         """Exchange facts with the central database (services.sync; worker thread): every
         ``sync_interval_s`` seconds, and after a failure again after 2, 4, 8 … seconds up to
         that interval. The counter keeps serving whatever happens; the top bar says how it
         stands (:attr:`sync_line`)."""
-        from counter_tui.context import open_central
         from counter_tui.services import sync
         from counter_tui.services.workplace import institution_id
 
         settings = self.ctx.settings
         online: bool | None = None
         try:
-            if self._central is None:
-                self._central = open_central(settings, ask=lambda _name: "")
+            central = self.central_database()
             workplace = self.ctx.workplace
             origin = (
                 institution_id(self.ctx.db, settings.institution)
@@ -476,9 +486,7 @@ class CounterApp(App):
                 else None
             )
             if origin is not None:
-                sync.sync_once(
-                    self.ctx.db, self._central, origin, archive_root=settings.archive_dir
-                )
+                sync.sync_once(self.ctx.db, central, origin, archive_root=settings.archive_dir)
                 online, self._sync_delay = True, 2.0
         except Exception as exc:  # noqa: BLE001 - sync never stops the counter
             online = False

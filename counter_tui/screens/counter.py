@@ -8,7 +8,6 @@ the text up and, for a single match held here, opens the dossier. The current vi
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from counter_tui.context import AppContext, open_central
+from counter_tui.context import AppContext
 from counter_tui.dialogs.end_service import EndServiceDialog
 from counter_tui.dialogs.next_applicant import NextApplicant, NextApplicantDialog
 from counter_tui.domain import service_time
@@ -39,9 +38,6 @@ from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.pick_list import choice_lines
 from counter_tui.widgets.scan_input import ScanInput
 from counter_tui.widgets.service_timer import ServiceTimer
-
-if TYPE_CHECKING:
-    from counter_tui.context import Database
 
 
 def outcome_label(outcome: str) -> str:
@@ -74,7 +70,6 @@ class CounterScreen(ShowsMessages, Screen):
         self.busy: str | None = None  # the text being looked up or opened
         self.offered: str | None = None  # a kept scan put into the input, not yet looked up
         self.nearby_id: str | None = None  # a resident ID held elsewhere: F7 serves it here
-        self._central: Database | None = None
 
     def compose(self) -> ComposeResult:
         place = self.ctx.workplace
@@ -365,15 +360,12 @@ class CounterScreen(ShowsMessages, Screen):
     def open_nearby(self, number: str, visit: Visit) -> None:
         """Read the dossier held elsewhere from central and record the view (worker thread)."""
         try:
-            if self._central is None and self.ctx.settings.central:
-                self._central = open_central(self.ctx.settings, ask=lambda _name: "")
-            served = nearby.open_nearby(
-                self.ctx.db, self._central, self.ctx.workplace, number, visit
-            )
+            central = self.app.central_database()  # type: ignore[attr-defined]
+            served = nearby.open_nearby(self.ctx.db, central, self.ctx.workplace, number, visit)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
             self.post_message(ServiceFailed(failure_message(self, exc)))
             return
-        self.post_message(NearbyOpened(served, self._central))
+        self.post_message(NearbyOpened(served, central))
 
     @on(NearbyOpened)
     def nearby_opened(self, event: NearbyOpened) -> None:

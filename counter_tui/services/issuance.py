@@ -410,13 +410,11 @@ def issue(
                     ).format(name=institution.name, code=institution.code),
                 )
             if nearby is None:
-                cited_rows: list[Material] | list[MaterialRow] = _cited_rows(
-                    session, dossier_id, request.cited_material_ids
-                )
-                sources = _sources(cited_rows)  # type: ignore[arg-type]
+                stored = _cited_rows(session, dossier_id, request.cited_material_ids)
+                sources, cited_ids = _sources(stored), [m.id for m in stored]
             else:
-                cited_rows = _cited_catalogue_rows(nearby.materials, request.cited_material_ids)
-                sources = _catalogue_sources(cited_rows)
+                listed = _cited_catalogue_rows(nearby.materials, request.cited_material_ids)
+                sources, cited_ids = _catalogue_sources(listed), [r.id for r in listed]
             try:
                 facts = certificate_facts.validate_facts(
                     kind.code,
@@ -501,7 +499,7 @@ def issue(
                 agent_name=request.agent_name or None,
                 agent_id_number=request.agent_id_text or None,
                 purpose=request.purpose,
-                cited_material_ids=",".join(str(m.id) for m in cited_rows),
+                cited_material_ids=",".join(str(i) for i in cited_ids),
                 text_path=str(path),
                 text_sha256=hashlib.sha256(data).hexdigest(),
                 issued_by=clerk_id,
