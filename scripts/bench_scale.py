@@ -1001,6 +1001,10 @@ class _Raw:
             sql = sql.replace("?", "%s")
         return self.con.execute(sql, args).fetchall()
 
+    def run_driver(self, sql: str, args: object) -> list:
+        """Execute ``sql`` and ``args`` exactly as SQLAlchemy sent them to this driver."""
+        return self.con.execute(sql, args).fetchall()
+
     def close(self) -> None:
         """Close the connection."""
         self.con.close()
@@ -1038,6 +1042,29 @@ def draw_samples(db, n: int, seed: int, sixty: bool = False) -> list[Sample]:  #
             if d is None or not custody.states(s, [d.id])[d.id].held_by(here):
                 continue
             out.append(Sample(d.id, d.dossier_no, d.id_number or "", d.person_name))
+    return out
+
+
+def _captured_statements(db, run: Callable[[int], object], n: int) -> list[list[tuple]]:  # noqa: ANN001
+    """The SELECTs ``run(i)`` sends to the driver for each ``i`` < ``n``, as (SQL, parameters)
+    exactly as sent (SQLAlchemy's ``before_cursor_execute``)."""
+    from sqlalchemy import event
+
+    sent: list[tuple] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    out = []
+    try:
+        for i in range(n):
+            sent.clear()
+            run(i)
+            out.append(list(sent))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
     return out
 
 
@@ -1081,10 +1108,16 @@ def measure(
         app: Callable[[int], object],
         floor: Callable[[int], object] | None,
         note: str = "",
+        beside: Callable[[int], object] | None = None,
     ) -> None:
-        # Interleaved in one loop so both see the same cache and load.
-        a, f = [], []
+        # Interleaved in one loop so all see the same cache and load. ``beside``: a third
+        # query timed in the same loop, its median in the note.
+        a, f, other = [], [], []
         for i in range(n):
+            if beside is not None:
+                t = time.perf_counter()
+                beside(i)
+                other.append(time.perf_counter() - t)
             if floor is not None:
                 t = time.perf_counter()
                 floor(i)
@@ -1092,6 +1125,9 @@ def measure(
             t = time.perf_counter()
             app(i)
             a.append(time.perf_counter() - t)
+        if other:
+            note = f"{note}; " if note else ""
+            note += f"the dossier row alone, raw: {percentiles(other)[0]:.3f} ms median"
         rows.append((label, percentiles(a), percentiles(f) if f else None, note))
         print(
             f"  {label}: {percentiles(a)} floor {percentiles(f) if f else '-'}",
@@ -1100,35 +1136,53 @@ def measure(
         )
 
     dossier_sql = "SELECT * FROM dossier WHERE dossier_no = ? OR barcode = ?"
+    id_sql = "SELECT * FROM dossier WHERE id_number = ?"
+    by_number, number_args = _lookup_statement(db, place, "dossier_no")
+    by_id, id_args = _lookup_statement(db, place, "id_number")
     # Warm-up: a pass over everything the samples touch (the figures are warm ones).
     for s in samples:
-        raw.run(dossier_sql, (s.dossier_no, s.dossier_no))
+        raw.run(by_number, number_args(s.dossier_no))
+        raw.run(by_id, id_args(s.id_number))
 
     def found(outcome) -> None:  # noqa: ANN001
         assert outcome.status in ("found", "choices"), (outcome.status, outcome.message)
 
-    pair(
-        "lookup by barcode (scanned dossier no.)",
-        lambda i: found(lookup.find(db, samples[i].dossier_no, place)),
-        lambda i: raw.run(dossier_sql, (samples[i].dossier_no, samples[i].dossier_no)),
-    )
-    own_sql, own_args = _lookup_statement(db, place)
-    pair(
-        "lookup by barcode, beside its own statement raw (account, dossier, custody, names)",
-        lambda i: found(lookup.find(db, samples[i].dossier_no, place)),
-        lambda i: raw.run(own_sql, own_args(samples[i].dossier_no)),
-    )
+    # The floor of each lookup is the same query in the raw driver: the one statement the
+    # service runs (account, dossier, custody events, institution names). The dossier row
+    # alone, read raw, is timed beside it (note column) as the bare index search.
     typed = [s.dossier_no[:2].lower() + " " + s.dossier_no[2:] for s in samples]
-    pair(
-        "lookup by dossier no. (typed: 'cy 00012345')",
-        lambda i: found(lookup.find(db, typed[i], place)),
-        lambda i: raw.run(dossier_sql, (q.normalise_dossier_no(typed[i]),) * 2),
-    )
-    pair(
-        "lookup by resident ID",
-        lambda i: found(lookup.find(db, samples[i].id_number, place)),
-        lambda i: raw.run("SELECT * FROM dossier WHERE id_number = ?", (samples[i].id_number,)),
-    )
+    for label, text, statement, args, bare_sql, bare_args in (
+        (
+            "lookup by barcode (scanned dossier no.)",
+            lambda i: samples[i].dossier_no,
+            by_number,
+            lambda i: number_args(samples[i].dossier_no),
+            dossier_sql,
+            lambda i: (samples[i].dossier_no,) * 2,
+        ),
+        (
+            "lookup by dossier no. (typed: 'cy 00012345')",
+            lambda i: typed[i],
+            by_number,
+            lambda i: number_args(q.normalise_dossier_no(typed[i])),
+            dossier_sql,
+            lambda i: (q.normalise_dossier_no(typed[i]),) * 2,
+        ),
+        (
+            "lookup by resident ID",
+            lambda i: samples[i].id_number,
+            by_id,
+            lambda i: id_args(samples[i].id_number),
+            id_sql,
+            lambda i: (samples[i].id_number,),
+        ),
+    ):
+        pair(
+            label,
+            lambda i, text=text: found(lookup.find(db, text(i), place)),
+            lambda i, statement=statement, args=args: raw.run(statement, args(i)),
+            beside=lambda i, sql=bare_sql, sql_args=bare_args: raw.run(sql, sql_args(i)),
+        )
     hits = []
 
     def by_name(i: int) -> None:
@@ -1136,19 +1190,30 @@ def measure(
         hits.append(len(outcome.matches))
         found(outcome)
 
+    # The name search's floor: the statements the service ran for that name (its batches of
+    # 51 candidates and the count), captured once and run again as they were sent to the
+    # raw driver. The first 51 names in the name index alone, raw, go in the note.
+    statements = _captured_statements(db, lambda i: by_name(i), n)
+    hits.clear()
     upper = chr(0x10FFFF) if db.is_sqlite else "\uffff"
     pair(
         "lookup by /name (full name as prefix, ≤ 50 listed)",
         by_name,
-        lambda i: raw.run(
+        lambda i: [raw.run_driver(sql, args) for sql, args in statements[i]],
+        beside=lambda i: raw.run(
             "SELECT * FROM dossier WHERE person_name >= ? AND person_name < ? "
             "ORDER BY person_name, dossier_no LIMIT 51",
             (samples[i].name, samples[i].name + upper),
         ),
     )
+    batches = [
+        sum(sql.lstrip().upper().startswith("SELECT") for sql, _a in st) for st in statements
+    ]
     rows[-1] = (
         *rows[-1][:3],
-        f"held here listed: median {statistics.median(hits):.0f}, max {max(hits)}",
+        f"held here listed: median {statistics.median(hits):.0f}, max {max(hits)}; statements "
+        f"a search: median {statistics.median(batches):.0f}, max {max(batches)}; "
+        + rows[-1][3].replace("the dossier row alone", "the first 51 names alone"),
     )
     rows.extend(lookup_breakdown(db, samples, place))
     if lookups_only:
@@ -1237,16 +1302,16 @@ def measure(
     return rows
 
 
-def _lookup_statement(db, place) -> tuple[str, Callable[[str], tuple]]:  # noqa: ANN001
-    """The one statement services.lookup runs for a dossier number, as SQL with ``?`` marks
-    for :class:`_Raw`, and a function giving its arguments for a typed number: a second
-    floor, the lookup's own work in the raw driver (the first floor reads the dossier row
-    alone)."""
+def _lookup_statement(db, place, by: str) -> tuple[str, Callable[[str], tuple]]:  # noqa: ANN001
+    """The one statement services.lookup runs for a dossier number (``by`` ``dossier_no``)
+    or resident ID (``id_number``), as SQL with ``?`` marks for :class:`_Raw`, and a function
+    giving its arguments for a normalised number: the lookup's floor, the same query in the
+    raw driver."""
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
     from counter_tui.services import lookup
 
-    compiled = lookup._dossiers_statement("dossier_no").compile(dialect=sqlite_dialect.dialect())
+    compiled = lookup._dossiers_statement(by).compile(dialect=sqlite_dialect.dialect())
     fixed = dict(compiled.params)
     fixed["clerk_id"] = _key(db, place.clerk.id)
 
@@ -1265,21 +1330,20 @@ def lookup_breakdown(db, samples: list[Sample], place) -> list[tuple]:  # noqa: 
     from counter_tui.services import lookup
 
     steps: dict[str, list[float]] = {
-        "  ↳ read session begin + end (db.read)": [],
-        "  ↳ the one statement: pool checkout, BEGIN (SQLite) / ping (PG), execute, rows": [],
+        "  ↳ classify the text (domain.queries)": [],
+        "  ↳ the one statement (Database.read_rows: checkout, execute, convert)": [],
         "  ↳ the outcome from the rows (custody rule, summaries)": [],
     }
     labels = list(steps)
     for sample in samples:
         t0 = time.perf_counter()
-        with db.read() as session:
-            t1 = time.perf_counter()
-            read = lookup._read_dossiers(session, place, dossier_no=sample.dossier_no)
-            t2 = time.perf_counter()
-            lookup._outcome(session, read, q.Query("dossier_no", sample.dossier_no), place)
-            t3 = time.perf_counter()
-        t4 = time.perf_counter()
-        for label, took in zip(labels, (t1 - t0 + t4 - t3, t2 - t1, t3 - t2), strict=True):
+        query = q.classify(sample.dossier_no)
+        t1 = time.perf_counter()
+        read = lookup._read_dossiers(db, place, dossier_no=query.value)
+        t2 = time.perf_counter()
+        lookup._outcome(read, query, place)
+        t3 = time.perf_counter()
+        for label, took in zip(labels, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             steps[label].append(took)
     return [(label, percentiles(times), None, "") for label, times in steps.items()]
 

@@ -16,6 +16,7 @@ date only, never the address code.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ from counter_tui.i18n import _
 _DROPPED = frozenset(" \t\r\n-_\u00a0\u3000")
 # Look-alikes of X typed on Chinese keyboards or produced by IMEs.
 _X_LOOKALIKES = {"×": "X", "Ｘ": "X", "x": "X", "ｘ": "X"}
+_ID_CHARACTERS = re.compile("[0-9X]*")
+"""ASCII digits and X only (what is left of a resident ID after :func:`normalise`)."""
+_FOLD_X = str.maketrans(_X_LOOKALIKES)
+_FOLD_X_AND_DROP = str.maketrans({**_X_LOOKALIKES, **dict.fromkeys(_DROPPED)})
 
 REASONS = ("empty", "length", "characters", "check_digit", "birth_date")
 
@@ -51,10 +56,10 @@ def normalise(text: str) -> str:
     NFKC folds full-width digits and letters to ASCII; look-alikes of X (×, x, ｘ) become "X";
     spaces, tabs, CR/LF, hyphens and underscores are dropped. Nothing is validated here.
     """
-    folded = "".join(_X_LOOKALIKES.get(ch, ch) for ch in text)
-    folded = unicodedata.normalize("NFKC", folded)
-    folded = "".join(_X_LOOKALIKES.get(ch, ch) for ch in folded)
-    return "".join(ch for ch in folded if ch not in _DROPPED)
+    # str.translate: the look-alikes before and after NFKC, then the dropped characters
+    # (none of which is a look-alike or becomes one).
+    folded = unicodedata.normalize("NFKC", text.translate(_FOLD_X))
+    return folded.translate(_FOLD_X_AND_DROP)
 
 
 def check_character(first17: str) -> str:
@@ -84,7 +89,7 @@ def parse(text: str, *, today: dt.date | None = None) -> str:
     number = normalise(text)
     if not number:
         raise ResidentIdError("empty", text, _("Please enter a resident ID number."))
-    if not all(ch.isascii() and (ch.isdigit() or ch == "X") for ch in number):
+    if not _ID_CHARACTERS.fullmatch(number):
         raise ResidentIdError(
             "characters",
             text,

@@ -17,12 +17,13 @@ derived by custody.state_from_events, the rule custody.states applies.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -34,7 +35,7 @@ from counter_tui.domain.clock import local_date
 from counter_tui.i18n import _, ngettext
 from counter_tui.read_models import DossierSummary, LookupOutcome, Visit
 from counter_tui.services import access_log, authorization, custody, holder_index, viewing, visits
-from counter_tui.services.workplace import Workplace, institution_names
+from counter_tui.services.workplace import Workplace
 
 NAME_RESULTS_LIMIT = 50
 
@@ -88,25 +89,18 @@ class _Read:
 
 
 def _summaries(
-    session: Session,
     dossiers: list[_DossierFacts],
     workplace: Workplace,
-    states: dict[uuid.UUID, custody.CustodyState] | None = None,
-    names: dict[uuid.UUID, str] | None = None,
+    states: dict[uuid.UUID, custody.CustodyState],
+    names: dict[uuid.UUID, str],
 ) -> list[DossierSummary]:
     """Summaries of ``dossiers``; one held elsewhere keeps only its holder and since-date
     (and its number: the caller drops it when it was not typed). ``states``: their custody
-    states when the caller has read them already in this session; ``names``: the names of
-    the institutions their custody events name, when read already."""
-    if states is None or any(d.id not in states for d in dossiers):
-        states = custody.states(session, [d.id for d in dossiers])
+    states and ``names``: the names of the institutions their custody events name, both read
+    by the same statement as the dossiers (:func:`_collect`)."""
     here_id = workplace.institution.id
-    # The institution list is read only for a dossier held by another institution: a
-    # dossier held here is named by the workplace (institution names never change).
     if all(states[d.id].holder_id in (None, here_id) for d in dossiers):
-        names = {here_id: workplace.institution.name}
-    elif names is None:
-        names = institution_names(session)
+        names = {**names, here_id: workplace.institution.name}
     out = []
     for d in dossiers:
         st = states[d.id]
@@ -150,8 +144,11 @@ def find(db: Database, text: str, workplace: Workplace) -> LookupOutcome:
     returns ``invalid``. Raises authorization.Forbidden (logged) when the account may not
     look up (rule ``lookup``: none, disabled, or not a counter role), StorageBusyError /
     SQLAlchemy errors for database failures."""
-    with authorization.refusals_logged(db, workplace), db.read() as session:
-        outcome = _find(session, text, workplace)
+    with authorization.refusals_logged(db, workplace), contextlib.ExitStack() as opened:
+        # A read session is opened only if the lookup needs one: a dossier found by number,
+        # barcode or resident ID is read by db.read_rows, outside any session or transaction.
+        session = functools.cache(lambda: opened.enter_context(db.read()))
+        outcome = _find(db, session, text, workplace)
     told = _whereabouts_told(outcome)
     if told is not None or outcome.reason == "holder_index":
         with db.write() as session:
@@ -181,8 +178,13 @@ def _log_whereabouts(
     )
 
 
-def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
+def _find(
+    db: Database, session: Callable[[], Session], text: str, workplace: Workplace
+) -> LookupOutcome:
     """Look up what was typed or scanned. Never raises for bad input: returns ``invalid``.
+    A dossier number, barcode or resident ID is read by one statement outside any session
+    (:func:`_read_dossiers`); ``session()`` gives the read session for the rest (name
+    search, the authorization rule when refused, the holder index), the same one each call.
 
     Raises authorization.Forbidden (not logged: the caller's refusals_logged does) when the
     account may not look up; StorageBusyError / SQLAlchemy errors for database failures.
@@ -198,16 +200,18 @@ def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
         # The common case (a scan, a typed number or ID): one statement reads the account,
         # the dossier, its custody events and their institutions' names.
         if number is not None:
-            read = _read_dossiers(session, workplace, id_number=number)
+            read = _read_dossiers(db, workplace, id_number=number)
         else:
-            read = _read_dossiers(session, workplace, dossier_no=query.value)
+            read = _read_dossiers(db, workplace, dossier_no=query.value)
         if not read.account_ok:
             # Refused, or no dossier found (so no account read): the rule itself decides.
-            authorization.require(session, workplace, "lookup")
-        return _outcome(session, read, query, workplace)
+            authorization.require(session(), workplace, "lookup")
+        if not read.dossiers:
+            return _not_found(session(), query)
+        return _outcome(read, query, workplace)
     if query.kind == "name" and query.value:
-        return _find_by_name(session, query, workplace)  # checks the account itself
-    authorization.require(session, workplace, "lookup")
+        return _find_by_name(session(), query, workplace)  # checks the account itself
+    authorization.require(session(), workplace, "lookup")
     if query.kind == "empty":
         return LookupOutcome(
             "invalid",
@@ -241,10 +245,9 @@ def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
         )
     if id_error is not None:
         # Some archives number dossiers with digits only: try that before blaming the ID.
-        read = _read_dossiers(session, workplace, dossier_no=query.value)
-        outcome = _outcome(session, read, queries.Query("dossier_no", query.value), workplace)
-        if outcome.status != "none":
-            return outcome
+        read = _read_dossiers(db, workplace, dossier_no=query.value)
+        if read.dossiers:
+            return _outcome(read, queries.Query("dossier_no", query.value), workplace)
         message = str(id_error)
         if len(query.value) < 15:
             message = _("No dossier number {value}; as a resident ID: {error}").format(
@@ -253,7 +256,7 @@ def _find(session: Session, text: str, workplace: Workplace) -> LookupOutcome:
         return LookupOutcome("invalid", query.kind, message, reason=id_error.reason)
     if not query.value:
         return LookupOutcome("invalid", query.kind, _("Type a name after /."), reason="empty")
-    return _find_by_name(session, query, workplace)
+    return _find_by_name(session(), query, workplace)
 
 
 def _find_by_name(session: Session, query: queries.Query, workplace: Workplace) -> LookupOutcome:
@@ -286,7 +289,7 @@ def _find_by_name(session: Session, query: queries.Query, workplace: Workplace) 
         keyset = True
         params.update(last_name=read.dossiers[-1].person_name, last_no=read.dossiers[-1].dossier_no)
     truncated = len(here) > NAME_RESULTS_LIMIT
-    matches = _summaries(session, here[:NAME_RESULTS_LIMIT], workplace, held_states, names)
+    matches = _summaries(here[:NAME_RESULTS_LIMIT], workplace, held_states, names)
     elsewhere = 0
     if not truncated:
         total = connection.execute(_name_count_statement(byte_range), params).scalar_one()
@@ -480,7 +483,7 @@ def _with_custody(candidates: sa.Subquery, clerk_id: object) -> sa.Select:
 
 
 def _read_dossiers(
-    session: Session,
+    db: Database,
     workplace: Workplace,
     *,
     dossier_no: str | None = None,
@@ -490,54 +493,50 @@ def _read_dossiers(
     ``id_number``, normalised), their custody states (custody.state_from_events, the same
     rule as custody.states) and the names of the institutions their events name, in one
     statement; with whether the workplace's account may look up (rule ``lookup``: an
-    active account of a counter role)."""
+    active account of a counter role). The statement is its own snapshot, outside any
+    transaction (Database.read_rows: on SQLite through the driver directly, on PostgreSQL
+    in autocommit, sparing the BEGIN and ROLLBACK round trips)."""
     by = "dossier_no" if dossier_no is not None else "id_number"
     clerk = workplace.clerk if workplace else None
-    if session.in_transaction() or session.get_bind().dialect.name == "sqlite":
-        connection = session.connection()
-    else:
-        # PostgreSQL: one statement is its own snapshot (READ COMMITTED gives each statement
-        # a new one anyway); autocommit spares the BEGIN and ROLLBACK round trips, a third
-        # of the lookup's time on a local server.
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    rows = connection.execute(
+    rows = db.read_rows(
         _dossiers_statement(by),
         {"clerk_id": clerk.id if clerk else None, "value": dossier_no or id_number},
     )
     return _collect(rows, workplace)
 
 
-def _collect(rows: Iterable[sa.Row], workplace: Workplace) -> _Read:
-    """A :class:`_Read` from rows laid out as :func:`_dossiers_statement`'s: ``active``,
-    ``role``, the dossier's facts, the event's (NULL for none), its institution's name."""
+def _collect(rows: Iterable[Sequence[Any]], workplace: Workplace) -> _Read:
+    """A :class:`_Read` from rows laid out as :func:`_dossiers_statement`'s (tuples or
+    SQLAlchemy rows, read by position): ``active``, ``role``, the dossier's facts, the
+    event's (NULL for none), its institution's name."""
     clerk = workplace.clerk if workplace else None
     dossiers: dict[uuid.UUID, _DossierFacts] = {}
     events: dict[uuid.UUID, list[_EventFacts]] = {}
     names: dict[uuid.UUID, str] = {}
     account_ok: bool | None = None
+    roles = authorization.RULES["lookup"].roles
     for row in rows:
         if account_ok is None:
-            account_ok = (
-                clerk is not None
-                and bool(row.active)
-                and row.role in authorization.RULES["lookup"].roles
-            )
-        if row.id not in dossiers:
-            dossiers[row.id] = _DossierFacts(*row[2:8])
-            events[row.id] = []
-        if row.event_id is not None:
-            events[row.id].append(_EventFacts(*row[8:13]))
-            names[row.holder_institution_id] = row.holder_name
+            account_ok = clerk is not None and bool(row[0]) and row[1] in roles
+        dossier_id = row[2]
+        if dossier_id not in dossiers:
+            dossiers[dossier_id] = _DossierFacts(*row[2:8])
+            events[dossier_id] = []
+        if row[8] is not None:  # the event's id: NULL for a dossier without events
+            event = _EventFacts(*row[8:13])
+            events[dossier_id].append(event)
+            names[event.holder_institution_id] = row[13]
     states = {d: custody.state_from_events(evts) for d, evts in events.items()}
     return _Read(list(dossiers.values()), states, names, account_ok)
 
 
-def _outcome(
-    session: Session, read: _Read, query: queries.Query, workplace: Workplace
-) -> LookupOutcome:
+def _outcome(read: _Read, query: queries.Query, workplace: Workplace) -> LookupOutcome:
+    """What the counter is told of the dossiers ``read`` found (at least one) for ``query``
+    (a dossier number or resident ID): the one held here, the choice among several, or
+    where it is when held elsewhere."""
     rows = read.dossiers
     truncated = len(rows) > NAME_RESULTS_LIMIT
-    matches = _summaries(session, rows[:NAME_RESULTS_LIMIT], workplace, read.states, read.names)
+    matches = _summaries(rows[:NAME_RESULTS_LIMIT], workplace, read.states, read.names)
     here = [m for m in matches if m.held_here]
     if len(here) == 1:
         return LookupOutcome("found", query.kind, matches=here)
@@ -570,6 +569,12 @@ def _outcome(
             reason="in_transit" if state.in_transit else "",
             message=message,
         )
+    raise AssertionError("_outcome needs at least one dossier")
+
+
+def _not_found(session: Session, query: queries.Query) -> LookupOutcome:
+    """No dossier of this archive matches ``query`` (a dossier number or resident ID): where
+    the city's holder index says a resident ID's dossier is, else ``none``."""
     if query.kind == "resident_id":
         entry = holder_index.lookup(session, query.value)
         if entry is not None:
@@ -631,7 +636,7 @@ def scan(
     """
     view, refusal = None, None
     with authorization.refusals_logged(db, workplace), db.read() as session:
-        outcome = _find(session, text, workplace)
+        outcome = _find(db, lambda: session, text, workplace)
         if outcome.status == "found":
             view, refusal = viewing.check_opening(session, outcome.matches[0].id, workplace)
     told = _whereabouts_told(outcome)
