@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import heapq
 import io
 import json
@@ -50,7 +51,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import BigInteger, Integer, String, cast, extract, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    extract,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.engine import Connection
 
 from counter_tui.db.engine import Database
@@ -270,8 +281,13 @@ def find_institution(db: Database, code: str) -> InstitutionRef:
 # The query
 
 # A service as read from the database, a plain tuple for speed (10,000+ per day). Times are
-# integer milliseconds since the Unix epoch; ids are the driver's raw values (hex text on
-# SQLite, uuid.UUID on PostgreSQL) and only turned into UUIDs where shown.
+# integer milliseconds since the Unix epoch; ids are text (hex on SQLite, the canonical form
+# on PostgreSQL) and only turned into UUIDs where shown; _KINDS is the certificate kinds
+# issued, comma-separated, or None. Only text, numbers and None, so that the garbage
+# collector untracks these tuples at its first look: tuples holding tracked objects (a
+# uuid.UUID, a tuple) stayed tracked, were promoted to the oldest generation and, thousands
+# per refresh, set off a full collection of the heap every few refreshes (50–150 ms, the
+# PostgreSQL dashboard's p95 at city scale; issue 13).
 _VID, _INST, _COUNTER, _CLERK, _START, _END, _ENDED, _OPENED, _TYPE, _KINDS = range(10)
 
 
@@ -283,9 +299,14 @@ def _epoch_ms(expr: Any, dialect: str) -> Any:
     return cast(func.round(extract("epoch", expr) * 1000), BigInteger)
 
 
-def _raw(column: Any) -> Any:
-    """A UUID column without SQLAlchemy's per-row conversion to uuid.UUID."""
-    return type_coerce(column, String)
+def _raw(column: Any, dialect: str) -> Any:
+    """A UUID column as text, without a uuid.UUID per value (see _VID … _KINDS).
+
+    SQLite stores 32 hex digits, returned as they are; PostgreSQL's ``uuid`` is cast to text
+    (psycopg would build a uuid.UUID, an object the garbage collector tracks)."""
+    if dialect == "sqlite":
+        return type_coerce(column, String)
+    return cast(column, String)
 
 
 def _first_event_ms(kind: str, dialect: str) -> Any:
@@ -305,11 +326,11 @@ def _type_key(kinds: tuple[str, ...], consulted: bool) -> str:
     return TYPE_CONSULTATION if consulted else TYPE_LOOKUP
 
 
-def _visit_rows(
-    connection: Connection, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
-) -> list[tuple]:
-    """One tuple per service started in [lo, hi) (see _VID … _KINDS)."""
-    dialect = connection.dialect.name
+@functools.cache
+def _visit_statement(dialect: str, one_institution: bool) -> Any:
+    """The visit query of :func:`_visit_rows` for ``dialect``, built once (parameters ``lo``,
+    ``hi`` and, for ``one_institution``, ``institution_id``): building it anew each refresh
+    made ~300 short-lived objects with reference cycles for the garbage collector."""
     visit = ServiceVisit.__table__
     cert = Certificate.__table__.alias()
     if dialect == "sqlite":
@@ -322,10 +343,10 @@ def _visit_rows(
         # SQLite: one covering-index probe per visit and kind (it would run a GROUP BY over
         # the join below by scanning every visit in key order: 0.2 s at city scale).
         stmt = select(
-            _raw(visit.c.id),
-            _raw(visit.c.institution_id),
+            _raw(visit.c.id, dialect),
+            _raw(visit.c.institution_id, dialect),
             visit.c.counter,
-            _raw(visit.c.clerk_id),
+            _raw(visit.c.clerk_id, dialect),
             _epoch_ms(visit.c.started_at, dialect),
             *(_first_event_ms(kind, dialect) for kind in firsts),
             kinds,
@@ -337,10 +358,10 @@ def _visit_rows(
         event = ServiceEvent.__table__.alias()
         stmt = (
             select(
-                _raw(visit.c.id),
-                _raw(visit.c.institution_id),
+                _raw(visit.c.id, dialect),
+                _raw(visit.c.institution_id, dialect),
                 visit.c.counter,
-                _raw(visit.c.clerk_id),
+                _raw(visit.c.clerk_id, dialect),
                 _epoch_ms(visit.c.started_at, dialect),
                 *(
                     _epoch_ms(func.min(event.c.at).filter(event.c.kind == kind), dialect)
@@ -351,9 +372,18 @@ def _visit_rows(
             .select_from(visit.outerjoin(event, event.c.visit_id == visit.c.id))
             .group_by(visit.c.id)
         )
-    stmt = stmt.where(visit.c.started_at >= lo, visit.c.started_at < hi)
-    if institution_id is not None:
-        stmt = stmt.where(visit.c.institution_id == institution_id)
+    stmt = stmt.where(visit.c.started_at >= bindparam("lo"), visit.c.started_at < bindparam("hi"))
+    if one_institution:
+        stmt = stmt.where(visit.c.institution_id == bindparam("institution_id"))
+    return stmt
+
+
+def _visit_rows(
+    connection: Connection, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
+) -> list[tuple]:
+    """One tuple per service started in [lo, hi) (see _VID … _KINDS)."""
+    stmt = _visit_statement(connection.dialect.name, institution_id is not None)
+    params = {"lo": lo, "hi": hi, "institution_id": institution_id}
     rows = []
     append = rows.append
     types: dict[tuple, str] = {}
@@ -368,19 +398,19 @@ def _visit_rows(
         opened,
         consulted,
         kind_text,
-    ) in connection.execute(stmt):
+    ) in connection.execute(stmt, params):
         if closed is not None and (abandoned is None or closed <= abandoned):
             end, ended = closed, "closed"
         elif abandoned is not None:
             end, ended = abandoned, "abandoned"
         else:
             end, ended = None, None
-        kind_list = tuple(kind_text.split(",")) if kind_text else ()
         type_id = (kind_text, consulted is not None)
         type_key = types.get(type_id)
         if type_key is None:
+            kind_list = tuple(kind_text.split(",")) if kind_text else ()
             type_key = types[type_id] = _type_key(kind_list, consulted is not None)
-        append((vid, inst, counter, clerk, start, end, ended, opened, type_key, kind_list))
+        append((vid, inst, counter, clerk, start, end, ended, opened, type_key, kind_text or None))
     return rows
 
 
@@ -388,16 +418,27 @@ def _unlinked_certificates(
     connection: Connection, lo: dt.datetime, hi: dt.datetime, institution_id: uuid.UUID | None
 ) -> list[tuple]:
     """(institution id, issuing clerk id, kind, issued ms) of certificates outside any visit."""
+    stmt = _unlinked_statement(connection.dialect.name, institution_id is not None)
+    params = {"lo": lo, "hi": hi, "institution_id": institution_id}
+    return [tuple(r) for r in connection.execute(stmt, params)]
+
+
+@functools.cache
+def _unlinked_statement(dialect: str, one_institution: bool) -> Any:
     cert = Certificate.__table__
     stmt = select(
-        _raw(cert.c.institution_id),
-        _raw(cert.c.issued_by),
+        _raw(cert.c.institution_id, dialect),
+        _raw(cert.c.issued_by, dialect),
         cert.c.kind,
-        _epoch_ms(cert.c.issued_at, connection.dialect.name),
-    ).where(cert.c.visit_id.is_(None), cert.c.issued_at >= lo, cert.c.issued_at < hi)
-    if institution_id is not None:
-        stmt = stmt.where(cert.c.institution_id == institution_id)
-    return [tuple(r) for r in connection.execute(stmt)]
+        _epoch_ms(cert.c.issued_at, dialect),
+    ).where(
+        cert.c.visit_id.is_(None),
+        cert.c.issued_at >= bindparam("lo"),
+        cert.c.issued_at < bindparam("hi"),
+    )
+    if one_institution:
+        stmt = stmt.where(cert.c.institution_id == bindparam("institution_id"))
+    return stmt
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,8 +467,12 @@ class _Names:
 
 
 def _tally(key: str, label: str, rows: Sequence[tuple], extra_kinds: Sequence[str] = ()) -> Tally:
-    ended = Counter(r[_ENDED] for r in rows)
-    kinds = Counter(k for r in rows if r[_KINDS] for k in r[_KINDS])
+    ended = Counter(map(itemgetter(_ENDED), rows))
+    kinds: Counter[str] = Counter()
+    for text, n in Counter(map(itemgetter(_KINDS), rows)).items():
+        if text:
+            for kind in text.split(","):
+                kinds[kind] += n
     kinds.update(extra_kinds)
     by_kind = tuple((k, kinds[k]) for k in sorted(kinds, key=_kind_sort) if kinds[k])
     return Tally(
@@ -549,27 +594,29 @@ class _Period:
         return tuple(out)
 
 
-def _names(connection: Connection, institution_id: uuid.UUID | None) -> _Names:
+@functools.cache
+def _names_statements(dialect: str) -> tuple[Any, Any]:
     inst_table, clerk_table = Institution.__table__, Clerk.__table__
+    return (
+        select(
+            _raw(inst_table.c.id, dialect),
+            inst_table.c.code,
+            inst_table.c.name,
+            inst_table.c.serial_prefix,
+        ),
+        select(_raw(clerk_table.c.id, dialect), clerk_table.c.username, clerk_table.c.name),
+    )
+
+
+def _names(connection: Connection, institution_id: uuid.UUID | None) -> _Names:
+    institutions_stmt, clerks_stmt = _names_statements(connection.dialect.name)
     institutions = {
         raw: InstitutionRef(
             uuid.UUID(str(raw)) if not isinstance(raw, uuid.UUID) else raw, code, name, prefix
         )
-        for raw, code, name, prefix in connection.execute(
-            select(
-                _raw(inst_table.c.id),
-                inst_table.c.code,
-                inst_table.c.name,
-                inst_table.c.serial_prefix,
-            )
-        )
+        for raw, code, name, prefix in connection.execute(institutions_stmt)
     }
-    clerks = {
-        raw: (username, name)
-        for raw, username, name in connection.execute(
-            select(_raw(clerk_table.c.id), clerk_table.c.username, clerk_table.c.name)
-        )
-    }
+    clerks = {raw: (username, name) for raw, username, name in connection.execute(clerks_stmt)}
     return _Names(institutions=institutions, clerks=clerks, all_institutions=institution_id is None)
 
 
