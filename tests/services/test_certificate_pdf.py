@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import random
+import subprocess
+import sys
+import weakref
 import zlib
 from pathlib import Path
 
@@ -250,3 +254,66 @@ def test_the_common_character_font_is_used_when_it_covers_the_document(
     assert cp._font_for(rare) == full
     assert "王堃" in flat(" ".join(pages_text(cp.render_pdf(rare))))
     assert "张伟" in flat(" ".join(pages_text(cp.render_pdf(doc))))
+
+
+def test_certificates_do_not_load_numpy() -> None:
+    """fpdf2 imports numpy only to decode images (~12 MB resident): the counter never loads
+    it for a certificate (issue 13, RSS < 150 MB)."""
+    script = (
+        "import sys, datetime as dt\n"
+        "from counter_tui.services import certificate_pdf as cp\n"
+        "doc = cp.CertificateDocument(institution_name='中心', title='存档证明', serial='S-1',\n"
+        "    certified_text='兹证明。', purpose='用途', issue_date=dt.date(2026, 11, 3),\n"
+        "    clerk='李静', verification_code='7K3Q', qr_payload='CTC1:ABC')\n"
+        "cp.warm_up()\n"
+        "assert cp.render_pdf(doc).startswith(b'%PDF')\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
+        "import numpy  # the rest of the program still can\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def _font_of(pdf: cp.FPDF) -> weakref.ref:
+    return weakref.ref(pdf.fonts[cp.FONT_FAMILY].ttfont)
+
+
+def test_a_document_refused_for_a_glyph_lets_its_font_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fpdf2's glyph caches are shared by all documents: one dropped unwritten must not keep
+    its parsed font (tens of MB for a full CJK collection) alive."""
+    made: list[weakref.ref] = []
+    prepared = cp._prepared
+
+    def spy(font: tuple[str, int]) -> cp._CertificatePDF:
+        pdf = prepared(font)
+        made.append(_font_of(pdf))
+        return pdf
+
+    monkeypatch.setattr(cp, "_prepared", spy)
+    with pytest.raises(cp.FontMissing):
+        cp.render_pdf(document(clerk="李\U00017000"), font=fonts.find_cjk_font())
+    gc.collect()
+    assert made and made[0]() is None
+
+
+def test_warm_up_keeps_one_document_and_a_second_one_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two warm-ups racing (the dialog opened while the last certificate's warm-up runs): one
+    document is kept, the other does not linger in fpdf2's caches."""
+    font = fonts.find_cjk_font()
+    cp.warm_up(font)
+    kept = cp._spare.pop(font)
+    pending = [cp._prepared(font)]
+    ref = _font_of(pending[0])
+
+    def other_thread_first(key: tuple[str, int]) -> cp._CertificatePDF:
+        cp._spare[key] = kept  # the other warm-up stored its document meanwhile
+        return pending.pop()
+
+    monkeypatch.setattr(cp, "_prepared", other_thread_first)
+    cp.warm_up(font)
+    gc.collect()
+    assert cp._spare[font] is kept
+    assert ref() is None
+    assert cp.render_pdf(document(), font=font).startswith(b"%PDF")
