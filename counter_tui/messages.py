@@ -48,6 +48,16 @@ class ServiceFailed(Message):
         self.message = message
 
 
+class Printed(Message):
+    """A print worker finished: ``message`` for the clerk, at ``level`` (``info`` when
+    printed, ``warning`` when it went to the viewer instead)."""
+
+    def __init__(self, message: str, level: str) -> None:
+        super().__init__()
+        self.message = message
+        self.level = level
+
+
 class PagesOpened(Message):
     """``count`` page copies were handed to the external viewer."""
 

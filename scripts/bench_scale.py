@@ -60,6 +60,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -1094,7 +1095,7 @@ def measure(
     but the lookups' own access events)."""
     from counter_tui.domain import queries as q
     from counter_tui.read_models import Visit
-    from counter_tui.services import auth, certificate_pdf, issuance, lookup, reports, viewing
+    from counter_tui.services import auth, certificate_pdf, issuance, lookup, viewing
 
     place = auth.authenticate(db, "clerk1", "clerk1-scale")
     raw = _Raw(db)
@@ -1277,28 +1278,56 @@ def measure(
         )
     )
     print(f"  certificates: {percentiles(issued)}", file=sys.stderr, flush=True)
-    # The day dashboard, warm.
-    home = place.institution.id
+    rows.extend(measure_dashboard(db, place.institution.id, dashboard_runs))
+    raw.close()
+    return rows
+
+
+def measure_dashboard(db, home: uuid.UUID, runs: int) -> list[tuple]:  # noqa: ANN001
+    """The supervisor's day dashboard warm (reports.day_figures on BUSY_DAY, for ``home``
+    and the whole city), ``runs`` timed runs after one untimed; rows as :func:`measure`'s.
+    Read-only. The note counts the garbage collector's full (generation 2) collections
+    during the timed runs, each a pause of the whole process (issue 13's PostgreSQL p95)."""
+    import gc
+
+    from counter_tui.services import reports
+
+    full: list[float] = []
+    started: list[float] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif info["generation"] == 2 and started:
+            full.append(time.perf_counter() - started[0])
+
+    rows = []
     for label, inst in (
         (f"day dashboard {BUSY_DAY}, {HOME} (8 counters)", home),
         (f"day dashboard {BUSY_DAY}, the city (80 counters)", None),
     ):
         reports.day_figures(db, day=BUSY_DAY, institution_id=inst)
-        runs = _timed(
-            lambda _i, inst=inst: reports.day_figures(db, day=BUSY_DAY, institution_id=inst),
-            dashboard_runs,
-        )
+        full.clear()
+        gc.callbacks.append(watch)
+        try:
+            timed = _timed(
+                lambda _i, inst=inst: reports.day_figures(db, day=BUSY_DAY, institution_id=inst),
+                runs,
+            )
+        finally:
+            gc.callbacks.remove(watch)
         fig = reports.day_figures(db, day=BUSY_DAY, institution_id=inst)
+        pauses = f", longest {max(full) * 1000:.0f} ms" if full else ""
         rows.append(
             (
                 label,
-                percentiles(runs),
+                percentiles(timed),
                 None,
-                f"{fig.total.arrivals:,} services, {dashboard_runs} warm runs",
+                f"{fig.total.arrivals:,} services, {runs} warm runs; "
+                f"{len(full)} full GC collections{pauses}",
             )
         )
-        print(f"  {label}: {percentiles(runs)}", file=sys.stderr, flush=True)
-    raw.close()
+        print(f"  {label}: {percentiles(timed)} ({rows[-1][3]})", file=sys.stderr, flush=True)
     return rows
 
 
@@ -1474,6 +1503,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure only the lookups (barcode, dossier no., resident ID, /name)",
     )
+    parser.add_argument(
+        "--dashboard-only",
+        action="store_true",
+        help="measure only the day dashboard (--dashboard-runs warm runs; writes nothing)",
+    )
     args = parser.parse_args(argv)
     _use_keyring(args.keyring or args.sqlite.parent / "keyring.json")
     print(
@@ -1504,6 +1538,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             for url in targets:
                 db = Database(url)
+                if args.dashboard_only:
+                    from counter_tui.services import reports
+
+                    home = reports.find_institution(db, HOME).id
+                    rows = measure_dashboard(db, home, args.dashboard_runs)
+                    db.dispose()
+                    print_measurements(db.describe(), rows)
+                    continue
                 rows = measure(
                     db,
                     args.queries,

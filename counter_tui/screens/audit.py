@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from counter_tui.context import AppContext
 from counter_tui.domain import clock
 from counter_tui.i18n import N_, _
 from counter_tui.messages import failure_message
 from counter_tui.services import access_log, audit_log, fixity
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 ROWS_SHOWN = 500

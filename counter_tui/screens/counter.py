@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, ScreenStackError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from counter_tui.context import AppContext
@@ -34,6 +34,7 @@ from counter_tui.screens.dossier import DossierOutcome, DossierScreen
 from counter_tui.screens.nearby import NearbyOpened, NearbyScreen
 from counter_tui.screens.verify import VerifyScreen, is_certificate_text
 from counter_tui.services import lookup, nearby, viewing, visits
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.pick_list import choice_lines
 from counter_tui.widgets.scan_input import ScanInput
@@ -48,6 +49,10 @@ def outcome_label(outcome: str) -> str:
         "answered": _("question answered"),
         "abandoned": _("abandoned"),
     }.get(outcome, outcome)
+
+
+SLOW_LOOKUP_S = 0.3
+"""A lookup still running after this many seconds says so ("Looking up…")."""
 
 
 class CounterScreen(ShowsMessages, Screen):
@@ -70,6 +75,9 @@ class CounterScreen(ShowsMessages, Screen):
         self.busy: str | None = None  # the text being looked up or opened
         self.offered: str | None = None  # a kept scan put into the input, not yet looked up
         self.nearby_id: str | None = None  # a resident ID held elsewhere: F7 serves it here
+        # The dossier screen, kept (installed) after its first use and shown again with the
+        # next dossier: building it anew was a third of a scan's wait (issue 13).
+        self.dossier_screen: DossierScreen | None = None
 
     def compose(self) -> ComposeResult:
         place = self.ctx.workplace
@@ -191,8 +199,11 @@ class CounterScreen(ShowsMessages, Screen):
             successor = Visit()
         self.busy = text
         # ScanInput emptied itself on Enter; the text comes back (selected) if the lookup
-        # does not open a dossier.
-        self.show_message(_("Looking up…"))
+        # does not open a dossier. "Looking up…" only if it takes a while: drawing it at
+        # once made the lookup's thread wait for the interpreter (issue 13).
+        self.set_timer(
+            SLOW_LOOKUP_S, lambda: self.busy == text and self.show_message(_("Looking up…"))
+        )
         self.lookup(text, self.ctx.visit, successor)
 
     def _done(self, *, restore: bool) -> None:
@@ -286,10 +297,29 @@ class CounterScreen(ShowsMessages, Screen):
         self.show_dossier(event.view)
 
     def show_dossier(self, view: DossierView) -> None:
-        """Push the dossier screen; its outcome comes back to :meth:`dossier_closed`."""
+        """Push the dossier screen showing ``view``; its outcome comes back to
+        :meth:`dossier_closed`. The screen is kept between dossiers (DossierScreen.reuse)."""
         self._done(restore=False)
         self.show_message("")
-        self.app.push_screen(DossierScreen(self.ctx, view, self.ctx.visit), self.dossier_closed)
+        screen = self.dossier_screen
+        if screen is None or screen in self.app.screen_stack:
+            screen = DossierScreen(self.ctx, view, self.ctx.visit)
+            if self.dossier_screen is None:
+                self.app.install_screen(screen, name=f"dossier-{id(self)}")
+                self.dossier_screen = screen
+        else:
+            screen.reuse(view, self.ctx.visit)
+        self.app.push_screen(screen, self.dossier_closed)
+
+    def on_unmount(self) -> None:
+        screen, self.dossier_screen = self.dossier_screen, None
+        if screen is None:
+            return
+        try:
+            self.app.uninstall_screen(screen)
+        except ScreenStackError:
+            return  # still stacked: the app is closing, the stack goes with it
+        screen.remove()
 
     def dossier_closed(self, outcome: DossierOutcome | None) -> None:
         """The dossier screen closed: end the service or call the next applicant if the clerk

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from counter_tui.context import AppContext
 from counter_tui.domain import clock, service_time, statistics
@@ -31,6 +31,7 @@ from counter_tui.i18n import N_, _
 from counter_tui.read_models import InstitutionRef
 from counter_tui.services import reports
 from counter_tui.widgets.charts import Bar, BarChart, Column, ColumnChart
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 log = logging.getLogger(__name__)

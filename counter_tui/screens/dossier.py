@@ -5,6 +5,12 @@ The screen is pushed by the counter and returns a :class:`DossierOutcome` throug
 ``dismiss``: whether the service ended here (a certificate or consultation closes it), the
 message for the counter, and any scans that arrived while it was open. It never reaches into
 the counter screen.
+
+The counter keeps one dossier screen and shows each applicant's dossier on it
+(:meth:`DossierScreen.reuse`) instead of building a new screen per scan: composing,
+styling and mounting its widgets was a third of the time from a scan to the catalogue drawn
+(issue 13). What a worker started for one dossier finishes into the screen only while it
+still shows that dossier (:meth:`DossierScreen.post_for`).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from counter_tui.commands import ScreenCommands
 from counter_tui.context import AppContext
@@ -38,6 +45,7 @@ from counter_tui.messages import (
     IdRevealed,
     MaterialAdded,
     PagesOpened,
+    Printed,
     ServiceFailed,
     failure_message,
 )
@@ -56,6 +64,7 @@ from counter_tui.services import (
     viewing,
 )
 from counter_tui.widgets.catalogue_table import CatalogueTable
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.service_timer import ServiceTimer
 
@@ -112,53 +121,89 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         return self.visit.id if self.visit else None
 
     def compose(self) -> ComposeResult:
-        v = self.view
         with Horizontal(id="topbar"):
-            yield Static(f"{v.person_name}  ·  {v.dossier_no}", id="title")
+            yield Static(self._title_text(), id="title")
             yield ServiceTimer(id="timer")
-        status = _("digitised") if v.digitised else _("paper only")
-        yield Static(
-            "\n".join(
-                [
-                    _(
-                        "Name: {name}   ID: {id}   Gender: {gender}   Born (as recorded): {born}"
-                    ).format(
-                        name=v.person_name,
-                        id=v.id_masked,
-                        gender=gender_label(v.gender),
-                        born=v.birth_date_recorded or "—",
-                    ),
-                    _(
-                        "Dossier no.: {no}   Held by: {holder} since {since}   Shelf: {shelf}   "
-                        "{status}"
-                    ).format(
-                        no=v.dossier_no,
-                        holder=v.holder_name or "—",
-                        since=local_date(v.held_since) or "—",
-                        shelf=v.shelf_location or "—",
-                        status=status,
-                    ),
-                ]
-            ),
-            id="header",
-        )
+        yield Static(self._header_text(), id="header")
         yield CatalogueTable(id="catalogue")
-        yield MessageLine(
-            _(
-                "Enter: pages · Space: mark · 1–9, 0: category · c: certificate · "
-                "h: certificates · q: consultation · a / r: add / correct material · Esc: back"
-            ),
-            id="message",
-        )
+        yield MessageLine(self._help_text(), id="message")
         yield Footer()
 
+    def _title_text(self) -> str:
+        return f"{self.view.person_name}  ·  {self.view.dossier_no}"
+
+    @staticmethod
+    def _help_text() -> str:
+        return _(
+            "Enter: pages · Space: mark · 1–9, 0: category · c: certificate · "
+            "h: certificates · q: consultation · a / r: add / correct material · Esc: back"
+        )
+
+    def _header_text(self) -> str:
+        v = self.view
+        status = _("digitised") if v.digitised else _("paper only")
+        return "\n".join(
+            [
+                _("Name: {name}   ID: {id}   Gender: {gender}   Born (as recorded): {born}").format(
+                    name=v.person_name,
+                    id=v.id_masked,
+                    gender=gender_label(v.gender),
+                    born=v.birth_date_recorded or "—",
+                ),
+                _(
+                    "Dossier no.: {no}   Held by: {holder} since {since}   Shelf: {shelf}   "
+                    "{status}"
+                ).format(
+                    no=v.dossier_no,
+                    holder=v.holder_name or "—",
+                    since=local_date(v.held_since) or "—",
+                    shelf=v.shelf_location or "—",
+                    status=status,
+                ),
+            ]
+        )
+
     def on_mount(self) -> None:
+        self._present()
+
+    def _present(self) -> None:
+        """Fill the catalogue from ``self.view``, the cursor on its first material, and set
+        the service clock."""
         table = self.query_one(CatalogueTable)
-        table.load(self.view.materials)
+        # The table spans the screen: its rows are built once, at the width it will have
+        # (a table laid out before keeps its own width).
+        table.load(self.view.materials, width=self.app.size.width)
         if self.view.materials:
             table.action_jump(self.view.materials[0].category)
         table.focus()
         self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
+
+    def reuse(self, view: DossierView, visit: Visit | None = None) -> None:
+        """Show ``view`` in ``visit`` on this screen, already mounted for an earlier dossier
+        (the counter keeps one dossier screen): everything a new ``DossierScreen(ctx, view,
+        visit)`` would show, nothing of the previous dossier (marks, message, last
+        certificate, cursor). Call it while the screen is not shown, then push it."""
+        self.view = view
+        self.visit = visit
+        self.closing = False
+        self.last_issued = None
+        self.query_one("#title", Static).update(self._title_text())
+        self.query_one("#header", Static).update(self._header_text())
+        self.show_message(self._help_text())
+        self.query_one(CatalogueTable).marked.clear()
+        self._present()
+
+    def post_for(self, view: DossierView, message: Message) -> None:
+        """From a worker thread: post ``message`` to this screen if it still shows ``view``
+        (the dossier the worker started for) when the message is handled; dropped once the
+        screen shows another dossier (see :meth:`reuse`), so nothing of one applicant's
+        dossier (a revealed ID, an added material, a print result) reaches the next."""
+
+        def deliver() -> None:
+            if self.view is view:
+                self.post_message(message)
+
+        self.app.call_from_thread(deliver)
 
     def leave(self, outcome: DossierOutcome) -> None:
         """Close the screen once, handing ``outcome`` to the counter."""
@@ -186,6 +231,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     @work(thread=True, group="viewer")
     def open_pages(self, material_id: uuid.UUID) -> None:
         """Copy the pages, log the views and start the viewer (worker thread)."""
+        view = self.view
         try:
             viewing.check_viewer(self.ctx.settings.viewer)
             files = viewing.open_material_pages(
@@ -198,9 +244,9 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             )
             viewing.launch_viewer(self.ctx.settings.viewer, files)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(self, exc)))
+            self.post_for(view, ServiceFailed(failure_message(self, exc)))
             return
-        self.post_message(PagesOpened(len(files)))
+        self.post_for(view, PagesOpened(len(files)))
 
     @on(PagesOpened)
     def pages_opened(self, event: PagesOpened) -> None:
@@ -209,6 +255,10 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     @on(ServiceFailed)
     def service_failed(self, event: ServiceFailed) -> None:
         self.show_message(event.message, level="error")
+
+    @on(Printed)
+    def printed(self, event: Printed) -> None:
+        self.show_message(event.message, level=event.level)
 
     def action_back(self) -> None:
         """Esc: back to the counter; the service goes on (F2 there ends it)."""
@@ -310,13 +360,14 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     @work(thread=True, group="print")
     def print_worker(self, serial: str) -> None:
         """Print ``serial`` and say what happened (worker thread)."""
+        view = self.view
         try:
             outcome = self.certificate_actions().print(serial)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(self, exc)))
+            self.post_for(view, ServiceFailed(failure_message(self, exc)))
             return
         level = "info" if outcome.destination == "printed" else "warning"
-        self.app.call_from_thread(self.show_message, print_message(outcome), level=level)
+        self.post_for(view, Printed(print_message(outcome), level))
 
     def action_end_service(self) -> None:
         """F4: end the service (the counter stores it and starts afresh)."""
@@ -397,12 +448,13 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     @work(thread=True, group="open")
     def reload(self, number: str) -> None:
         """Read the catalogue again after an addition (worker thread)."""
+        shown = self.view
         try:
-            view = viewing.load_view(self.ctx.db, self.view.id, self.ctx.workplace)
+            view = viewing.load_view(self.ctx.db, shown.id, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(self, exc)))
+            self.post_for(shown, ServiceFailed(failure_message(self, exc)))
             return
-        self.post_message(MaterialAdded(view, number))
+        self.post_for(shown, MaterialAdded(view, number))
 
     @on(MaterialAdded)
     def material_added(self, event: MaterialAdded) -> None:
@@ -442,12 +494,13 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
     @work(thread=True, group="write")
     def reveal_worker(self) -> None:
         """Log the reveal and fetch the full number (worker thread)."""
+        view = self.view
         try:
-            number = viewing.reveal_id(self.ctx.db, self.view.id, self.ctx.workplace)
+            number = viewing.reveal_id(self.ctx.db, view.id, self.ctx.workplace)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(ServiceFailed(failure_message(self, exc)))
+            self.post_for(view, ServiceFailed(failure_message(self, exc)))
             return
-        self.post_message(IdRevealed(number))
+        self.post_for(view, IdRevealed(number))
 
     @on(IdRevealed)
     def id_revealed(self, event: IdRevealed) -> None:
@@ -455,5 +508,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             _("Full resident ID (this reveal is logged): {id}").format(id=event.number or "—"),
             level="warning",
         )
-        # Shown long enough to copy it onto a form, then masked again.
-        self.set_timer(REVEAL_SECONDS, lambda: self.show_message(""))
+        # Shown long enough to copy it onto a form, then masked again (unless the screen
+        # shows another dossier by then).
+        view = self.view
+        self.set_timer(REVEAL_SECONDS, lambda: self.view is view and self.show_message(""))

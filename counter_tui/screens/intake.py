@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
 
 from counter_tui.context import AppContext
 from counter_tui.errors import CounterError
@@ -32,6 +32,7 @@ from counter_tui.i18n import _
 from counter_tui.messages import failure_message
 from counter_tui.services import intake_batch
 from counter_tui.services.intake_batch import BatchResult, Progress
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.lock import CredentialsCheck, LoggedIn, LoginRefused
 from counter_tui.i18n import _
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.preset_input import DialogInput
 
 

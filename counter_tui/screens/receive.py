@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from counter_tui.context import AppContext
 from counter_tui.dialogs.receipt_decision import ReceiptDecisionDialog
@@ -29,6 +29,7 @@ from counter_tui.domain import clock
 from counter_tui.i18n import _
 from counter_tui.messages import failure_message
 from counter_tui.services import receipt, viewing
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from counter_tui.context import AppContext
 from counter_tui.i18n import _
@@ -26,6 +26,7 @@ from counter_tui.messages import failure_message
 from counter_tui.services import certificate_input, certificate_verify
 from counter_tui.services.certificate_signing import PREFIX
 from counter_tui.services.certificate_verify import Verification
+from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
 from counter_tui.widgets.scan_input import ScanInput
 

@@ -8,13 +8,17 @@ sees them, so the archive files are never handed out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from counter_tui.db.engine import Database
@@ -52,6 +56,45 @@ def load_view(
         return _read_view(session, dossier_id)[0]
 
 
+_MATERIAL = Material.__table__  # type: ignore[attr-defined]
+_PAGE = Page.__table__  # type: ignore[attr-defined]
+CATALOGUE_FIELDS = (
+    "id",
+    "category",
+    "subcategory",
+    "item_no",
+    "title",
+    "formed_on",
+    "page_count",
+    "remark",
+    "corrects",
+)
+"""What :func:`catalogue_rows` reads of a material."""
+
+
+@functools.cache
+def _catalogue_statement() -> sa.Select:
+    """A dossier's materials (:data:`CATALOGUE_FIELDS`; parameter ``dossier_id``) as Core
+    rows: at the counter the ORM cost several times the query (issue 13). Built once."""
+    m = _MATERIAL
+    return sa.select(*(m.c[name] for name in CATALOGUE_FIELDS)).where(
+        m.c.dossier_id == sa.bindparam("dossier_id", type_=m.c.dossier_id.type)
+    )
+
+
+@functools.cache
+def _scanned_statement() -> sa.Select:
+    """How many page images each material of a dossier has (parameter ``dossier_id``),
+    counted by the database instead of reading every page row. Built once."""
+    m, p = _MATERIAL, _PAGE
+    return (
+        sa.select(p.c.material_id, sa.func.count())
+        .join(m, m.c.id == p.c.material_id)
+        .where(m.c.dossier_id == sa.bindparam("dossier_id", type_=m.c.dossier_id.type))
+        .group_by(p.c.material_id)
+    )
+
+
 def _read_view(
     session: Session, dossier_id: uuid.UUID
 ) -> tuple[DossierView, str | None, custody.CustodyState]:
@@ -59,14 +102,11 @@ def _read_view(
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
         raise ViewingError("not_found", _("This dossier no longer exists."))
-    materials = list(session.exec(select(Material).where(Material.dossier_id == dossier_id)))
-    material_ids = [m.id for m in materials]
-    scanned: dict[uuid.UUID, int] = dict.fromkeys(material_ids, 0)
-    if material_ids:
-        for page in session.exec(
-            select(Page.material_id).where(Page.material_id.in_(material_ids))
-        ):  # type: ignore[attr-defined]
-            scanned[page] += 1
+    connection = session.connection()
+    materials = connection.execute(_catalogue_statement(), {"dossier_id": dossier_id}).all()
+    scanned: dict[uuid.UUID, int] = dict(
+        connection.execute(_scanned_statement(), {"dossier_id": dossier_id}).all()
+    )
     state = custody.states(session, [dossier_id])[dossier_id]
     names = institution_names(session)
     rows = catalogue_rows(materials, scanned)
@@ -86,10 +126,11 @@ def _read_view(
     return view, dossier.id_number, state
 
 
-def catalogue_rows(materials: list[Material], scanned: dict[uuid.UUID, int]) -> list[MaterialRow]:
-    """The catalogue (材料目录) rows of ``materials`` in display order (category, subcategory,
-    item: domain.categories.display_key); ``scanned`` maps a material id to its number of
-    scanned pages (0 when absent). A material another one corrects is marked ``corrected``."""
+def catalogue_rows(materials: Sequence[Any], scanned: dict[uuid.UUID, int]) -> list[MaterialRow]:
+    """The catalogue (材料目录) rows of ``materials`` (Material rows, or any rows with the
+    attributes :data:`CATALOGUE_FIELDS`) in display order (category, subcategory, item:
+    domain.categories.display_key); ``scanned`` maps a material id to its number of scanned
+    pages (0 when absent). A material another one corrects is marked ``corrected``."""
     corrected = {m.corrects for m in materials if m.corrects}
     return [
         MaterialRow(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import uuid
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -126,19 +128,24 @@ class CatalogueTable(DataTable):
         self.add_column(_("Pages"), key="pages", width=1)
         self.add_column(_("Remarks"), key="remark", width=1)
 
-    def load(self, materials: list[MaterialRow]) -> None:
-        """Fill the table from catalogue rows (already in catalogue order)."""
+    def load(self, materials: list[MaterialRow], *, width: int | None = None) -> None:
+        """Fill the table from catalogue rows (already in catalogue order). ``width``: the
+        width in cells the table will have once laid out, for a table not laid out yet (its
+        own width still 0, e.g. from its screen's ``on_mount``): the columns are fitted to
+        it, so the first layout does not refit them and build every row a second time. A
+        wrong guess costs only that second build."""
         self._materials = list(materials)
-        self._fit_columns()
+        self._fit_columns(width if not self.size.width else None)
         self._fill()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._fit_columns():
             self._fill()
 
-    def _fit_columns(self) -> bool:
-        """Size every column for the current data and width; True if the title width changed
-        (the rows must then be measured again)."""
+    def _fit_columns(self, width: int | None = None) -> bool:
+        """Size every column for the current data and the table's width (``width`` instead
+        when given: see :meth:`load`); True if the title width changed (the rows must then
+        be measured again)."""
         columns = self.columns
         rows = self._materials
         counts = {cat.number: 0 for cat in categories.CATEGORIES}
@@ -161,14 +168,17 @@ class CatalogueTable(DataTable):
         # The vertical scrollbar's cells are kept free whether or not it shows: a catalogue
         # longer than the screen would otherwise cut its last column when the bar appears.
         room = (
-            self.size.width - others - 2 * self.cell_padding - self.styles.scrollbar_size_vertical
+            (self.size.width if width is None else width)
+            - others
+            - 2 * self.cell_padding
+            - self.styles.scrollbar_size_vertical
         )
         longest = max(
             cell_len(text.plain) for text in [*headings, *(self._title(row) for row in rows)]
         )
-        width = max(TITLE_MIN_WIDTH, min(room, longest))
-        changed = width != columns["title"].width
-        columns["title"].width = width
+        title = max(TITLE_MIN_WIDTH, min(room, longest))
+        changed = title != columns["title"].width
+        columns["title"].width = title
         return changed
 
     def _fold(self, text: Text | str, key: str) -> Text | str:
@@ -235,6 +245,79 @@ class CatalogueTable(DataTable):
                 )
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """One cell as lines of segments, as DataTable draws it, without Rich's layout pass.
+
+        DataTable renders every cell through Rich (markup parsing, Padding, Styled, line
+        wrapping): at the counter that was half the time from a scan to the catalogue drawn
+        (issue 13). This table's cells are already broken into lines that fit their column
+        (:meth:`_fold`), so each line is the cell's own text segments, padded to the column,
+        with the same styles DataTable applies (its base and cursor/hover component styles
+        under the text's own, the CSS-priority colours over it, the row/column mouse meta)
+        and the same cache. Text is never read as markup. The header row and row labels go
+        through DataTable's own path. Overrides DataTable._render_cell (Textual 8.2.x).
+        """
+        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
+        row = self.rows.get(row_key) if row_key is not None else None
+        if row is None or column_index < 0 or not row.height or self.fixed_columns:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            row_index < self.fixed_rows,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        style += component_style
+        value = self._data[row_key].get(column_key)
+        text = value if isinstance(value, Text) else Text("" if value is None else str(value))
+        parts = text.split("\n", allow_blank=True) if "\n" in text.plain else [text]
+        padding = self.cell_padding
+        inside = max(0, width - 2 * padding)
+        console = self.app.console
+        plain = Style()
+        lines = []
+        for index in range(row.height):
+            content: list[Segment] = []
+            if index < len(parts):
+                part = parts[index]
+                content = list(part.render(console))
+                if part.style:  # Text.render leaves the text's own base style to its caller
+                    content = list(Segment.apply_style(content, console.get_style(part.style)))
+            line = Segment.adjust_line_length(content, inside, style=plain)
+            if padding:
+                line = [Segment(" " * padding, plain), *line, Segment(" " * padding, plain)]
+            lines.append(list(Segment.apply_style(line, style, post_style or None)))
+        self._cell_render_cache[cache_key] = lines
+        return lines
 
     def current_key(self) -> str | None:
         """The key of the row under the cursor (None when the table is empty)."""

@@ -133,8 +133,11 @@ async def test_city_supervisor_cycles_institutions(tmp_path) -> None:  # noqa: A
             return institution.code if institution else None
 
         for _n in range(4):
+            before = code(screen.institution)
             await pilot.press("i")
-            # The choice changes at once; the figures follow from the worker.
+            # The choice changes once the key is delivered (the scan gate holds printable
+            # keys a moment); the figures follow from the worker.
+            await wait_for(lambda: code(screen.institution) != before, pilot)  # noqa: B023
             await wait_for(
                 lambda: code(screen.figures.institution) == code(screen.institution), pilot
             )

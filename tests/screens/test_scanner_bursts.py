@@ -66,6 +66,14 @@ async def to_certificate(app, pilot) -> None:  # noqa: ANN001
     await open_dossier(app, pilot)
     await pilot.press("space", "c")
     await wait_for(lambda: isinstance(app.screen, CertificateDialog), pilot)
+    # The certificate font loads meanwhile (the first time on a machine its common-character
+    # copy is built: ~2 s holding the interpreter, keys typed then arrive seconds apart).
+    # These tests are about the keys' timing, so they start once it is loaded.
+    await wait_for(
+        lambda: not [w for w in app.workers if w.group == "warm-up" and w.is_running],
+        pilot,
+        timeout=60,
+    )
 
 
 async def to_certificate_kind_chosen(app, pilot) -> None:  # noqa: ANN001

@@ -1,0 +1,100 @@
+"""The counter keeps one dossier screen and shows each next dossier on it (issue 13: building
+the screen anew was a third of a scan's wait). Nothing of one applicant's dossier may show on
+the next: not the header, rows, marks, message, last certificate, nor a worker's late result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from counter_tui.dialogs.certificate import CertificateDialog
+from counter_tui.dialogs.certificate_history import CertificateHistoryDialog
+from counter_tui.messages import IdRevealed, MaterialAdded
+from counter_tui.screens.counter import CounterScreen
+from counter_tui.screens.dossier import DossierScreen
+from counter_tui.widgets.catalogue_table import CatalogueTable
+from tests.support.factories import counter_app, tiny_archive
+from tests.support.pilot import wait_for
+
+
+def shown(screen: DossierScreen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+def material_keys(table: CatalogueTable) -> list[str]:
+    return [key.value for key in table.rows if not str(key.value).startswith("cat-")]
+
+
+async def test_the_next_dossier_is_shown_on_the_same_screen_with_nothing_of_the_first(
+    tmp_path: Path,
+) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        counter = app.screen
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        first = app.screen
+        first_view = first.view
+        table = first.query_one(CatalogueTable)
+        assert material_keys(table) == [str(m.id) for m in first_view.materials]
+        # Mark 1-1 and issue a certificate: the screen now remembers both.
+        await pilot.press("space")
+        assert [m.number for m in first.marked()] == ["1-1"]
+        await pilot.press("c")
+        await wait_for(lambda: isinstance(app.screen, CertificateDialog), pilot)
+        await pilot.press("1", "1", "enter")
+        await wait_for(lambda: first.last_issued is not None, pilot, timeout=30)
+        await wait_for(lambda: app.screen is first, pilot)
+        assert "CY-" in shown(first, "#message")
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is counter, pilot)
+
+        await pilot.press(*"DA00000002", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        second = app.screen
+        assert second is first  # the same screen, kept
+        assert second.view is not first_view and second.view.dossier_no == "DA00000002"
+        assert "张敏" in shown(second, "#title") and "DA00000002" in shown(second, "#title")
+        header = shown(second, "#header")
+        assert "张敏" in header and "张伟" not in header and "DA00000001" not in header
+        assert material_keys(table) == [str(m.id) for m in second.view.materials]
+        assert not set(material_keys(table)) & {str(m.id) for m in first_view.materials}
+        assert second.marked() == [] and table.marked == []
+        assert "CY-" not in shown(second, "#message")  # the first one's certificate line
+        assert second.last_issued is None and not second.closing
+        # p prints the certificate issued *here*: none yet for 张敏, so the history opens.
+        await pilot.press("p")
+        await wait_for(lambda: isinstance(app.screen, CertificateHistoryDialog), pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is second, pilot)
+        from counter_tui.widgets.service_timer import ServiceTimer
+
+        assert second.query_one(ServiceTimer).started == app.ctx.visit.started
+
+
+async def test_a_late_worker_result_for_the_previous_dossier_is_dropped(tmp_path: Path) -> None:
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        screen = app.screen
+        first_view = screen.view
+        await pilot.press("escape")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        await pilot.press(*"DA00000002", "enter")
+        await wait_for(lambda: app.screen is screen and screen.view is not first_view, pilot)
+        second_view = screen.view
+        # A reveal and a reload started for 张伟 finish only now, in their worker threads.
+        await asyncio.to_thread(screen.post_for, first_view, IdRevealed("11010519491231002X"))
+        await asyncio.to_thread(screen.post_for, first_view, MaterialAdded(first_view, "1-9"))
+        await pilot.pause(0.2)
+        assert "11010519491231002X" not in shown(screen, "#message")
+        assert screen.view is second_view
+        # The same message for the dossier shown is delivered.
+        await asyncio.to_thread(screen.post_for, second_view, IdRevealed("440524188001010014"))
+        await wait_for(lambda: "440524188001010014" in shown(screen, "#message"), pilot)
