@@ -12,7 +12,10 @@ Starts ``counter-tui`` in a detached tmux session, logs in typing at a person's 
   the running service clock is ignored), and their sum: the software's own share of the
   clerk's time;
 * ``RSS``: resident memory of the app's process after log-in and the first catalogue, and
-  its peak (VmHWM) at the end.
+  its peak (VmHWM) at the end;
+* ``floor``: the same scans, keys and polling against a bare Textual app (an Input that, on
+  Enter, shows the number and a catalogue-like row in a Static; Esc clears it), so that what
+  tmux, the polling and Textual's own frame cost can be told apart from the counter's share.
 
 Usage:
   python scripts/bench_terminal.py [--demo DIR] [-n 30] [--certificates 5] [--size 120x40]
@@ -44,6 +47,29 @@ CLOCK = re.compile(r"\d\d:\d\d")
 NOT_FOUND = "未找到"  # a burst the terminal delivered in two reads: two lookups, neither found
 SKIPPED: list[str] = []  # scans that opened nothing (held elsewhere, or split)
 ROW = r"^\s+\d+(?:-\d+)+\s+\S"  # a material row of the catalogue: "  3-14   2002年度…"
+
+
+BARE_APP = """\
+from textual.app import App
+from textual.widgets import Input, Static
+
+
+class Bare(App):
+    def compose(self):
+        yield Input(placeholder="/name")
+        yield Static(id="shown")
+
+    def on_input_submitted(self, event):
+        self.query_one("#shown", Static).update(f"x  \u00b7  {event.value}\\n  1-1   row")
+        event.input.value = ""
+
+    def key_escape(self):
+        self.query_one("#shown", Static).update("")
+
+
+Bare().run()
+"""
+"""The floor: a bare Textual app reacting to the same scan with one Static update."""
 
 
 def tmux(*args: str) -> str:
@@ -158,7 +184,7 @@ def summary(values: list[float]) -> str:
     return f"n={len(ms):3d}  median {statistics.median(ms):7.1f} ms  p95 {p95:7.1f} ms"
 
 
-def scan_to_catalogue(number: str, poll_s: float) -> float | None:
+def scan_to_catalogue(number: str, poll_s: float, *, bare: bool = False) -> float | None:
     """Send ``number`` + Enter in one read; seconds until a catalogue row shows with the
     dossier's number in the header, or None when the counter refused it (a dossier held
     elsewhere: the number comes back into the input) or the burst reached the app in two
@@ -171,6 +197,8 @@ def scan_to_catalogue(number: str, poll_s: float) -> float | None:
         nonlocal text
         text = s
         opened = f"·  {number}" in s and re.search(ROW, s, re.MULTILINE) is not None
+        if bare:  # the bare app's Input shows the number until Enter is handled
+            return opened
         return opened or f"▊  {number}" in s or NOT_FOUND in s
 
     wait_until(shown, poll_s / 4)
@@ -205,6 +233,40 @@ def certificate(number: str, poll_s: float, quiet_s: float) -> list[tuple[str, f
     return times
 
 
+def bare_floor(numbers: list[str], width: str, height: str, poll_s: float) -> list[float]:
+    """Scan ``numbers`` into :data:`BARE_APP` in the same terminal size, as
+    :func:`scan_to_catalogue` scans into the counter; seconds each."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bare_scan.py"
+        script.write_text(BARE_APP, encoding="utf-8")
+        python = ROOT / ".venv" / "bin" / "python"
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            width,
+            "-y",
+            height,
+            shlex.join([str(python), str(script)]),
+        )
+        try:
+            wait_until(lambda s: "/name" in s, poll_s)
+            time.sleep(1.0)
+            times = []
+            for number in numbers:
+                times.append(scan_to_catalogue(number, poll_s, bare=True))
+                time.sleep(0.3)
+                back_to_counter(poll_s)
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    return times
+
+
 def main() -> int:
     """Run the bench; prints the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -223,6 +285,7 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=5.0, help="ms between screen polls")
     parser.add_argument("--quiet", type=float, default=250.0, help="ms without change = settled")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--floor", type=int, default=30, help="scans into the bare app (0: none)")
     args = parser.parse_args()
     demo = Path(args.demo).resolve()
     db_url = args.db or f"sqlite:///{demo / 'archive.db'}"
@@ -280,10 +343,17 @@ def main() -> int:
         end = memory(pid)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    floor = bare_floor(numbers[: args.floor], width, height, poll_s) if args.floor else []
     print(f"terminal {args.size}, database {db_url}")
     print(f"first scan → catalogue (after log-in): {first * 1000:.1f} ms")
     print(f"scan → catalogue drawn       {summary(scans)}")
     print(f"scans that opened nothing (held elsewhere, or split by the terminal): {len(SKIPPED)}")
+    if floor:
+        print(f"floor: bare Textual app  {summary(floor)}  (tmux, polling, one Textual frame)")
+        print(
+            "counter-tui minus floor (medians): "
+            f"{(statistics.median(scans) - statistics.median(floor)) * 1000:.1f} ms"
+        )
     if runs:
         print(f"存档证明, keys after the scan: {len(runs[0]) - 1} (+ the scan)")
         for i, (name, _) in enumerate(runs[0]):

@@ -27,9 +27,18 @@ def recording_viewer(tmp_path: Path) -> tuple[list[str], Path]:
 
 
 async def wait_for(predicate, pilot, timeout: float = 10.0) -> None:  # noqa: ANN001
-    """Let the app run until ``predicate()`` holds (workers finish, screens change)."""
+    """Let the app run until ``predicate()`` holds (workers finish, screens change). A
+    predicate querying a widget not mounted yet (NoMatches) does not hold yet."""
+    from textual.css.query import NoMatches
+
+    def holds() -> bool:
+        try:
+            return bool(predicate())
+        except NoMatches:
+            return False
+
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not holds():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
