@@ -399,8 +399,14 @@ class CounterScreen(ShowsMessages, Screen):
 
     @on(NearbyOpened)
     def nearby_opened(self, event: NearbyOpened) -> None:
+        served = self.busy
         self.nearby_id = None
         self._done(restore=False)
+        scan = self.query_one(ScanInput)
+        if served and scan.value == served:
+            # The applicant's full resident ID came back into the field when it was found
+            # held elsewhere; served now, it leaves the counter's screen.
+            scan.value = ""
         self.show_message("")
         self.app.push_screen(
             NearbyScreen(self.ctx, event.served, event.central, self.ctx.visit),

@@ -194,16 +194,18 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self._present()
 
     def post_for(self, view: DossierView, message: Message) -> None:
-        """From a worker thread: post ``message`` to this screen if it still shows ``view``
-        (the dossier the worker started for) when the message is handled; dropped once the
-        screen shows another dossier (see :meth:`reuse`), so nothing of one applicant's
-        dossier (a revealed ID, an added material, a print result) reaches the next."""
+        """From a worker thread: post ``message``, marked as being about ``view`` (the
+        dossier the worker started for). Its handler drops it unless the screen still shows
+        that dossier when it runs (:meth:`shows`): nothing of one applicant's dossier (a
+        revealed ID, an added material, a print result) reaches the next one shown here
+        (see :meth:`reuse`), however the worker's end and the next scan interleave."""
+        message.for_view = view  # type: ignore[attr-defined]
+        self.post_message(message)
 
-        def deliver() -> None:
-            if self.view is view:
-                self.post_message(message)
-
-        self.app.call_from_thread(deliver)
+    def shows(self, message: Message) -> bool:
+        """Whether ``message`` is about the dossier shown now (a message not posted by
+        :meth:`post_for` is)."""
+        return getattr(message, "for_view", self.view) is self.view
 
     def leave(self, outcome: DossierOutcome) -> None:
         """Close the screen once, handing ``outcome`` to the counter."""
@@ -250,14 +252,20 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     @on(PagesOpened)
     def pages_opened(self, event: PagesOpened) -> None:
+        if not self.shows(event):
+            return
         self.show_message(_("{n} page(s) opened in the viewer.").format(n=event.count))
 
     @on(ServiceFailed)
     def service_failed(self, event: ServiceFailed) -> None:
+        if not self.shows(event):
+            return
         self.show_message(event.message, level="error")
 
     @on(Printed)
     def printed(self, event: Printed) -> None:
+        if not self.shows(event):
+            return
         self.show_message(event.message, level=event.level)
 
     def action_back(self) -> None:
@@ -458,6 +466,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     @on(MaterialAdded)
     def material_added(self, event: MaterialAdded) -> None:
+        if not self.shows(event):
+            return
         self.view = event.view
         table = self.query_one(CatalogueTable)
         table.load(self.view.materials)
@@ -504,6 +514,8 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     @on(IdRevealed)
     def id_revealed(self, event: IdRevealed) -> None:
+        if not self.shows(event):
+            return
         self.show_message(
             _("Full resident ID (this reveal is logged): {id}").format(id=event.number or "—"),
             level="warning",

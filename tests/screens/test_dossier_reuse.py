@@ -98,3 +98,34 @@ async def test_a_late_worker_result_for_the_previous_dossier_is_dropped(tmp_path
         # The same message for the dossier shown is delivered.
         await asyncio.to_thread(screen.post_for, second_view, IdRevealed("440524188001010014"))
         await wait_for(lambda: "440524188001010014" in shown(screen, "#message"), pilot)
+
+
+async def test_a_result_queued_just_before_the_next_dossier_is_shown_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """The race a reviewer found: A's worker posts its result, and before the screen
+    handles it the counter shows B on the screen. The handler, not the posting, decides."""
+    from counter_tui.services import viewing
+
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        counter = app.screen
+        await pilot.press(*"DA00000001", "enter")
+        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
+        screen = app.screen
+        first_view = screen.view
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is counter, pilot)
+        second_view = viewing.load_view(archive.db, archive.ids["DA00000002"])
+        # Queued while the screen still holds A, handled after it shows B (no await between).
+        screen.post_for(first_view, IdRevealed("11010519491231002X"))
+        screen.post_for(first_view, MaterialAdded(first_view, "1-9"))
+        counter.show_dossier(second_view)
+        await wait_for(lambda: app.screen is screen, pilot)
+        await pilot.pause(0.2)
+        assert screen.view is second_view
+        assert "11010519491231002X" not in shown(screen, "#message")
+        rows = material_keys(screen.query_one(CatalogueTable))
+        assert rows == [str(m.id) for m in second_view.materials]

@@ -15,6 +15,7 @@ from counter_tui.dialogs.certificate import CertificateDialog
 from counter_tui.screens.counter import CounterScreen
 from counter_tui.screens.nearby import NearbyScreen
 from counter_tui.services import secrets
+from counter_tui.widgets.scan_input import ScanInput
 from tests.services.test_nearby import ZHANG_WEI, Office, city, jy  # noqa: F401 - fixtures
 from tests.support.pilot import wait_for
 
@@ -65,6 +66,11 @@ async def test_f7_serves_a_dossier_held_elsewhere_and_issues_under_this_offices_
         await pilot.press("1", "1", "enter")
         await wait_for(lambda: isinstance(app.screen, NearbyScreen), pilot)
         await wait_for(lambda: "CJ-" in _message(app), pilot, timeout=20)
+        # Back at the counter, the served applicant's full resident ID is not left in the
+        # scan field (it came back there when the lookup found it held elsewhere).
+        await pilot.press("escape")
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        assert app.screen.query_one(ScanInput).value == ""
     with jy.db.read() as s:
         cert = s.exec(select(Certificate)).one()
         kinds = [e.kind for e in s.exec(select(AccessEvent).order_by(AccessEvent.seq))]
