@@ -302,11 +302,11 @@ class CounterScreen(ShowsMessages, Screen):
         self._done(restore=False)
         self.show_message("")
         screen = self.dossier_screen
-        if screen is None or screen in self.app.screen_stack:
+        if screen is None:
+            screen = self.dossier_screen = DossierScreen(self.ctx, view, self.ctx.visit)
+            self.app.install_screen(screen, name=f"dossier-{id(self)}")
+        elif screen in self.app.screen_stack:  # shown already: a one-off screen
             screen = DossierScreen(self.ctx, view, self.ctx.visit)
-            if self.dossier_screen is None:
-                self.app.install_screen(screen, name=f"dossier-{id(self)}")
-                self.dossier_screen = screen
         else:
             screen.reuse(view, self.ctx.visit)
         self.app.push_screen(screen, self.dossier_closed)

@@ -22,6 +22,17 @@ def shown(screen: DossierScreen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
 
+async def open_dossier(app, pilot, number: str) -> DossierScreen:  # noqa: ANN001
+    """Scan ``number`` at the counter; the dossier screen showing it."""
+    await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+    await pilot.press(*number, "enter")
+    await wait_for(
+        lambda: isinstance(app.screen, DossierScreen) and app.screen.view.dossier_no == number,
+        pilot,
+    )
+    return app.screen
+
+
 def material_keys(table: CatalogueTable) -> list[str]:
     return [key.value for key in table.rows if not str(key.value).startswith("cat-")]
 
@@ -34,9 +45,7 @@ async def test_the_next_dossier_is_shown_on_the_same_screen_with_nothing_of_the_
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         counter = app.screen
-        await pilot.press(*"DA00000001", "enter")
-        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
-        first = app.screen
+        first = await open_dossier(app, pilot, "DA00000001")
         first_view = first.view
         table = first.query_one(CatalogueTable)
         assert material_keys(table) == [str(m.id) for m in first_view.materials]
@@ -112,9 +121,7 @@ async def test_a_result_queued_just_before_the_next_dossier_is_shown_is_dropped(
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
         counter = app.screen
-        await pilot.press(*"DA00000001", "enter")
-        await wait_for(lambda: isinstance(app.screen, DossierScreen), pilot)
-        screen = app.screen
+        screen = await open_dossier(app, pilot, "DA00000001")
         first_view = screen.view
         await pilot.press("escape")
         await wait_for(lambda: app.screen is counter, pilot)
