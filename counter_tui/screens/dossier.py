@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -114,6 +114,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self.visit = visit
         self.closing = False
         self.last_issued: IssuedCertificate | None = None
+        self._styled_for: tuple | None = None  # see on_screen_resume
 
     @property
     def visit_id(self) -> uuid.UUID | None:
@@ -165,6 +166,19 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     def on_mount(self) -> None:
         self._present()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Shown again (the counter keeps this screen): Textual then works out every style of
+        the screen anew, ~10 ms of a scan's wait (issue 13). Nothing a style depends on can
+        have changed unless the app's CSS did (a theme, a CSS reload: Textual counts those)
+        or one of the app's own pseudo-classes (terminal focus, dark, ANSI colour) did; a
+        widget whose classes or focus changed meanwhile is restyled by Textual itself. So
+        the refresh is skipped when neither changed since the screen was last styled. Runs
+        before Screen's own handler (Textual calls a subclass's handler first)."""
+        styled_for = (self.app._css_update_count, frozenset(self.app.get_pseudo_classes()))
+        if self._styled_for == styled_for:
+            event.refresh_styles = False
+        self._styled_for = styled_for
 
     def _present(self) -> None:
         """Fill the catalogue from ``self.view``, the cursor on its first material, and set

@@ -11,6 +11,7 @@ or a comma.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -18,8 +19,10 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from counter_tui.domain import categories
 from counter_tui.i18n import _, current_language
@@ -84,12 +87,90 @@ def break_lines(text: str, width: int) -> list[str]:
     return [text[a:b] for a, b in line_spans(text, width)]
 
 
-class CatalogueTable(DataTable):
+@dataclass(eq=False)
+class CatalogueColumn:
+    """A column of the catalogue: its key, its heading (already translated) and its width in
+    display cells, without the cell padding on either side."""
+
+    key: str
+    label: str
+    width: int
+
+
+@dataclass(eq=False)
+class CatalogueRow:
+    """A row of the catalogue: a category heading (key ``cat-N``, ``material`` None) or a
+    material (key: its id). ``cells`` holds one text per column, already broken into lines
+    (``\\n``) that fit the column; ``height`` is the number of lines of its tallest cell."""
+
+    key: str
+    cells: tuple[Text | str, ...]
+    height: int
+    material: MaterialRow | None = None
+    lines: list[list[Segment]] | None = field(default=None, repr=False)
+    """The row's lines as segments (cells padded to their columns, no widget style yet),
+    built the first time the row is drawn."""
+
+
+class CatalogueTable(ScrollView, can_focus=True):
     """Rows in catalogue order under a heading row per category (key ``cat-N``); material
-    rows are keyed by the material id. Space marks a material for citing; digits 1–9 and 0
-    (for 十) jump to a category. Posts :class:`MaterialChosen` on Enter over a material."""
+    rows are keyed by the material id. A row cursor (↑ ↓, PgUp PgDn, Home End); Space marks
+    a material for citing; digits 1–9 and 0 (for 十) jump to a category. Posts
+    :class:`MaterialChosen` on Enter over a material (or a click on the row under the
+    cursor), :class:`MarksChanged` when the marks change.
+
+    Drawn with Textual's Line API (each screen line is one strip of segments built once per
+    row and cached) rather than as a DataTable: at the counter, a DataTable's cell and line
+    machinery was ~40 % of the time from a scan to the catalogue on screen (issue 13). It
+    looks as a row-cursor DataTable does (same colours, header, cell padding).
+    """
+
+    DEFAULT_CSS = """
+    CatalogueTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .catalogue--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .catalogue--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .catalogue--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .catalogue--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .catalogue--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
+    COMPONENT_CLASSES = {"catalogue--header", "catalogue--cursor"}
 
     BINDINGS = [
+        Binding("enter", "choose", show=False, id="catalogue.choose"),
+        Binding("up", "cursor_up", show=False, id="catalogue.up"),
+        Binding("down", "cursor_down", show=False, id="catalogue.down"),
+        Binding("pageup", "page_up", show=False, id="catalogue.page_up"),
+        Binding("pagedown", "page_down", show=False, id="catalogue.page_down"),
+        Binding("home,ctrl+home", "first", show=False, id="catalogue.first"),
+        Binding("end,ctrl+end", "last", show=False, id="catalogue.last"),
+        Binding("left", "scroll_left", show=False, id="catalogue.left"),
+        Binding("right", "scroll_right", show=False, id="catalogue.right"),
         Binding("space", "toggle_mark", _("Mark"), id="catalogue.mark"),
         *[
             Binding(str(d), f"jump({d or 10})", show=False, id=f"catalogue.jump_{d}")
@@ -111,29 +192,41 @@ class CatalogueTable(DataTable):
             super().__init__()
             self.marked = marked
 
-    def __init__(self, **kwargs) -> None:  # noqa: ANN003
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self.marked: list[uuid.UUID] = []
-        self._rows: dict[str, MaterialRow] = {}
-        self._category_rows: dict[int, int] = {}
-        self._materials: list[MaterialRow] = []
+    cell_padding = 1
+    """Blank cells on each side of every cell (as DataTable's default)."""
 
-    def on_mount(self) -> None:
-        # Every width is set by _fit_columns from the labels and the data, so that the title
-        # column can be given exactly what is left of the table's width.
-        self.add_column(" ", key="mark", width=1)
-        self.add_column(_("No."), key="number", width=1)
-        self.add_column(_("Material title"), key="title", width=TITLE_MIN_WIDTH)
-        self.add_column(_("Formed on"), key="formed_on", width=1)
-        self.add_column(_("Pages"), key="pages", width=1)
-        self.add_column(_("Remarks"), key="remark", width=1)
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self.marked: list[uuid.UUID] = []
+        self.columns: dict[str, CatalogueColumn] = {
+            column.key: column
+            for column in (
+                CatalogueColumn("mark", " ", 1),
+                CatalogueColumn("number", _("No."), 1),
+                CatalogueColumn("title", _("Material title"), TITLE_MIN_WIDTH),
+                CatalogueColumn("formed_on", _("Formed on"), 1),
+                CatalogueColumn("pages", _("Pages"), 1),
+                CatalogueColumn("remark", _("Remarks"), 1),
+            )
+        }
+        self.ordered_rows: list[CatalogueRow] = []
+        self.rows: dict[str, CatalogueRow] = {}
+        self.cursor_row = 0
+        self._materials: list[MaterialRow] = []
+        self._category_rows: dict[int, int] = {}
+        self._row_starts: list[int] = []  # first body line of each row
+        self._line_rows: list[int] = []  # the row each body line belongs to
+        self._header: list[Segment] = []
+        self._strips: dict[tuple, Strip] = {}
+        self._frame: tuple | None = None  # see render_lines
+
+    # -- data ----------------------------------------------------------------------------------
 
     def load(self, materials: list[MaterialRow], *, width: int | None = None) -> None:
         """Fill the table from catalogue rows (already in catalogue order). ``width``: the
         width in cells the table will have once laid out, for a table not laid out yet (its
         own width still 0, e.g. from its screen's ``on_mount``): the columns are fitted to
-        it, so the first layout does not refit them and build every row a second time. A
-        wrong guess costs only that second build."""
+        it, so the first layout does not refit them. A wrong guess costs only a refit."""
         self._materials = list(materials)
         self._fit_columns(width if not self.size.width else None)
         self._fill()
@@ -142,10 +235,31 @@ class CatalogueTable(DataTable):
         if self._fit_columns():
             self._fill()
 
+    @property
+    def row_count(self) -> int:
+        """Rows in the table, category headings included."""
+        return len(self.ordered_rows)
+
+    @property
+    def table_width(self) -> int:
+        """Cells of a whole row, padding included (wider than the widget: it scrolls)."""
+        return sum(column.width + 2 * self.cell_padding for column in self.columns.values())
+
+    def get_row_index(self, key: str) -> int:
+        """The index of the row keyed ``key``. Raises KeyError if there is none."""
+        row = self.rows[key]
+        return self.ordered_rows.index(row)
+
+    def get_cell(self, row_key: str, column_key: str) -> Text | str:
+        """The cell of row ``row_key`` in column ``column_key`` as shown (lines joined by
+        ``\\n``). Raises KeyError for an unknown row or column."""
+        index = list(self.columns).index(column_key)
+        return self.rows[row_key].cells[index]
+
     def _fit_columns(self, width: int | None = None) -> bool:
         """Size every column for the current data and the table's width (``width`` instead
         when given: see :meth:`load`); True if the title width changed (the rows must then
-        be measured again)."""
+        be folded again)."""
         columns = self.columns
         rows = self._materials
         counts = {cat.number: 0 for cat in categories.CATEGORIES}
@@ -153,24 +267,22 @@ class CatalogueTable(DataTable):
             counts[row.category] = counts.get(row.category, 0) + 1
         headings = [self._heading(cat, counts[cat.number]) for cat in categories.CATEGORIES]
 
-        def fit(key: str, cells: list[str], cap: int | None = None) -> int:
-            width = max([cell_len(columns[key].label.plain), *map(cell_len, cells)])
-            columns[key].width = min(width, cap) if cap else width
-            return columns[key].width
+        def fit(key: str, cells: list[str], cap: int | None = None) -> None:
+            fitted = max([cell_len(columns[key].label), *map(cell_len, cells)])
+            columns[key].width = min(fitted, cap) if cap else fitted
 
         fit("number", [row.number for row in rows] + [str(len(headings))])
         fit("formed_on", ["0" * DATE_CELLS] if rows else [])
         fit("pages", [self._pages(row) for row in rows])
         fit("remark", [row.remark for row in rows], cap=REMARK_MAX_WIDTH)
-        others = sum(
-            column.get_render_width(self) for key, column in columns.items() if key != "title"
-        )
+        padding = 2 * self.cell_padding
+        others = sum(column.width + padding for key, column in columns.items() if key != "title")
         # The vertical scrollbar's cells are kept free whether or not it shows: a catalogue
         # longer than the screen would otherwise cut its last column when the bar appears.
         room = (
             (self.size.width if width is None else width)
             - others
-            - 2 * self.cell_padding
+            - padding
             - self.styles.scrollbar_size_vertical
         )
         longest = max(
@@ -209,121 +321,221 @@ class CatalogueTable(DataTable):
     def _fill(self) -> None:
         """Build the rows at the current column widths, the cursor staying on its row."""
         current = self.current_key()
-        self.clear()
-        self._rows.clear()
+        rows: list[CatalogueRow] = []
         self._category_rows.clear()
         by_category: dict[int, list[MaterialRow]] = {}
         for row in self._materials:
             by_category.setdefault(row.category, []).append(row)
         for cat in categories.CATEGORIES:
-            rows = by_category.get(cat.number, [])
-            self._category_rows[cat.number] = self.row_count
-            heading = self._fold(self._heading(cat, len(rows)), "title")
-            self.add_row(
-                "",
-                Text(str(cat.number), style="bold"),
-                heading,
-                "",
-                "",
-                "",
-                key=f"cat-{cat.number}",
-                height=self._height(heading),
-            )
-            for row in rows:
-                self._rows[str(row.id)] = row
+            materials = by_category.get(cat.number, [])
+            self._category_rows[cat.number] = len(rows)
+            heading = self._fold(self._heading(cat, len(materials)), "title")
+            cells = ("", Text(str(cat.number), style="bold"), heading, "", "", "")
+            rows.append(CatalogueRow(f"cat-{cat.number}", cells, self._height(heading)))
+            for row in materials:
                 title = self._fold(self._title(row), "title")
                 remark = self._fold(row.remark, "remark")
-                self.add_row(
+                cells = (
                     MARK if row.id in self.marked else "",
                     row.number,
                     title,
                     row.formed_on.isoformat() if row.formed_on else "",
                     self._pages(row),
                     remark,
-                    key=str(row.id),
-                    height=self._height(title, remark),
                 )
-        if current is not None and current in self.rows:
-            self.move_cursor(row=self.get_row_index(current), animate=False)
+                rows.append(CatalogueRow(str(row.id), cells, self._height(title, remark), row))
+        self.ordered_rows = rows
+        self.rows = {row.key: row for row in rows}
+        self._row_starts.clear()
+        self._line_rows.clear()
+        for index, row in enumerate(rows):
+            self._row_starts.append(len(self._line_rows))
+            self._line_rows.extend([index] * row.height)
+        labels = [Text(column.label) for column in self.columns.values()]
+        self._header = list(Segment.simplify(self._segments(labels, 0)))
+        self._strips.clear()
+        self.cursor_row = self.get_row_index(current) if current in self.rows else 0
+        self.virtual_size = Size(self.table_width, 1 + len(self._line_rows))
+        self.refresh()
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """One cell as lines of segments, as DataTable draws it, without Rich's layout pass.
+    # -- drawing -------------------------------------------------------------------------------
 
-        DataTable renders every cell through Rich (markup parsing, Padding, Styled, line
-        wrapping): at the counter that was half the time from a scan to the catalogue drawn
-        (issue 13). This table's cells are already broken into lines that fit their column
-        (:meth:`_fold`), so each line is the cell's own text segments, padded to the column,
-        with the same styles DataTable applies (its base and cursor/hover component styles
-        under the text's own, the CSS-priority colours over it, the row/column mouse meta)
-        and the same cache. Text is never read as markup. The header row and row labels go
-        through DataTable's own path. Overrides DataTable._render_cell (Textual 8.2.x).
-        """
-        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
-        row = self.rows.get(row_key) if row_key is not None else None
-        if row is None or column_index < 0 or not row.height or self.fixed_columns:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        column_key = self._column_locations.get_key(column_index)
-        cache_key = (
-            row_key,
-            column_key,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        cached = self._cell_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            row_index < self.fixed_rows,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        style = base_style + Style.from_meta({"row": row_index, "column": column_index})
-        style += component_style
-        value = self._data[row_key].get(column_key)
-        text = value if isinstance(value, Text) else Text("" if value is None else str(value))
-        parts = text.split("\n", allow_blank=True) if "\n" in text.plain else [text]
-        padding = self.cell_padding
-        inside = max(0, width - 2 * padding)
+    def _segments(
+        self, cells: list[Text | str] | tuple[Text | str, ...], line: int
+    ) -> list[Segment]:
+        """Line ``line`` of a row whose cells are ``cells``: each cell's own text segments
+        (its styles, no widget style) padded to its column. Text is never read as markup."""
         console = self.app.console
+        pad = Segment(" " * self.cell_padding) if self.cell_padding else None
         plain = Style()
-        lines = []
-        for index in range(row.height):
-            content: list[Segment] = []
-            if index < len(parts):
-                part = parts[index]
-                content = list(part.render(console))
-                if part.style:  # Text.render leaves the text's own base style to its caller
-                    content = list(Segment.apply_style(content, console.get_style(part.style)))
-            line = Segment.adjust_line_length(content, inside, style=plain)
-            if padding:
-                line = [Segment(" " * padding, plain), *line, Segment(" " * padding, plain)]
-            lines.append(list(Segment.apply_style(line, style, post_style or None)))
-        self._cell_render_cache[cache_key] = lines
-        return lines
+        segments: list[Segment] = []
+        for cell, column in zip(cells, self.columns.values(), strict=True):
+            text = cell if isinstance(cell, Text) else Text(cell)
+            if "\n" in text.plain:
+                parts = text.split("\n", allow_blank=True)
+                text = parts[line] if line < len(parts) else Text()
+            elif line:
+                text = Text()
+            content = list(text.render(console))
+            if text.style:  # Text.render leaves the text's own base style to its caller
+                content = list(Segment.apply_style(content, console.get_style(text.style)))
+            if pad:
+                segments.append(pad)
+            segments.extend(Segment.adjust_line_length(content, column.width, style=plain))
+            if pad:
+                segments.append(pad)
+        return segments
+
+    def _row_line(self, index: int, line: int) -> list[Segment]:
+        row = self.ordered_rows[index]
+        if row.lines is None:
+            row.lines = [
+                list(Segment.simplify(self._segments(row.cells, n))) for n in range(row.height)
+            ]
+        return row.lines[line]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The widget's lines for ``crop`` (Textual's Line API entry point): what every line
+        of one frame shares — the widget's style and width, the scroll position — is read
+        once here instead of once per line."""
+        self._frame = (self.rich_style, self.size.width, self.scroll_offset, self.has_focus)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        """Screen line ``y`` of the table: the header on line 0, then the rows from the
+        scroll position (Textual's Line API)."""
+        frame = self._frame
+        if frame is None:
+            frame = (self.rich_style, self.size.width, self.scroll_offset, self.has_focus)
+        base, width, (scroll_x, scroll_y), focused = frame
+        if y == 0:
+            index, line, cursor = -1, 0, False
+        else:
+            body = scroll_y + y - 1
+            if body >= len(self._line_rows):
+                return Strip.blank(width, base)
+            index = self._line_rows[body]
+            line, cursor = body - self._row_starts[index], index == self.cursor_row
+        key = (index, line, cursor, base, width, scroll_x, focused)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        post = None
+        if index < 0:
+            style = self.get_component_rich_style("catalogue--header")
+            segments = self._header
+        else:
+            segments, style = self._row_line(index, line), base
+            if cursor:
+                cursor_style = self.get_component_rich_style("catalogue--cursor")
+                style = base + cursor_style
+                post = Style.from_color(color=cursor_style.color)
+        table = self.table_width
+        full = max(width + scroll_x, table)
+        line_segments = list(Segment.apply_style(segments, style, post))
+        if full > table:  # the row's style (cursor, header) to the widget's right edge
+            line_segments.append(Segment(" " * (full - table), style))
+        strip = Strip(line_segments, full)
+        if scroll_x or full > width:
+            strip = strip.crop(scroll_x, scroll_x + width)
+        if len(self._strips) > 2000:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        """The widget's styles changed (theme, focus): drawn lines are drawn again."""
+        super().notify_style_update()
+        self._strips.clear()
+
+    # -- cursor --------------------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int, animate: bool = False, scroll: bool = True) -> None:
+        """Put the cursor on row ``row`` (an index, clamped to the table) and, with
+        ``scroll``, scroll it into view. ``animate`` is accepted for DataTable's signature;
+        the catalogue never animates."""
+        if not self.ordered_rows:
+            return
+        self.cursor_row = max(0, min(row, len(self.ordered_rows) - 1))
+        self.refresh()
+        if scroll:
+            self._scroll_cursor_into_view()
+
+    def _body_height(self) -> int:
+        """Lines of rows visible below the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        start = self._row_starts[self.cursor_row]
+        end = start + self.ordered_rows[self.cursor_row].height
+        top, height = round(self.scroll_y), self._body_height()
+        if start < top:
+            self.scroll_to(y=start, animate=False, immediate=True)
+        elif end > top + height:
+            self.scroll_to(y=min(start, end - height), animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        """Move the cursor one row up."""
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        """Move the cursor one row down."""
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def _row_at_line(self, body: int) -> int:
+        body = max(0, min(body, len(self._line_rows) - 1))
+        return self._line_rows[body] if self._line_rows else 0
+
+    def action_page_down(self) -> None:
+        """Move the cursor a screenful of lines down."""
+        if self._line_rows:
+            below = self._row_starts[self.cursor_row] + self._body_height()
+            self.move_cursor(row=self._row_at_line(below))
+
+    def action_page_up(self) -> None:
+        """Move the cursor a screenful of lines up."""
+        if self._line_rows:
+            above = self._row_starts[self.cursor_row] - self._body_height()
+            self.move_cursor(row=self._row_at_line(above))
+
+    def action_first(self) -> None:
+        """Move the cursor to the first row."""
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        """Move the cursor to the last row."""
+        self.move_cursor(row=len(self.ordered_rows) - 1)
+
+    def action_choose(self) -> None:
+        """Enter: post :class:`MaterialChosen` for the material under the cursor."""
+        row = self.current_material()
+        if row is not None:
+            self.post_message(self.MaterialChosen(row.id))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click moves the cursor to the row; a click on the row under the cursor chooses
+        it (as in a DataTable)."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0 or not self._line_rows:
+            return
+        body = round(self.scroll_y) + offset.y - 1
+        if body >= len(self._line_rows):
+            return
+        event.stop()
+        index = self._line_rows[body]
+        if index == self.cursor_row:
+            self.action_choose()
+        else:
+            self.move_cursor(row=index)
 
     def current_key(self) -> str | None:
         """The key of the row under the cursor (None when the table is empty)."""
-        if self.row_count == 0:
+        if not self.ordered_rows:
             return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.ordered_rows[min(self.cursor_row, len(self.ordered_rows) - 1)].key
 
     @staticmethod
     def _title(row: MaterialRow) -> Text:
@@ -342,11 +554,9 @@ class CatalogueTable(DataTable):
         return f"{row.page_count} " + _("paper")
 
     def current_material(self) -> MaterialRow | None:
-        """The material under the cursor, or None on a heading row."""
-        if self.row_count == 0:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return self._rows.get(key or "")
+        """The material under the cursor, or None on a heading row (or an empty table)."""
+        key = self.current_key()
+        return self.rows[key].material if key is not None else None
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the material under the cursor for citing."""
@@ -357,27 +567,25 @@ class CatalogueTable(DataTable):
             self.marked.remove(row.id)
         else:
             self.marked.append(row.id)
-        self.update_cell(str(row.id), "mark", MARK if row.id in self.marked else "")
+        shown = self.ordered_rows[self.cursor_row]
+        shown.cells = (MARK if row.id in self.marked else "", *shown.cells[1:])
+        shown.lines = None
+        self._strips.clear()
+        self.refresh()
         self.post_message(self.MarksChanged(tuple(self.marked)))
 
     def action_jump(self, category: int) -> None:
-        """Move the cursor to the first material of ``category`` (or its heading if empty)."""
+        """Move the cursor to the first material of ``category`` (or its heading if empty),
+        the heading at the top of the view."""
         heading = self._category_rows.get(category)
         if heading is None:
             return
         target = heading + 1
         next_heading = self._category_rows.get(category + 1, self.row_count)
-        self.move_cursor(row=target if target < next_heading else heading, scroll=True)
+        self.move_cursor(row=target if target < next_heading else heading, scroll=False)
         self.scroll_to_row_top(heading)
 
     def scroll_to_row_top(self, row: int) -> None:
         """Scroll so that ``row`` (an index) is at the top of the view (rows may be several
         lines high)."""
-        y = sum(ordered.height for ordered in self.ordered_rows[:row])
-        self.scroll_to(y=y, animate=False)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        row = self._rows.get(event.row_key.value or "")
-        if row is not None:
-            self.post_message(self.MaterialChosen(row.id))
+        self.scroll_to(y=self._row_starts[row], animate=False, immediate=True)

@@ -6,7 +6,10 @@ the next: not the header, rows, marks, message, last certificate, nor a worker's
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
+
+import pytest
 
 from counter_tui.dialogs.certificate import CertificateDialog
 from counter_tui.dialogs.certificate_history import CertificateHistoryDialog
@@ -34,7 +37,7 @@ async def open_dossier(app, pilot, number: str) -> DossierScreen:  # noqa: ANN00
 
 
 def material_keys(table: CatalogueTable) -> list[str]:
-    return [key.value for key in table.rows if not str(key.value).startswith("cat-")]
+    return [key for key in table.rows if not key.startswith("cat-")]
 
 
 async def test_the_next_dossier_is_shown_on_the_same_screen_with_nothing_of_the_first(
@@ -136,3 +139,51 @@ async def test_a_result_queued_just_before_the_next_dossier_is_shown_is_dropped(
         assert "11010519491231002X" not in shown(screen, "#message")
         rows = material_keys(screen.query_one(CatalogueTable))
         assert rows == [str(m.id) for m in second_view.materials]
+
+
+def drawn(app) -> list[list[tuple[str, object]]]:  # noqa: ANN001
+    """The screen as the terminal gets it: each line's (text, style) runs, the service clock
+    (its digits) masked."""
+    lines = []
+    for strip in app.screen._compositor.render_strips():
+        runs = [(segment.text, segment.style) for segment in strip.simplify()]
+        lines.append([(re.sub(r"\d\d:\d\d", "mm:ss", text), style) for text, style in runs])
+    return lines
+
+
+async def screen_of(app, pilot, numbers: list[str], theme: str | None = None) -> list:  # noqa: ANN001
+    """Scan each of ``numbers`` in turn (Esc between; the theme changed before the last when
+    given): the last dossier's screen as drawn."""
+    for number in numbers[:-1]:
+        await open_dossier(app, pilot, number)
+        await pilot.press("escape")
+    await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+    if theme:
+        app.theme = theme
+        await pilot.pause()
+    screen = await open_dossier(app, pilot, numbers[-1])
+    await wait_for(lambda: screen.query_one(CatalogueTable).row_count > 0, pilot)
+    await pilot.pause(0.1)
+    return drawn(app)
+
+
+@pytest.mark.parametrize("theme", [None, "textual-light"])
+async def test_the_kept_screen_is_drawn_as_a_new_one_would_be(
+    tmp_path: Path, theme: str | None
+) -> None:
+    """The kept screen skips restyling when it is shown again (DossierScreen.
+    on_screen_resume): what it draws must still be what a screen built anew draws, also
+    after the theme changed while it was not shown."""
+    archive = tiny_archive(tmp_path)
+    fresh_app = counter_app(archive)
+    async with fresh_app.run_test(size=(120, 40)) as pilot:
+        if theme:
+            await wait_for(lambda: isinstance(fresh_app.screen, CounterScreen), pilot)
+            fresh_app.theme = theme
+        fresh = await screen_of(fresh_app, pilot, ["DA00000002"])
+    kept_app = counter_app(archive)
+    async with kept_app.run_test(size=(120, 40)) as pilot:
+        kept = await screen_of(kept_app, pilot, ["DA00000001", "DA00000002"], theme)
+        assert kept_app.screen.view.dossier_no == "DA00000002"
+    assert any("张敏" in text for line in kept for text, _ in line)
+    assert kept == fresh
