@@ -61,7 +61,8 @@ class CatalogueApp(App):
 def screen_text(app: App) -> str:
     """What the terminal shows, as text (the app's last frame)."""
     return "\n".join(
-        "".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()
+        "".join(segment.text for segment in strip)
+        for strip in app.screen._compositor.render_strips()
     )
 
 
