@@ -351,8 +351,7 @@ class CatalogueTable(ScrollView, can_focus=True):
         for index, row in enumerate(rows):
             self._row_starts.append(len(self._line_rows))
             self._line_rows.extend([index] * row.height)
-        labels = [Text(column.label) for column in self.columns.values()]
-        self._header = list(Segment.simplify(self._segments(labels, 0)))
+        self._header = self._segments([column.label for column in self.columns.values()], 0)
         self._strips.clear()
         self.cursor_row = self.get_row_index(current) if current in self.rows else 0
         self.virtual_size = Size(self.table_width, 1 + len(self._line_rows))
@@ -364,34 +363,46 @@ class CatalogueTable(ScrollView, can_focus=True):
         self, cells: list[Text | str] | tuple[Text | str, ...], line: int
     ) -> list[Segment]:
         """Line ``line`` of a row whose cells are ``cells``: each cell's own text segments
-        (its styles, no widget style) padded to its column. Text is never read as markup."""
+        (its styles, no widget style) padded to its column, runs of unstyled cells joined
+        into one segment. Text is never read as markup."""
         console = self.app.console
-        pad = Segment(" " * self.cell_padding) if self.cell_padding else None
-        plain = Style()
+        pad = " " * self.cell_padding
         segments: list[Segment] = []
+        run: list[str] = []  # unstyled text not yet in a segment
         for cell, column in zip(cells, self.columns.values(), strict=True):
-            text = cell if isinstance(cell, Text) else Text(cell)
-            if "\n" in text.plain:
-                parts = text.split("\n", allow_blank=True)
-                text = parts[line] if line < len(parts) else Text()
+            text = cell if isinstance(cell, Text) else None
+            plain = cell if text is None else text.plain
+            if "\n" in plain:
+                if text is None:
+                    parts = plain.split("\n")
+                    plain = parts[line] if line < len(parts) else ""
+                else:
+                    parts = text.split("\n", allow_blank=True)
+                    text = parts[line] if line < len(parts) else Text()
+                    plain = text.plain
             elif line:
-                text = Text()
-            content = list(text.render(console))
-            if text.style:  # Text.render leaves the text's own base style to its caller
-                content = list(Segment.apply_style(content, console.get_style(text.style)))
-            if pad:
-                segments.append(pad)
-            segments.extend(Segment.adjust_line_length(content, column.width, style=plain))
-            if pad:
-                segments.append(pad)
-        return segments
+                text, plain = None, ""
+            cells_used = cell_len(plain)
+            if (text is None or not (text.style or text.spans)) and cells_used <= column.width:
+                run.append(f"{pad}{plain}{' ' * (column.width - cells_used)}{pad}")
+                continue
+            styled = text if text is not None else Text(plain)
+            content = list(styled.render(console))
+            if styled.style:  # Text.render leaves the text's own base style to its caller
+                content = list(Segment.apply_style(content, console.get_style(styled.style)))
+            run.append(pad)
+            segments.append(Segment("".join(run)))
+            run = []
+            segments.extend(Segment.adjust_line_length(content, column.width))
+            run.append(pad)
+        if run:
+            segments.append(Segment("".join(run)))
+        return [segment for segment in segments if segment.text]
 
     def _row_line(self, index: int, line: int) -> list[Segment]:
         row = self.ordered_rows[index]
         if row.lines is None:
-            row.lines = [
-                list(Segment.simplify(self._segments(row.cells, n))) for n in range(row.height)
-            ]
+            row.lines = [self._segments(row.cells, n) for n in range(row.height)]
         return row.lines[line]
 
     def render_lines(self, crop: Region) -> list[Strip]:
