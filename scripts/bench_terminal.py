@@ -24,12 +24,15 @@ Usage:
       --keyring /work/scale/keyring.json --password clerk1-scale --counter 1 --prefix CY
 (``DIR``: a demo built by ``counter-tui … demo build``, default ``.demo``; dossier numbers are
 drawn from the database, those held by the clerk's institution with ``--prefix``.)
-Prints median / p95 in milliseconds. Needs tmux and sqlite3 (Python's).
+Prints median / p95 in milliseconds. Needs tmux and sqlite3 (Python's). With ``PYTHONPATH``
+set, the app is started with it (to compare another checkout's ``counter_tui`` in the same
+venv).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shlex
@@ -105,22 +108,24 @@ def press_and_settle(
     poll_s: float,
     quiet_s: float,
     timeout: float = 30.0,  # noqa: ANN001
-) -> float:
+) -> tuple[float, float]:
     """Send ``keys`` and poll until ``shown(text)`` held and the screen then stayed the same
-    for ``quiet_s`` (the service clock masked); seconds from sending to its last change."""
+    for ``quiet_s`` (the service clock masked); seconds from sending until ``shown`` first
+    held, and until the screen's last change."""
     last = CLOCK.sub("", screen())
     start = time.perf_counter()
     send(*keys)
-    changed, seen = start, False
+    changed, seen = start, None
     while True:
         raw = screen()
         now = time.perf_counter()
         text = CLOCK.sub("", raw)
         if text != last:
             last, changed = text, now
-        seen = seen or shown(raw)
-        if seen and now - changed >= quiet_s:
-            return changed - start
+        if seen is None and shown(raw):
+            seen = changed  # the frame that showed it arrived at its change
+        if seen is not None and now - changed >= quiet_s:
+            return seen - start, changed - start
         if now - start > timeout:
             raise TimeoutError("the screen never settled:\n" + raw)
         time.sleep(poll_s)
@@ -216,8 +221,9 @@ def back_to_counter(poll_s: float) -> None:
     time.sleep(0.3)
 
 
-def certificate(number: str, poll_s: float, quiet_s: float) -> list[tuple[str, float]]:
-    """One standard 存档证明 from the scan to the closed service; (key, settle seconds)."""
+def certificate(number: str, poll_s: float, quiet_s: float) -> list[tuple[str, float, float]]:
+    """One standard 存档证明 from the scan to the closed service; for each key (its name,
+    seconds until its result was shown, seconds until the screen settled)."""
     steps = [
         ("scan", (number, "Enter"), lambda s: re.search(ROW, s, re.MULTILINE) is not None),
         ("c", ("c",), lambda s: "证明类型" in s or "Kind (press" in s),
@@ -229,7 +235,7 @@ def certificate(number: str, poll_s: float, quiet_s: float) -> list[tuple[str, f
     ]
     times = []
     for name, keys, shown in steps:
-        times.append((name, press_and_settle(keys, shown, poll_s, quiet_s)))
+        times.append((name, *press_and_settle(keys, shown, poll_s, quiet_s)))
     return times
 
 
@@ -295,6 +301,8 @@ def main() -> int:
         "env",
         "PYTHON_KEYRING_BACKEND=counter_tui.demo.keyring_file.DemoFileKeyring",
         f"COUNTER_TUI_DEMO_KEYRING={keyring}",
+        # PYTHONPATH passed on (tmux's server may not have it): A/B runs of another tree
+        *([f"PYTHONPATH={os.environ['PYTHONPATH']}"] if os.environ.get("PYTHONPATH") else []),
         str(ROOT / ".venv" / "bin" / "counter-tui"),
         "--db",
         db_url,
@@ -356,11 +364,11 @@ def main() -> int:
         )
     if runs:
         print(f"存档证明, keys after the scan: {len(runs[0]) - 1} (+ the scan)")
-        for i, (name, _) in enumerate(runs[0]):
-            print(f"  {name:14s} settled   {summary([run[i][1] for run in runs])}")
-        print(
-            f"  software's own time, scan → closed service  {summary([sum(t for _, t in run) for run in runs])}"
-        )
+        for i, (name, _, _) in enumerate(runs[0]):
+            print(f"  {name:14s} shown     {summary([run[i][1] for run in runs])}")
+            print(f"  {'':14s} settled   {summary([run[i][2] for run in runs])}")
+        own = [sum(settled for _, _, settled in run) for run in runs]
+        print(f"  software's own time, scan → closed service (settled)  {summary(own)}")
     print(
         f"RSS: after log-in {logged_in['VmRSS'] / 1024:.0f} MB, after the first catalogue "
         f"{after_catalogue['VmRSS'] / 1024:.0f} MB, at the end {end['VmRSS'] / 1024:.0f} MB "

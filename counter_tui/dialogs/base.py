@@ -18,12 +18,13 @@ from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.messages import failure_message
 from counter_tui.widgets.preset_input import DialogInput
+from counter_tui.widgets.resume import RestyledOnlyOnChange
 
 ResultType = TypeVar("ResultType")
 log = logging.getLogger(__name__)
 
 
-class Dialog(ModalScreen[ResultType], Generic[ResultType]):
+class Dialog(RestyledOnlyOnChange, ModalScreen[ResultType], Generic[ResultType]):
     """A ModalScreen that ignores a second close: keys queued behind the one that closed it
     (a double Enter, a scanner burst, a slow link) must not pop the screen below.
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -66,6 +66,7 @@ from counter_tui.services import (
 from counter_tui.widgets.catalogue_table import CatalogueTable
 from counter_tui.widgets.footer import Footer
 from counter_tui.widgets.message_line import MessageLine, ShowsMessages
+from counter_tui.widgets.resume import RestyledOnlyOnChange
 from counter_tui.widgets.service_timer import ServiceTimer
 
 REVEAL_SECONDS = 30.0
@@ -90,7 +91,7 @@ class DossierOutcome:
     next_applicant: bool = False
 
 
-class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
+class DossierScreen(RestyledOnlyOnChange, ShowsMessages, Screen[DossierOutcome]):
     """Shows one dossier; Enter opens a material's pages, Space marks, c issues a certificate."""
 
     CSS_PATH = "../styles/dossier.tcss"
@@ -114,7 +115,6 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         self.visit = visit
         self.closing = False
         self.last_issued: IssuedCertificate | None = None
-        self._styled_for: tuple | None = None  # see on_screen_resume
 
     @property
     def visit_id(self) -> uuid.UUID | None:
@@ -166,19 +166,6 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
 
     def on_mount(self) -> None:
         self._present()
-
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Shown again (the counter keeps this screen): Textual then works out every style of
-        the screen anew, ~10 ms of a scan's wait (issue 13). Nothing a style depends on can
-        have changed unless the app's CSS did (a theme, a CSS reload: Textual counts those)
-        or one of the app's own pseudo-classes (terminal focus, dark, ANSI colour) did; a
-        widget whose classes or focus changed meanwhile is restyled by Textual itself. So
-        the refresh is skipped when neither changed since the screen was last styled. Runs
-        before Screen's own handler (Textual calls a subclass's handler first)."""
-        styled_for = (self.app._css_update_count, frozenset(self.app.get_pseudo_classes()))
-        if self._styled_for == styled_for:
-            event.refresh_styles = False
-        self._styled_for = styled_for
 
     def _present(self) -> None:
         """Fill the catalogue from ``self.view``, the cursor on its first material, and set
@@ -300,12 +287,20 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
             log.debug("certificate font not warmed up", exc_info=True)
 
     def action_certificate(self) -> None:
-        """c: the certificate dialog, citing the marked materials; it issues by itself."""
-        self.warm_up_certificates()
+        """c: the certificate dialog, citing the marked materials; it issues by itself. The
+        font is loaded once the dialog is drawn (:meth:`warm_up_later`)."""
         self.app.push_screen(
             CertificateDialog(self.view, self.marked(), self.issue_certificate),
             self._certificate_issued,
         )
+        self.warm_up_later()
+
+    def warm_up_later(self) -> None:
+        """Start :meth:`warm_up_certificates` after the next frame is drawn: parsing the font
+        (~120 ms, and importing fpdf2 the first time, ~350 ms) holds the interpreter, and
+        started at once it held back the frame the clerk waits for — the dialog after ``c``,
+        the issued certificate after Enter — by about that much (issue 13)."""
+        self.app.call_after_refresh(self.warm_up_certificates)
 
     def issue_certificate(self, request: issuance.CertificateRequest) -> IssuedCertificate:
         """Issue ``request`` for this dossier and close the service (the dialog's worker
@@ -325,7 +320,7 @@ class DossierScreen(ShowsMessages, Screen[DossierOutcome]):
         if issued is None:
             return
         self.last_issued = issued
-        self.warm_up_certificates()  # ready for another certificate
+        self.warm_up_later()  # ready for another certificate
         self.show_message(
             _(
                 "Certificate {serial} issued (查验码 {code}). Print: p · another: c · end the "
