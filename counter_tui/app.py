@@ -33,6 +33,7 @@ from counter_tui.i18n import _
 from counter_tui.messages import SessionEnded
 from counter_tui.read_models import Workplace
 from counter_tui.screens.login import LoginScreen
+from counter_tui.widgets import textual_fixes
 from counter_tui.widgets.scan_input import ScanInput
 
 # Start-up draws the log-in screen first (issue 13): the work screens, the services and the
@@ -192,6 +193,7 @@ class CounterApp(App):
     ]
 
     def __init__(self, ctx: AppContext, *, clock=time.monotonic) -> None:  # noqa: ANN001
+        textual_fixes.install()  # before anything is drawn: removed widgets' lines are freed
         super().__init__()
         self.ctx = ctx
         self.clock = clock

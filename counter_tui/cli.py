@@ -889,6 +889,9 @@ def _db(settings: config.Settings, args: argparse.Namespace) -> int:
 
 def _run_app(settings: config.Settings) -> int:
     from counter_tui.context import build_context, open_database, opens_later, start_context
+    from counter_tui.services import process_memory
+
+    process_memory.tune_heap()  # before any thread: the counter runs all day (issue 13)
 
     if opens_later(settings):
         # An existing SQLite archive: the log-in screen is drawn first and the database

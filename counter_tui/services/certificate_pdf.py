@@ -45,34 +45,46 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import segno
-
 from counter_tui.domain import clock
 from counter_tui.errors import CounterError
 from counter_tui.i18n import _
 from counter_tui.services import fonts
 
+_NOT_FOR_CERTIFICATES = (
+    "numpy",
+    "cryptography.hazmat.primitives.serialization.pkcs12",
+    "endesive",
+)
+"""Modules fpdf2 imports if it can, for what a certificate never uses: numpy to decode PNG/LZW
+images and test alpha channels (~12 MB resident, ~110 ms); cryptography's PKCS#12 loader
+(with its X.509 modules, ~1 MB) and endesive, to sign PDFs (fpdf2 signs only with both).
+fpdf2 imports each in a ``try`` and works on without it, silently (not so without defusedxml,
+for SVG images: fpdf2 warns, so it is left alone)."""
 
-class _WithoutNumpy(importlib.abc.MetaPathFinder):
-    """While fpdf2 is imported, its optional ``import numpy`` (used only to decode PNG/LZW
-    images and test alpha channels, which a certificate has none of) fails in the importing
-    thread, so that numpy (~12 MB resident, ~110 ms) is not loaded for certificates. Other
-    threads import numpy as usual; once numpy is loaded, nothing is refused."""
+
+class _WithoutUnused(importlib.abc.MetaPathFinder):
+    """While fpdf2 is imported, its optional imports of :data:`_NOT_FOR_CERTIFICATES` (and
+    their submodules) fail in the importing thread, so that they are not loaded for
+    certificates. Other threads import them as usual; once one is loaded (by another part of
+    the program), it and its submodules are not refused."""
 
     def __init__(self) -> None:
         self.thread = threading.get_ident()
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if threading.get_ident() == self.thread and name.partition(".")[0] == "numpy":
+        if threading.get_ident() == self.thread and any(
+            (name == refused or name.startswith(f"{refused}.")) and refused not in sys.modules
+            for refused in _NOT_FOR_CERTIFICATES
+        ):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
 
-if "fpdf" in sys.modules or "numpy" in sys.modules:
+if "fpdf" in sys.modules:
     from fpdf import FPDF
 else:
     # The list is replaced, never changed in place: another thread may be going through it.
-    _finder = _WithoutNumpy()
+    _finder = _WithoutUnused()
     sys.meta_path = [_finder, *sys.meta_path]
     try:
         from fpdf import FPDF
@@ -190,7 +202,7 @@ def render_pdf(doc: CertificateDocument, *, font: tuple[str, int] | None = None)
     :func:`warm_up` has built it) when every character of ``doc`` is in GB 2312. The face index selects the face in a .ttc/.otc collection
     (fpdf2 ``collection_font_number``). The font is embedded as a subset of the glyphs used.
 
-    The QR (ISO/IEC 18004, error correction at least Q, segno) is drawn as vector modules,
+    The QR (ISO/IEC 18004, error correction at least Q, zxing-cpp) is drawn as vector modules,
     :data:`QR_SIZE` mm wide. Raises :class:`FontMissing` (reason ``font_missing``) when no font
     is found or the given one cannot be read, and (reason ``glyph_missing``) when it lacks a
     character the document needs — a rare character of a name is never dropped silently.
@@ -241,6 +253,9 @@ def _prepared(font: tuple[str, int]) -> _CertificatePDF:
     try:
         pdf.add_font(FONT_FAMILY, "", font[0], collection_font_number=font[1])
         ttfont = pdf.fonts[FONT_FAMILY].ttfont
+        # Glyphs keep the bounding boxes the font file gives them: recomputing them made
+        # fontTools decode and re-encode every glyph of the subset (~20 ms of each issue).
+        ttfont.recalcBBoxes = False
         for tag in _TABLES_READ_LATER:
             if tag in ttfont:
                 ttfont[tag]  # noqa: B018 - decompiled now, not while the clerk waits
@@ -653,10 +668,27 @@ def _draw_signature_block(pdf: _CertificatePDF, doc: CertificateDocument) -> Non
 
 
 def _qr_matrix(payload: str) -> Sequence[Sequence[int]]:
-    """The QR symbol's modules (rows of 0/1, no quiet zone): ISO/IEC 18004, error correction
-    Q or higher when that costs no extra version, mode chosen by segno (alphanumeric for a
-    Base45 text)."""
-    return segno.make(payload, error="q", boost_error=True, micro=False).matrix
+    """The QR symbol's modules (rows of 0/1, 1 dark, no quiet zone): ISO/IEC 18004 as
+    zxing-cpp encodes it (mode, version and mask chosen by it: a Base45 text goes in
+    alphanumeric mode), error correction Q, or H when that needs no larger symbol.
+
+    zxing-cpp's C++ encoder takes ~1 ms; segno's pure-Python mask evaluation took ~13 ms of
+    the clerk's wait after confirming (issue 13)."""
+    import zxingcpp
+
+    chosen: list[list[int]] = []
+    for level in ("Q", "H"):
+        image = zxingcpp.create_barcode(
+            payload, zxingcpp.BarcodeFormat.QRCode, ec_level=level
+        ).to_image(scale=1, add_quiet_zones=False)
+        size, pixels = image.shape[0], bytes(memoryview(image))
+        matrix = [
+            [1 if pixel == 0 else 0 for pixel in pixels[row * size : (row + 1) * size]]
+            for row in range(size)
+        ]
+        if not chosen or len(matrix) == len(chosen):
+            chosen = matrix
+    return chosen
 
 
 def _draw_qr(pdf: FPDF, matrix: Sequence[Sequence[int]], x: float, y: float, size: float) -> None:

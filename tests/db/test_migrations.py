@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -75,6 +78,57 @@ def test_upgrade_reaches_head_and_is_idempotent(empty_db: Database) -> None:
 
     migrate.upgrade(empty_db)  # every start runs it again
     assert migrate.current_revision(empty_db) == migrate.head_revision()
+
+
+def test_the_packaged_head_is_read_as_alembic_reads_it() -> None:
+    assert migrate.packaged_head() == migrate.head_revision()
+
+
+def test_a_database_at_head_is_opened_without_importing_alembic(
+    empty_db: Database, tmp_path: Path
+) -> None:
+    """Alembic, Mako and Pygments (~6 MB resident) stay out of a counter whose database is
+    current (issue 13); one that is not is migrated as before."""
+    migrate.upgrade(empty_db, "0001")
+    url = empty_db.url.render_as_string(hide_password=False)
+    code = (
+        "import sys\n"
+        "from counter_tui.db import migrate\n"
+        "from counter_tui.db.engine import Database\n"
+        f"db = Database({url!r})\n"
+        "migrate.upgrade(db)\n"
+        "print(migrate.recorded_revision(db.engine.connect()), 'alembic' in sys.modules)\n"
+        "db.dispose()\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    head = migrate.head_revision()
+    assert first.stdout.split() == [head, "True"]  # 0001 → head: Alembic did it
+    assert again.stdout.split() == [head, "False"]  # at head: not even imported
+
+
+def test_an_unusual_script_leaves_the_decision_to_alembic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "0001_a.py").write_text('revision = "0001"\ndown_revision = None\n')
+    (versions / "0002_b.py").write_text('revision = "0002"\ndown_revision = "0001"\n')
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", tmp_path)
+    migrate.packaged_head.cache_clear()
+    try:
+        assert migrate.packaged_head() == "0002"
+        migrate.packaged_head.cache_clear()
+        (versions / "0003_merge.py").write_text(
+            'revision = "0003"\ndown_revision = ("0001", "0002")\n'
+        )
+        assert migrate.packaged_head() is None
+        migrate.packaged_head.cache_clear()
+        (versions / "0003_merge.py").write_text('revision = "0003"\ndown_revision = "0001"\n')
+        assert migrate.packaged_head() is None  # two heads: 0002 and 0003
+    finally:
+        migrate.packaged_head.cache_clear()
 
 
 def test_migrations_match_models(empty_db: Database) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,3 +330,21 @@ def test_every_material_and_page_is_sealed_and_verifies(built: Built) -> None:
         + dossiers
         + institutions
     )
+
+
+def test_the_demo_keyring_does_not_bring_the_builder_into_the_counter() -> None:
+    """A counter on the demo loads its keyring (``counter_tui.demo.keyring_file``): not the
+    builder's modules with it (python-barcode, zxing-cpp, ZBar …, 3–5 MB; issue 13). The
+    package's names are still there when asked for."""
+    code = (
+        "import sys\n"
+        "import counter_tui.demo.keyring_file\n"
+        "print(sorted(m for m in ('counter_tui.demo.build', 'barcode', 'zxingcpp', 'pyzbar')\n"
+        "             if m in sys.modules))\n"
+        "from counter_tui.demo import AS_OF, build_demo, generate_history, render_cover\n"
+        "import counter_tui.demo as demo\n"
+        "print(demo.build_demo is build_demo, callable(render_cover))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "True True"]
