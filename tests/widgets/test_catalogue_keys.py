@@ -4,30 +4,12 @@ material (never a heading)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from textual.app import App, ComposeResult
 
-from counter_tui.read_models import MaterialRow
 from counter_tui.widgets.catalogue_table import MARK, CatalogueTable
-
-
-def material(number: str, category: int, title: str) -> MaterialRow:
-    return MaterialRow(
-        id=uuid.uuid4(),
-        number=number,
-        category=category,
-        subcategory=None,
-        title=title,
-        formed_on=dt.date(1980, 1, 1),
-        page_count=1,
-        remark="",
-        scanned_pages=1,
-        corrects=None,
-        corrected=False,
-    )
-
+from tests.widgets.test_catalogue_layout import material
 
 # 60 materials over categories 1, 4 and 9: taller than a 24-line terminal.
 ROWS = (
