@@ -176,6 +176,8 @@ class DossierScreen(RestyledOnlyOnChange, ShowsMessages, Screen[DossierOutcome])
         table.load(self.view.materials, width=self.app.size.width)
         if self.view.materials:
             table.action_jump(self.view.materials[0].category)
+        else:  # nothing of the previous dossier: not its cursor row either
+            table.move_cursor(row=0)
         table.focus()
         self.query_one(ServiceTimer).started = self.visit.started if self.visit else None
 

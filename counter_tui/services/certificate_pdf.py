@@ -673,14 +673,19 @@ def _qr_matrix(payload: str) -> Sequence[Sequence[int]]:
     alphanumeric mode), error correction Q, or H when that needs no larger symbol.
 
     zxing-cpp's C++ encoder takes ~1 ms; segno's pure-Python mask evaluation took ~13 ms of
-    the clerk's wait after confirming (issue 13)."""
+    the clerk's wait after confirming (issue 13). Raises ValueError for a text no QR symbol
+    holds at Q (:func:`render_pdf`'s payloads are far shorter)."""
     import zxingcpp
 
     chosen: list[list[int]] = []
     for level in ("Q", "H"):
-        image = zxingcpp.create_barcode(
-            payload, zxingcpp.BarcodeFormat.QRCode, ec_level=level
-        ).to_image(scale=1, add_quiet_zones=False)
+        try:
+            symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=level)
+        except ValueError:  # too long for H (Q did fit: the symbol at Q is kept)
+            if not chosen:
+                raise
+            break
+        image = symbol.to_image(scale=1, add_quiet_zones=False)
         size, pixels = image.shape[0], bytes(memoryview(image))
         matrix = [
             [1 if pixel == 0 else 0 for pixel in pixels[row * size : (row + 1) * size]]

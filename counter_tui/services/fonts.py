@@ -147,11 +147,11 @@ def common_subset(font: tuple[str, int], *, build: bool = True) -> tuple[str, in
         return None
     key = hashlib.sha256(f"{path}|{index}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
     target = cache_dir() / "fonts" / f"{key[:24]}-gb2312-{COMMON_SUBSET_VERSION}.ttf"
+    if not build:  # never waits for a build under way (3–5 s): the copy appears whole
+        return (str(target), 0) if target.is_file() else None  # (os.replace) or not at all
     with _subset_lock:
         if target.is_file():
             return str(target), 0
-        if not build:
-            return None
         try:
             from fontTools import subset, ttLib
 

@@ -356,6 +356,8 @@ class CatalogueTable(ScrollView, can_focus=True):
         self.cursor_row = self.get_row_index(current) if current in self.rows else 0
         self.virtual_size = Size(self.table_width, 1 + len(self._line_rows))
         self.refresh()
+        if self.size.height:  # refolded rows (a resize, an added material) move the cursor's
+            self._scroll_cursor_into_view()  # row: keep it on screen, as DataTable did
 
     # -- drawing -------------------------------------------------------------------------------
 

@@ -187,3 +187,30 @@ async def test_the_kept_screen_is_drawn_as_a_new_one_would_be(
         assert kept_app.screen.view.dossier_no == "DA00000002"
     assert any("张敏" in text for line in kept for text, _ in line)
     assert kept == fresh
+
+
+async def test_a_dossier_without_materials_starts_at_the_top(tmp_path: Path) -> None:
+    """The kept screen keeps a catalogue's cursor row by its key across reloads; the next
+    dossier must not inherit it (heading keys are the same in every dossier)."""
+    import dataclasses
+
+    from counter_tui.services import viewing
+
+    archive = tiny_archive(tmp_path)
+    app = counter_app(archive)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, CounterScreen), pilot)
+        counter = app.screen
+        screen = await open_dossier(app, pilot, "DA00000001")
+        table = screen.query_one(CatalogueTable)
+        await pilot.press("4", "up")
+        await wait_for(lambda: table.current_key() == "cat-4", pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is counter, pilot)
+        empty = dataclasses.replace(
+            viewing.load_view(archive.db, archive.ids["DA00000002"]), materials=[]
+        )
+        counter.show_dossier(empty)
+        await wait_for(lambda: app.screen is screen and screen.view is empty, pilot)
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.scroll_y == 0

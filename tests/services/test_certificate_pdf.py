@@ -136,6 +136,24 @@ def test_qr_decodes_to_the_payload_at_150_dpi() -> None:
     assert (x1 - x0) / 150 * 25.4 >= 25 and (y1 - y0) / 150 * 25.4 >= 25
 
 
+def test_a_qr_text_too_long_for_h_keeps_its_q_symbol() -> None:
+    """2,000 alphanumeric characters fit a QR symbol at Q but not at H: the Q symbol, not an
+    error (zxing-cpp refuses H outright)."""
+    from PIL import Image
+
+    text = ("CTC1" + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" * 60)[:2000]
+    matrix = cp._qr_matrix(text)
+    size = len(matrix)
+    image = Image.new("L", (size + 8, size + 8), 255)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                image.putpixel((x + 4, y + 4), 0)
+    image = image.resize((image.width * 4, image.height * 4), Image.NEAREST)
+    (result,) = zxingcpp.read_barcodes(image)
+    assert result.text == text and result.ec_level == "Q"
+
+
 def test_no_qr_without_payload() -> None:
     pdf = pdfium.PdfDocument(cp.render_pdf(document(qr_payload="")))
     assert zxingcpp.read_barcodes(pdf[0].render(scale=150 / 72).to_pil()) == []

@@ -129,3 +129,15 @@ async def test_space_marks_and_unmarks_on_screen() -> None:
         assert MARK not in line
         await pilot.press("up", "space")  # a heading cannot be marked
         assert table.marked == [] and len(app.marks) == 2
+
+
+async def test_the_cursor_stays_on_screen_when_a_narrower_terminal_refolds_the_rows() -> None:
+    app = CatalogueApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(CatalogueTable)
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.current_key() == "cat-10" and table.cursor_row in visible_rows(table)
+        await pilot.resize_terminal(40, 20)  # headings now wrap: every row below moves down
+        await pilot.pause()
+        assert table.current_key() == "cat-10" and table.cursor_row in visible_rows(table)
