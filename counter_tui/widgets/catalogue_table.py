@@ -42,6 +42,24 @@ NO_LINE_START = "）》」』】〕、。，；：！？)]}.,;:!?"
 moves down with them), as in Chinese typesetting."""
 
 
+_SHOWN_AS = {
+    **{code: " " for code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029)},
+    **{
+        code: "\ufffd"
+        for code in [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+        if code not in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85)
+    },
+}
+
+
+def shown(text: str) -> str:
+    """``text`` as a catalogue cell shows it: line and tab characters as spaces (a cell is
+    broken into lines by :func:`line_spans` alone), every other control character (C0, DEL,
+    C1: an escape sequence typed into a title would otherwise reach the terminal and act on
+    it) as U+FFFD. Everything else is kept."""
+    return text.translate(_SHOWN_AS)
+
+
 def line_spans(text: str, width: int) -> list[tuple[int, int]]:
     """Where to break ``text`` into lines of at most ``width`` display cells (CJK characters
     count two): the (start, end) index of each line in ``text``.
@@ -271,10 +289,10 @@ class CatalogueTable(ScrollView, can_focus=True):
             fitted = max([cell_len(columns[key].label), *map(cell_len, cells)])
             columns[key].width = min(fitted, cap) if cap else fitted
 
-        fit("number", [row.number for row in rows] + [str(len(headings))])
+        fit("number", [shown(row.number) for row in rows] + [str(len(headings))])
         fit("formed_on", ["0" * DATE_CELLS] if rows else [])
         fit("pages", [self._pages(row) for row in rows])
-        fit("remark", [row.remark for row in rows], cap=REMARK_MAX_WIDTH)
+        fit("remark", [shown(row.remark) for row in rows], cap=REMARK_MAX_WIDTH)
         padding = 2 * self.cell_padding
         others = sum(column.width + padding for key, column in columns.items() if key != "title")
         # The vertical scrollbar's cells are kept free whether or not it shows: a catalogue
@@ -334,10 +352,10 @@ class CatalogueTable(ScrollView, can_focus=True):
             rows.append(CatalogueRow(f"cat-{cat.number}", cells, self._height(heading)))
             for row in materials:
                 title = self._fold(self._title(row), "title")
-                remark = self._fold(row.remark, "remark")
+                remark = self._fold(shown(row.remark), "remark")
                 cells = (
                     MARK if row.id in self.marked else "",
-                    row.number,
+                    shown(row.number),
                     title,
                     row.formed_on.isoformat() if row.formed_on else "",
                     self._pages(row),
@@ -552,7 +570,7 @@ class CatalogueTable(ScrollView, can_focus=True):
 
     @staticmethod
     def _title(row: MaterialRow) -> Text:
-        title = Text(row.title)
+        title = Text(shown(row.title))
         if row.corrected:
             title.stylize("strike")
             title.append("  " + _("(corrected)"), style="italic")

@@ -141,3 +141,33 @@ async def test_the_cursor_stays_on_screen_when_a_narrower_terminal_refolds_the_r
         await pilot.resize_terminal(40, 20)  # headings now wrap: every row below moves down
         await pilot.pause()
         assert table.current_key() == "cat-10" and table.cursor_row in visible_rows(table)
+
+
+async def test_control_characters_in_catalogue_text_never_reach_the_terminal() -> None:
+    """An escape sequence typed into a title, remark or number is shown as U+FFFD, a line
+    break or tab as a space: the row stays one line and the terminal gets no control code."""
+    rows = [
+        material("1-1\x1b", 1, "\x1b[2J清屏\x07", remark="复\t印\n件"),
+        material("1-2", 1, "干部\u0085履历表\x9b31m"),
+    ]
+
+    class Tricky(App):
+        def compose(self) -> ComposeResult:
+            yield CatalogueTable()
+
+        def on_mount(self) -> None:
+            self.query_one(CatalogueTable).load(rows)
+
+    app = Tricky()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(CatalogueTable)
+        title = table.get_cell(str(rows[0].id), "title")
+        assert str(title) == "\ufffd[2J清屏\ufffd"
+        assert table.get_cell(str(rows[0].id), "remark") == "复 印 件"
+        assert table.get_cell(str(rows[0].id), "number") == "1-1\ufffd"
+        assert str(table.get_cell(str(rows[1].id), "title")) == "干部 履历表\ufffd31m"
+        assert [table.rows[str(row.id)].height for row in rows] == [1, 1]
+        drawn = screen_text(app)
+        assert not any(ch < " " or "\x7f" <= ch < "\xa0" for ch in drawn.replace("\n", ""))
+        assert "\ufffd[2J清屏" in drawn
