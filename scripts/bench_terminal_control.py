@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_cold_start  # noqa: E402 - a sibling script: counter_command
 import bench_terminal as bt  # noqa: E402 - a sibling script: BARE_APP, dossier_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,18 +149,7 @@ def main() -> int:
     demo = Path(args.demo).resolve()
     size = tuple(args.size.lower().split("x"))
     numbers = bt.dossier_numbers(demo / "archive.db", "CY", 3 * args.n, args.seed)
-    counter = [
-        "env",
-        "PYTHON_KEYRING_BACKEND=counter_tui.demo.keyring_file.DemoFileKeyring",
-        f"COUNTER_TUI_DEMO_KEYRING={demo / 'demo-keyring.json'}",
-        str(ROOT / ".venv" / "bin" / "counter-tui"),
-        "--db",
-        f"sqlite:///{demo / 'archive.db'}",
-        "--archive-root",
-        str(demo / "archive"),
-        "--data-dir",
-        str(demo / "data"),
-    ]
+    counter = shlex.split(bench_cold_start.counter_command(demo))
     # Dossiers held elsewhere show no title: the first n shown count.
     results = [t for t in scans(counter, numbers, size, True) if t is not None][: args.n]
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -236,7 +236,7 @@ class CatalogueTable(ScrollView, can_focus=True):
         self._line_rows: list[int] = []  # the row each body line belongs to
         self._header: list[Segment] = []
         self._strips: dict[tuple, Strip] = {}
-        self._frame: tuple | None = None  # see render_lines
+        self._frame: tuple[Style, int, Offset, bool] | None = None  # see render_lines
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -425,11 +425,16 @@ class CatalogueTable(ScrollView, can_focus=True):
             row.lines = [self._segments(row.cells, n) for n in range(row.height)]
         return row.lines[line]
 
+    def _frame_values(self) -> tuple[Style, int, Offset, bool]:
+        """What every line of a frame shares: the widget's style, its width, the scroll
+        offset, whether it has focus."""
+        return self.rich_style, self.size.width, self.scroll_offset, self.has_focus
+
     def render_lines(self, crop: Region) -> list[Strip]:
         """The widget's lines for ``crop`` (Textual's Line API entry point): what every line
         of one frame shares — the widget's style and width, the scroll position — is read
         once here instead of once per line."""
-        self._frame = (self.rich_style, self.size.width, self.scroll_offset, self.has_focus)
+        self._frame = self._frame_values()
         try:
             return super().render_lines(crop)
         finally:
@@ -438,10 +443,7 @@ class CatalogueTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         """Screen line ``y`` of the table: the header on line 0, then the rows from the
         scroll position (Textual's Line API)."""
-        frame = self._frame
-        if frame is None:
-            frame = (self.rich_style, self.size.width, self.scroll_offset, self.has_focus)
-        base, width, (scroll_x, scroll_y), focused = frame
+        base, width, (scroll_x, scroll_y), focused = self._frame or self._frame_values()
         if y == 0:
             index, line, cursor = -1, 0, False
         else:

@@ -14,8 +14,9 @@ class Footer(TextualFooter):
     does here. A footer that lives all day (the counter's, and the dossier screen the
     counter keeps) so kept every key it ever showed, with their render caches: 1–2 MB a
     certificate (issue 13). After each rebuild the watchers of keys no longer mounted are
-    dropped, and a rebuild that would show the same keys is skipped. Relies on Textual keeping an object's watchers in its ``__watchers`` attribute
-    (``textual.reactive._watch``); without it nothing is done.
+    dropped, and a rebuild that would show the same keys is skipped. Relies on Textual
+    keeping an object's watchers in its ``__watchers`` attribute (``textual.reactive._watch``);
+    without it nothing is done.
     """
 
     _composed_for: tuple | None = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-from textual.app import App, ComposeResult
+from textual.app import App
 
 from counter_tui.widgets.catalogue_table import MARK, CatalogueTable
+from tests.widgets.test_catalogue_layout import CatalogueApp as LayoutApp
 from tests.widgets.test_catalogue_layout import material
 
 # 60 materials over categories 1, 4 and 9: taller than a 24-line terminal.
@@ -19,19 +20,13 @@ ROWS = (
 )
 
 
-class CatalogueApp(App):
-    def __init__(self) -> None:
-        super().__init__()
+class CatalogueApp(LayoutApp):
+    """:data:`ROWS` in a catalogue; what it posted is recorded."""
+
+    def __init__(self, rows: list | None = None) -> None:
+        super().__init__(ROWS if rows is None else rows)
         self.chosen: list[uuid.UUID] = []
         self.marks: list[tuple[uuid.UUID, ...]] = []
-
-    def compose(self) -> ComposeResult:
-        yield CatalogueTable()
-
-    def on_mount(self) -> None:
-        table = self.query_one(CatalogueTable)
-        table.load(ROWS)
-        table.focus()
 
     def on_catalogue_table_material_chosen(self, event: CatalogueTable.MaterialChosen) -> None:
         self.chosen.append(event.material_id)
@@ -151,14 +146,7 @@ async def test_control_characters_in_catalogue_text_never_reach_the_terminal() -
         material("1-2", 1, "干部\u0085履历表\x9b31m"),
     ]
 
-    class Tricky(App):
-        def compose(self) -> ComposeResult:
-            yield CatalogueTable()
-
-        def on_mount(self) -> None:
-            self.query_one(CatalogueTable).load(rows)
-
-    app = Tricky()
+    app = CatalogueApp(rows)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         table = app.query_one(CatalogueTable)

@@ -41,12 +41,18 @@ ROWS = [
 
 
 class CatalogueApp(App):
+    """A catalogue of ``rows`` (default :data:`ROWS`), focused."""
+
+    def __init__(self, rows: list[MaterialRow] | None = None) -> None:
+        super().__init__()
+        self.catalogue_rows = ROWS if rows is None else rows
+
     def compose(self) -> ComposeResult:
         yield CatalogueTable()
 
     def on_mount(self) -> None:
         table = self.query_one(CatalogueTable)
-        table.load(ROWS)
+        table.load(self.catalogue_rows)
         table.focus()
 
 
